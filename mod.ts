@@ -1,0 +1,27 @@
+/**
+ * DCSLM: a small language model built from first principles. This module is the public API:
+ * a scalar reverse-mode autodiff engine whose every op is proven against finite differences.
+ *
+ * @example
+ * ```ts
+ * import { Value } from "./mod.ts";
+ * const x = new Value(2);
+ * const y = x.mul(x).add(x.tanh());
+ * y.backward();
+ * console.assert(Math.abs(x.grad - (4 + 1 - Math.tanh(2) ** 2)) < 1e-12);
+ * ```
+ *
+ * @module
+ */
+
+export {
+  DEFAULT_EPS,
+  type DivOptions,
+  topologicalOrder,
+  Value,
+  type ValueOptions,
+} from "./lib/value.ts";
+export { DEFAULT_CLEARANCE, type InputDomain, type OpName, ops, type OpSpec } from "./lib/ops.ts";
+export { mse } from "./lib/losses.ts";
+export { type GradientDescentOptions, gradientDescentStep } from "./lib/optim.ts";
+export { Lcg32, Random, type RandomSource } from "./lib/random.ts";
