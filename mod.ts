@@ -22,6 +22,13 @@ export {
   type ValueOptions,
 } from "./lib/value.ts";
 export { DEFAULT_CLEARANCE, type InputDomain, type OpName, ops, type OpSpec } from "./lib/ops.ts";
+export {
+  gradcheck,
+  GradcheckError,
+  type GradcheckOptions,
+  type GradcheckReport,
+} from "./lib/gradcheck.ts";
 export { mse } from "./lib/losses.ts";
 export { type GradientDescentOptions, gradientDescentStep } from "./lib/optim.ts";
 export { Lcg32, Random, type RandomSource } from "./lib/random.ts";
+export { DEFAULT_DOT_MAX_NODES, type DotOptions, toDot } from "./lib/dot.ts";
