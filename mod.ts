@@ -31,3 +31,4 @@ export {
 export { mse } from "./lib/losses.ts";
 export { type GradientDescentOptions, gradientDescentStep } from "./lib/optim.ts";
 export { Lcg32, Random, type RandomSource } from "./lib/random.ts";
+export { DEFAULT_DOT_MAX_NODES, type DotOptions, toDot } from "./lib/dot.ts";
