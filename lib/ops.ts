@@ -118,8 +118,11 @@ function defineOp(spec: Omit<OpSpec, "constantB"> & { constantB?: boolean }): Op
   });
 }
 
-/** The registry: every differentiable op of the scalar engine, in one place. */
-export const ops: Readonly<Record<OpName, OpSpec>> = {
+/**
+ * The registry: every differentiable op of the scalar engine, in one place. Frozen, so V8 can
+ * treat each op as a constant where the engine names it.
+ */
+export const ops: Readonly<Record<OpName, OpSpec>> = Object.freeze({
   add: defineOp({
     name: "add",
     arity: 2,
@@ -264,7 +267,7 @@ export const ops: Readonly<Record<OpName, OpSpec>> = {
     gradB: zero,
     domains: [[anywhere]],
   }),
-};
+});
 
 /**
  * The name under which an op is registered in {@linkcode ops}.

@@ -55,8 +55,8 @@ export interface ValueOptions {
 // node a field.
 const labels = new WeakMap<Value, string>();
 
-// Stamp of the current topological walk. A node whose mark equals it has been entered, one
-// whose mark equals it + 1 has been emitted; anything else is left over from an older walk.
+// Stamp of the current graph walk; a node whose mark differs is left over from an older walk.
+// Each walk takes two stamps, so topologicalOrder can tell entered (epoch) from emitted (+1).
 let walkEpoch = 0;
 
 /**
@@ -93,8 +93,10 @@ export class Value {
   a: Value | null;
   /** The op's second input, or `null` for a leaf or a unary op. */
   b: Value | null;
-  /** Stamp of the last topological walk that reached this node (see {@linkcode topologicalOrder}). */
+  /** Stamp of the last graph walk that reached this node (see {@linkcode topologicalOrder}). */
   mark: number;
+  /** During `backward`: how many of this node's consumers have yet to hand it their gradient. */
+  pending: number;
 
   /**
    * A leaf holding `data`, which must be a finite number.
@@ -115,6 +117,7 @@ export class Value {
     this.a = null;
     this.b = null;
     this.mark = 0;
+    this.pending = 0;
     if (options?.label !== undefined) labels.set(this, options.label);
   }
 
@@ -220,26 +223,51 @@ export class Value {
    * Fills `grad` with ∂this/∂node for every node this depends on, by the chain rule in
    * reverse topological order. Leaves add this pass's gradient to what they held; every
    * other node holds this pass's gradient alone, so calling `backward` twice gives leaves
-   * exactly twice the gradient. If any gradient is not finite, a `RangeError` names the op,
-   * and every node is left as it was before the call.
+   * exactly twice the gradient.
+   *
+   * @throws {RangeError} when a gradient is not finite, naming the op; the leaves then keep
+   * the gradients they had before the call and the other nodes are cleared to 0.
    */
   backward(): void {
-    const order = topologicalOrder(this);
-    const held = new Float64Array(order.length);
-    for (let i = 0; i < order.length; i++) {
-      held[i] = order[i].grad;
-      order[i].grad = 0;
+    // Like PyTorch's autograd engine, count dependencies instead of materialising a
+    // topological order: a node is ready once each of its consumers has handed it its share.
+    // The nodes are then processed in a reverse topological order (Kahn's algorithm) with
+    // no array as long as the graph.
+    const stack: Value[] = [this];
+    const leaves: Value[] = [];
+    const held: number[] = [];
+    const seen = nextWalkEpoch();
+    this.mark = seen;
+    // Pass 1: reach every node, count its consumers, zero the interior gradients and set
+    // the leaves' aside (so a failure can put them back).
+    while (stack.length > 0) {
+      const node = stack.pop() as Value;
+      if (node.op === null) {
+        leaves.push(node);
+        held.push(node.grad);
+      }
+      node.grad = 0;
+      if (node.a !== null) countConsumer(node.a, seen, stack);
+      if (node.b !== null) countConsumer(node.b, seen, stack);
     }
+    // Pass 2: the chain rule, one ready node at a time.
     this.grad = 1;
+    stack.push(this);
     try {
-      for (let i = order.length - 1; i >= 0; i--) propagate(order[i]);
+      while (stack.length > 0) {
+        const node = stack.pop() as Value;
+        propagate(node);
+        const a = node.a;
+        if (a !== null && --a.pending === 0 && a.op !== null) stack.push(a);
+        const b = node.b;
+        if (b !== null && --b.pending === 0 && b.op !== null) stack.push(b);
+      }
     } catch (error) {
-      for (let i = 0; i < order.length; i++) order[i].grad = held[i];
+      for (const node of topologicalOrder(this)) node.grad = 0;
+      for (let i = 0; i < leaves.length; i++) leaves[i].grad = held[i];
       throw error;
     }
-    for (let i = 0; i < order.length; i++) {
-      if (order[i].op === null) order[i].grad += held[i];
-    }
+    for (let i = 0; i < leaves.length; i++) leaves[i].grad += held[i];
   }
 
   /** A readable summary, e.g. `Value(data=6, grad=1, op=mul)`. */
@@ -253,6 +281,22 @@ export class Value {
   [Symbol.for("Deno.customInspect")](): string {
     return this.toString();
   }
+}
+
+/** Pass 1 of `backward` reaching `input` once more: the first time, queue it to be explored. */
+function countConsumer(input: Value, seen: number, stack: Value[]): void {
+  if (input.mark !== seen) {
+    input.mark = seen;
+    input.pending = 0;
+    stack.push(input);
+  }
+  input.pending++;
+}
+
+/** A stamp no node carries yet (wrapping long before leaving V8's small-integer range). */
+function nextWalkEpoch(): number {
+  walkEpoch = walkEpoch >= 0x3ffffff0 ? 2 : walkEpoch + 2;
+  return walkEpoch;
 }
 
 /** Applies the chain rule at one node: hands its gradient to its inputs. */
@@ -294,8 +338,7 @@ function propagate(out: Value): void {
  * ```
  */
 export function topologicalOrder(root: Value): Value[] {
-  walkEpoch = walkEpoch >= 0x3ffffff0 ? 2 : walkEpoch + 2; // stay a small integer
-  const entered = walkEpoch;
+  const entered = nextWalkEpoch();
   const emitted = walkEpoch + 1;
   const order: Value[] = [];
   const stack: Value[] = [root];
