@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { matmulKernel } from "../lib/tensor/_matmul.ts";
+import { K_TILE, matmulAccumulateKernel, matmulKernel, N_TILE } from "../lib/tensor/_matmul.ts";
 
 // The definition, written as plainly as possible: out[i,j] = Σ_p a[i,p]·b[p,j], a left fold
 // from 0 over p in increasing order (the kernel promises that order, so results match bit
@@ -13,11 +13,12 @@ function naiveMatmul(
   n: number,
   aOffset: number,
   bOffset: number,
+  initial?: Float64Array,
 ): Float64Array {
   const out = new Float64Array(m * n);
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
-      let sum = 0;
+      let sum = initial === undefined ? 0 : initial[i * n + j];
       for (let p = 0; p < k; p++) sum += a[aOffset + i * k + p] * b[bOffset + p * n + j];
       out[i * n + j] = sum;
     }
@@ -39,9 +40,9 @@ function filled(length: number, seed: number): Float64Array {
 const SENTINEL = 12345.5;
 
 const case_ = fc.record({
-  m: fc.integer({ min: 1, max: 40 }),
-  k: fc.integer({ min: 1, max: 80 }),
-  n: fc.integer({ min: 1, max: 80 }),
+  m: fc.integer({ min: 1, max: 24 }),
+  k: fc.integer({ min: 1, max: K_TILE + 40 }),
+  n: fc.integer({ min: 1, max: N_TILE + 40 }),
   aOffset: fc.integer({ min: 0, max: 5 }),
   bOffset: fc.integer({ min: 0, max: 5 }),
   outOffset: fc.integer({ min: 0, max: 5 }),
@@ -62,8 +63,43 @@ Deno.test("matmulKernel", async (t) => {
         for (let i = 0; i < m * n; i++) assert.equal(out[outOffset + i], expected[i]);
         for (let i = outOffset + m * n; i < out.length; i++) assert.equal(out[i], SENTINEL);
       }),
-      { numRuns: 300 },
+      { numRuns: 200 },
     );
+  });
+
+  await t.step("matmulAccumulateKernel folds A·B onto the previous contents of out", () => {
+    fc.assert(
+      fc.property(case_, ({ m, k, n, aOffset, bOffset, outOffset, slack, seed }) => {
+        const a = filled(aOffset + m * k + slack, seed);
+        const b = filled(bOffset + k * n + slack, seed ^ 0x5bd1e995);
+        const out = filled(outOffset + m * n + slack, seed ^ 0x2545f491);
+        const before = out.slice();
+        const initial = before.slice(outOffset, outOffset + m * n);
+        matmulAccumulateKernel(a, b, out, m, k, n, aOffset, bOffset, outOffset);
+        const expected = naiveMatmul(a, b, m, k, n, aOffset, bOffset, initial);
+        for (let i = 0; i < outOffset; i++) assert.equal(out[i], before[i]);
+        for (let i = 0; i < m * n; i++) assert.equal(out[outOffset + i], expected[i]);
+        for (let i = outOffset + m * n; i < out.length; i++) assert.equal(out[i], before[i]);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  await t.step("a bias-initialised accumulate gives the layer fold b + w0·x0 + w1·x1 + …", () => {
+    // 3 samples × 5 inputs times 5 inputs × 2 neurons, with out starting from the bias.
+    const x = filled(15, 3);
+    const w = filled(10, 4);
+    const bias = [0.1, -0.7];
+    const out = new Float64Array(6);
+    for (let i = 0; i < 3; i++) out.set(bias, 2 * i);
+    matmulAccumulateKernel(x, w, out, 3, 5, 2);
+    for (let i = 0; i < 3; i++) {
+      for (let j = 0; j < 2; j++) {
+        let act = bias[j];
+        for (let p = 0; p < 5; p++) act = act + w[p * 2 + j] * x[i * 5 + p];
+        assert.equal(out[i * 2 + j], act);
+      }
+    }
   });
 
   await t.step("handles the degenerate shapes 1×1, m = 1, k = 1, n = 1", () => {
@@ -95,7 +131,8 @@ Deno.test("matmulKernel", async (t) => {
   });
 
   await t.step("matches the naive loop on sizes larger than any cache tile", () => {
-    for (const [m, k, n] of [[67, 300, 130], [129, 257, 65]]) {
+    const sizes = [[67, 3 * K_TILE + 5, N_TILE + 6], [2 * 4 + 1, 2 * K_TILE, 2 * N_TILE + 3]];
+    for (const [m, k, n] of sizes) {
       const a = filled(m * k, 1);
       const b = filled(k * n, 2);
       const out = new Float64Array(m * n);
@@ -119,6 +156,14 @@ Deno.test("matmulKernel", async (t) => {
       [() => matmulKernel(a, b, out, 2, 3, 2, 0, 2), /b needs 8 elements .* has 6/],
       [() => matmulKernel(a, b, out, 2, 3, 2, 0, 0, 1), /out needs 5 elements .* has 4/],
     ];
+    const shared = new Float64Array(20);
+    const view = new Float64Array(shared.buffer, 8 * 10, 6);
+    cases.push(
+      [() => matmulKernel(shared, b, shared, 2, 3, 2, 0, 0, 5), /out overlaps a/],
+      [() => matmulKernel(a, shared, shared, 2, 3, 2, 0, 3, 8), /out overlaps b/],
+      [() => matmulKernel(view, b, shared, 2, 3, 2, 0, 0, 13), /out overlaps a/],
+      [() => matmulAccumulateKernel(a, b, out, 2, 3, 2, 0, 0, 3), /^matmulAccumulateKernel: out/],
+    );
     for (const [call, message] of cases) {
       const before = out.slice();
       assert.throws(call, (error: unknown) => {
@@ -128,5 +173,15 @@ Deno.test("matmulKernel", async (t) => {
       });
       assert.deepEqual(out, before, "out is untouched when the call is refused");
     }
+  });
+
+  await t.step("accepts disjoint ranges of one buffer", () => {
+    const shared = new Float64Array([1, 2, 3, 4, 0, 0]);
+    matmulKernel(shared, shared, shared, 1, 2, 1, 0, 2, 4); // [1,2]·[3,4]ᵀ into shared[4]
+    assert.equal(shared[4], 11);
+    assert.equal(shared[5], 0);
+    shared[5] = 7;
+    matmulKernel(shared, shared, shared, 1, 0, 1, 5, 5, 5); // empty A and B at out's position
+    assert.equal(shared[5], 0);
   });
 });
