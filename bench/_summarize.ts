@@ -1,0 +1,121 @@
+/**
+ * Summarises the runs `run_scalar.sh` left in a directory: for each workload, the median of
+ * every number the script reported over its processes, plus the whole-process wall time and
+ * peak RSS that /usr/bin/time -v measured. Prints one JSON object.
+ *
+ * Files read, for workload NAME and run R: NAME.R.out (the script's stdout, JSON last line),
+ * NAME.R.err, NAME.R.rc (exit code), NAME.R.time (/usr/bin/time -v), and machine.txt.
+ *
+ * @module
+ */
+
+/** The median of `xs` (the mean of the middle two for an even count), or null for none. */
+function median(xs: number[]): number | null {
+  if (xs.length === 0) return null;
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function readOrNull(path: string): string | null {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch {
+    return null;
+  }
+}
+
+/** Elapsed wall time and maximum RSS from /usr/bin/time -v's report. */
+function parseTime(text: string | null): { wall_ms: number; max_rss: number } | null {
+  if (text === null) return null;
+  const wall = /Elapsed \(wall clock\) time .*: (?:(\d+):)?(\d+):(\d+(?:\.\d+)?)/.exec(text);
+  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(text);
+  if (wall === null || rss === null) return null;
+  const seconds = Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]);
+  return { wall_ms: Math.round(seconds * 1000), max_rss: Number(rss[1]) * 1024 };
+}
+
+/** The telling line of a dead process's stderr (V8's "Fatal …", an uncaught error), if any. */
+function crashText(stderr: string, exitCode: number): string {
+  const lines = stderr.split("\n").map((l) => l.trim()); // run_scalar.sh sets NO_COLOR
+  const telling = lines.find((l) => /fatal|error|out of memory|killed/i.test(l));
+  return `exit code ${exitCode}${telling === undefined ? "" : `: ${telling}`}`;
+}
+
+interface Run {
+  result: Record<string, unknown> | null;
+  exitCode: number;
+  error: string | null;
+  process: { wall_ms: number; max_rss: number } | null;
+}
+
+function readRun(dir: string, name: string, run: number): Run {
+  const base = `${dir}/${name}.${run}`;
+  const exitCode = Number(readOrNull(`${base}.rc`)?.trim() ?? NaN);
+  const lines = (readOrNull(`${base}.out`) ?? "").trim().split("\n");
+  let result: Record<string, unknown> | null = null;
+  try {
+    result = JSON.parse(lines[lines.length - 1]);
+  } catch {
+    result = null;
+  }
+  // A process that aborted or was killed leaves no JSON: its stderr, or its exit code, says why.
+  const error = result === null ? crashText(readOrNull(`${base}.err`) ?? "", exitCode) : null;
+  return { result, exitCode, error, process: parseTime(readOrNull(`${base}.time`)) };
+}
+
+function summarise(runs: Run[]): Record<string, unknown> {
+  const numbers = new Map<string, number[]>();
+  for (const run of runs) {
+    for (const [key, value] of Object.entries(run.result ?? {})) {
+      if (typeof value === "number" && key !== "n" && key !== "nodes") {
+        numbers.set(key, [...(numbers.get(key) ?? []), value]);
+      }
+    }
+  }
+  const first = runs.find((r) => r.result !== null)?.result ?? {};
+  const medians: Record<string, number | null> = {};
+  for (const [key, values] of numbers) medians[key] = median(values);
+  const processes = runs.map((r) => r.process).filter((p) => p !== null);
+  return {
+    workload: first.workload ?? null,
+    n: first.n ?? null,
+    nodes: first.nodes ?? null,
+    runs: runs.length,
+    crashed: runs.filter((r) => r.result === null || r.result.crashed === true).length,
+    reference_ok_all: runs.every((r) => r.result?.reference_ok === true),
+    errors: runs.map((r) => r.error ?? r.result?.error ?? null).filter((e) => e !== null),
+    ...medians,
+    process_wall_ms: median(processes.map((p) => p.wall_ms)),
+    process_max_rss: median(processes.map((p) => p.max_rss)),
+    forward_ms_all: runs.map((r) => r.result?.forward_ms ?? null),
+    backward_ms_all: runs.map((r) => r.result?.backward_ms ?? null),
+  };
+}
+
+function machine(dir: string): Record<string, string> {
+  const info: Record<string, string> = {};
+  for (const line of (readOrNull(`${dir}/machine.txt`) ?? "").split("\n")) {
+    const at = line.indexOf(": ");
+    if (at > 0) info[line.slice(0, at)] = line.slice(at + 2);
+  }
+  return info;
+}
+
+function main(dir: string): void {
+  const names = new Map<string, number>();
+  for (const entry of Deno.readDirSync(dir)) {
+    const match = /^(.+)\.(\d+)\.rc$/.exec(entry.name);
+    if (match !== null) names.set(match[1], Math.max(names.get(match[1]) ?? 0, Number(match[2])));
+  }
+  const workloads: Record<string, unknown> = {};
+  for (const name of [...names.keys()].sort()) {
+    const runs: Run[] = [];
+    for (let r = 1; r <= (names.get(name) as number); r++) runs.push(readRun(dir, name, r));
+    workloads[name] = summarise(runs);
+  }
+  console.log(JSON.stringify({ statistic: "median", machine: machine(dir), workloads }));
+}
+
+if (Deno.args.length !== 1) throw new Error("usage: _summarize.ts <directory of runs>");
+main(Deno.args[0]);
