@@ -292,7 +292,8 @@ export class Layer implements Module {
 
   /** E.g. `Layer(2 → 16, relu)`, or with a name: `layer 1 (2 → 16, relu)`. */
   toString(): string {
-    return `${this.name}(${this.nin} → ${this.nout}, ${this.activation})`;
+    const shape = `(${this.nin} → ${this.nout}, ${this.activation})`;
+    return this.name === "Layer" ? `Layer${shape}` : `${this.name} ${shape}`;
   }
 }
 
