@@ -1,0 +1,139 @@
+/**
+ * Peak memory of a 512×512 matrix product, forward and backward, against the least it can
+ * take: the six Float64Arrays A, B, out = A·B, dOut, dA = dOut·Bᵀ, dB = Aᵀ·dOut
+ * (6·512²·8 bytes ≈ 12.6 MB). A per-element object would cost tens of bytes per element, so
+ * any design that made one would show here as several times the minimum.
+ *
+ *     deno run -A bench/matmul_memory.ts
+ *
+ * (Deno 2 opens /proc/self only with --allow-all. Without it the bench falls back to
+ * `Deno.memoryUsage().rss` and getrusage's peak, which cannot be reset; the JSON says which.)
+ *
+ * Kernel level: the forward and the two backward products with `matmulKernel`, the
+ * transposes Aᵀ and Bᵀ materialised (two more arrays, 8·512²·8 bytes ≈ 16.8 MB in all).
+ * Two rounds in one process: the first includes what compiling the loops costs, the second
+ * (the headline) only what the data costs.
+ *
+ * The peak is the kernel's high-water mark (`VmHWM`), reset to the current resident size just
+ * before the workload (writing 5 to /proc/self/clear_refs) so that start-up does not hide in
+ * it; where the reset is not permitted the report says so and the peak includes start-up.
+ *
+ * @module
+ */
+
+import process from "node:process";
+import { matmulKernel } from "../lib/tensor/_matmul.ts";
+
+const SIZE = 512;
+const BYTES = SIZE * SIZE * Float64Array.BYTES_PER_ELEMENT;
+
+function statusKb(field: "VmRSS" | "VmHWM"): number {
+  try {
+    const match = new RegExp(`^${field}:\\s+(\\d+) kB$`, "m").exec(
+      Deno.readTextFileSync("/proc/self/status"),
+    );
+    if (match !== null) return Number(match[1]) * 1024;
+  } catch {
+    // Not permitted or not Linux: fall through.
+  }
+  return field === "VmRSS" ? Deno.memoryUsage().rss : process.resourceUsage().maxRSS * 1024;
+}
+
+function resetPeak(): boolean {
+  try {
+    Deno.writeTextFileSync("/proc/self/clear_refs", "5");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function filled(length: number, seed: number): Float64Array {
+  const data = new Float64Array(length);
+  let s = seed;
+  for (let i = 0; i < length; i++) {
+    s = (Math.imul(1664525, s) + 1013904223) >>> 0;
+    data[i] = s / 2 ** 32 - 0.5;
+  }
+  return data;
+}
+
+function transposeInto(source: Float64Array, target: Float64Array, rows: number, cols: number) {
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < cols; j++) target[j * rows + i] = source[i * cols + j];
+  }
+}
+
+interface Round {
+  rss_base: number;
+  rss_after_forward: number;
+  rss_peak: number;
+  peak_minus_base: number;
+  peak_over_minimum: number;
+  extra_bytes_per_element: number;
+  ms: number;
+}
+
+// One forward + backward from fresh arrays, measured from a high-water mark reset just before.
+function round(): Round {
+  resetPeak();
+  const rssBase = statusKb("VmRSS");
+  const start = performance.now();
+  const a = filled(SIZE * SIZE, 1);
+  const b = filled(SIZE * SIZE, 2);
+  const out = new Float64Array(SIZE * SIZE);
+  matmulKernel(a, b, out, SIZE, SIZE, SIZE);
+  const rssAfterForward = statusKb("VmRSS");
+  const dOut = filled(SIZE * SIZE, 3);
+  const aT = new Float64Array(SIZE * SIZE);
+  const bT = new Float64Array(SIZE * SIZE);
+  transposeInto(a, aT, SIZE, SIZE);
+  transposeInto(b, bT, SIZE, SIZE);
+  const dA = new Float64Array(SIZE * SIZE);
+  const dB = new Float64Array(SIZE * SIZE);
+  matmulKernel(dOut, bT, dA, SIZE, SIZE, SIZE);
+  matmulKernel(aT, dOut, dB, SIZE, SIZE, SIZE);
+  const ms = performance.now() - start;
+  const rssPeak = statusKb("VmHWM");
+  // Check one element of each product by hand, which also keeps every result alive.
+  checkElement(out, a, b, 17, 300);
+  checkElement(dA, dOut, bT, 511, 0);
+  checkElement(dB, aT, dOut, 3, 511);
+  return {
+    rss_base: rssBase,
+    rss_after_forward: rssAfterForward,
+    rss_peak: rssPeak,
+    peak_minus_base: rssPeak - rssBase,
+    peak_over_minimum: (rssPeak - rssBase) / MINIMUM,
+    extra_bytes_per_element: (rssPeak - rssBase - ARRAYS * BYTES) / (SIZE * SIZE),
+    ms,
+  };
+}
+
+function checkElement(m: Float64Array, x: Float64Array, y: Float64Array, i: number, j: number) {
+  let s = 0;
+  for (let p = 0; p < SIZE; p++) s += x[i * SIZE + p] * y[p * SIZE + j];
+  if (m[i * SIZE + j] !== s) throw new Error(`matmul_memory: wrong product at (${i}, ${j})`);
+}
+
+const ARRAYS = 8;
+const MINIMUM = 6 * BYTES;
+const peakReset = resetPeak();
+// The first round also pays for compiling the loops (V8's optimising compiler allocates
+// while it works); the second runs compiled code, which is what the arrays alone cost.
+const first = round();
+const second = round();
+
+console.log(JSON.stringify({
+  bench: "matmul_memory",
+  engine: "kernel",
+  size: SIZE,
+  peak_reset: peakReset,
+  arrays_allocated: ARRAYS,
+  arrays_bytes: ARRAYS * BYTES,
+  minimum_bytes: MINIMUM,
+  first_round: first,
+  second_round: second,
+  peak_minus_base: second.peak_minus_base,
+  peak_over_minimum: second.peak_over_minimum,
+}));
