@@ -214,3 +214,33 @@ Deno.test("fc.assert reports a wrong derivative with its seed and counterexample
     },
   );
 });
+
+Deno.test("at a kink the derivative is taken as 0, as PyTorch does", () => {
+  for (const name of ["abs", "relu"] as const) {
+    const x = new Value(0);
+    const y = viaValueApi[name](x, 0);
+    assert.equal(y.data, 0);
+    y.backward();
+    assert.equal(x.grad, 0, name);
+  }
+  const below = new Value(-0.5);
+  below.abs().backward();
+  assert.equal(below.grad, -1);
+  const negative = new Value(-0.5);
+  negative.relu().backward();
+  assert.equal(negative.grad, 0);
+});
+
+Deno.test("gradB is 0 for unary ops and for a constant second input", () => {
+  for (const name of opNames) {
+    const spec = ops[name];
+    if (spec.arity === 2 && !spec.constantB) continue;
+    fc.assert(
+      fc.property(domainTupleArbitrary(spec.domains[0]), (point) => {
+        const out = spec.forward(point[0], point[1] ?? 0);
+        assert.equal(spec.gradB(point[0], point[1] ?? 0, out), 0, name);
+      }),
+      { numRuns: 20 },
+    );
+  }
+});
