@@ -103,7 +103,7 @@ export function decisionBoundarySvg(options: DecisionBoundaryOptions): string {
     let runStart = 0;
     let runPositive = false;
     for (let column = 0; column <= resolution; column++) {
-      let positive = !runPositive;
+      let positive: boolean = !runPositive;
       if (column < resolution) {
         const x = xMin + ((column + 0.5) / resolution) * xSpan;
         const s = score(x, y);
