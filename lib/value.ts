@@ -55,10 +55,6 @@ export interface ValueOptions {
 // node a field.
 const labels = new WeakMap<Value, string>();
 
-// Stamp of the current graph walk; a node whose mark differs is left over from an older walk.
-// Each walk takes two stamps, so topologicalOrder can tell entered (epoch) from emitted (+1).
-let walkEpoch = 0;
-
 /**
  * A scalar in a computational graph: its value `data`, the gradient `grad` that `backward`
  * computes for it, and the op and inputs that made it.
@@ -93,9 +89,10 @@ export class Value {
   a: Value | null;
   /** The op's second input, or `null` for a leaf or a unary op. */
   b: Value | null;
-  /** Stamp of the last graph walk that reached this node (see {@linkcode topologicalOrder}). */
-  mark: number;
-  /** During `backward`: how many of this node's consumers have yet to hand it their gradient. */
+  /**
+   * During `backward`: how many of this node's consumers have yet to hand it their gradient.
+   * 0 at every other time, which is how a walk knows it has not reached the node yet.
+   */
   pending: number;
 
   /**
@@ -116,7 +113,6 @@ export class Value {
     this.op = null;
     this.a = null;
     this.b = null;
-    this.mark = 0;
     this.pending = 0;
     if (options?.label !== undefined) labels.set(this, options.label);
   }
@@ -231,41 +227,53 @@ export class Value {
   backward(): void {
     // Like PyTorch's autograd engine, count dependencies instead of materialising a
     // topological order: a node is ready once each of its consumers has handed it its share.
-    // The nodes are then processed in a reverse topological order (Kahn's algorithm) with
-    // no array as long as the graph.
-    const stack: Value[] = [this];
+    // Nodes are then processed in a reverse topological order (Kahn's algorithm), and no
+    // array as long as the graph is ever built.
+    //
+    // Pass 1: reach every node once (its `pending` is still 0), count its consumers, zero
+    // the interior gradients and set the leaves' aside so that a failure can restore them.
     const leaves: Value[] = [];
-    const held: number[] = [];
-    const seen = nextWalkEpoch();
-    this.mark = seen;
-    // Pass 1: reach every node, count its consumers, zero the interior gradients and set
-    // the leaves' aside (so a failure can put them back).
+    const stack: Value[] = [this];
     while (stack.length > 0) {
       const node = stack.pop() as Value;
-      if (node.op === null) {
-        leaves.push(node);
-        held.push(node.grad);
-      }
-      node.grad = 0;
-      if (node.a !== null) countConsumer(node.a, seen, stack);
-      if (node.b !== null) countConsumer(node.b, seen, stack);
+      if (node.op === null) leaves.push(node);
+      else node.grad = 0;
+      const a = node.a;
+      if (a !== null && a.pending++ === 0) stack.push(a);
+      const b = node.b;
+      if (b !== null && b.pending++ === 0) stack.push(b);
     }
-    // Pass 2: the chain rule, one ready node at a time.
+    const held = new Float64Array(leaves.length);
+    for (let i = 0; i < leaves.length; i++) {
+      held[i] = leaves[i].grad;
+      leaves[i].grad = 0;
+    }
+    // Pass 2: the chain rule, one ready node at a time. After a failure the walk still runs
+    // to the end, without arithmetic, so that every `pending` returns to 0.
+    let failure: RangeError | null = null;
     this.grad = 1;
     stack.push(this);
-    try {
-      while (stack.length > 0) {
-        const node = stack.pop() as Value;
-        propagate(node);
-        const a = node.a;
-        if (a !== null && --a.pending === 0 && a.op !== null) stack.push(a);
-        const b = node.b;
-        if (b !== null && --b.pending === 0 && b.op !== null) stack.push(b);
+    while (stack.length > 0) {
+      const node = stack.pop() as Value;
+      if (failure === null) failure = propagate(node);
+      const a = node.a;
+      if (a !== null && --a.pending === 0 && a.op !== null) stack.push(a);
+      const b = node.b;
+      if (b !== null && --b.pending === 0 && b.op !== null) stack.push(b);
+    }
+    for (let i = 0; i < leaves.length && failure === null; i++) {
+      // Leaves are never popped, so the sum of their contributions is checked here.
+      const total = leaves[i].grad + held[i];
+      if (!Number.isFinite(total)) {
+        failure = new RangeError(
+          `backward: the gradient of a leaf (data ${leaves[i].data}) would become ${total}`,
+        );
       }
-    } catch (error) {
+    }
+    if (failure !== null) {
       for (const node of topologicalOrder(this)) node.grad = 0;
       for (let i = 0; i < leaves.length; i++) leaves[i].grad = held[i];
-      throw error;
+      throw failure;
     }
     for (let i = 0; i < leaves.length; i++) leaves[i].grad += held[i];
   }
@@ -283,29 +291,13 @@ export class Value {
   }
 }
 
-/** Pass 1 of `backward` reaching `input` once more: the first time, queue it to be explored. */
-function countConsumer(input: Value, seen: number, stack: Value[]): void {
-  if (input.mark !== seen) {
-    input.mark = seen;
-    input.pending = 0;
-    stack.push(input);
-  }
-  input.pending++;
-}
-
-/** A stamp no node carries yet (wrapping long before leaving V8's small-integer range). */
-function nextWalkEpoch(): number {
-  walkEpoch = walkEpoch >= 0x3ffffff0 ? 2 : walkEpoch + 2;
-  return walkEpoch;
-}
-
 /** Applies the chain rule at one node: hands its gradient to its inputs. */
-function propagate(out: Value): void {
+function propagate(out: Value): RangeError | null {
   const op = out.op;
-  if (op === null) return;
+  if (op === null) return null;
   const upstream = out.grad;
   if (!Number.isFinite(upstream)) {
-    throw new RangeError(
+    return new RangeError(
       `backward: the gradient reaching ${op.name} (output ${out.data}) is ${upstream}`,
     );
   }
@@ -313,21 +305,21 @@ function propagate(out: Value): void {
   const b = out.b;
   const bData = b === null ? 0 : b.data;
   const gradA = op.gradA(a.data, bData, out.data) * upstream;
-  if (!Number.isFinite(gradA)) throw backwardError(op, a, b, gradA);
+  if (!Number.isFinite(gradA)) return backwardError(op, a, b, gradA);
   a.grad += gradA;
   if (b !== null && !op.constantB) {
     const gradB = op.gradB(a.data, bData, out.data) * upstream;
-    if (!Number.isFinite(gradB)) throw backwardError(op, a, b, gradB);
+    if (!Number.isFinite(gradB)) return backwardError(op, a, b, gradB);
     b.grad += gradB;
   }
+  return null;
 }
 
 /**
  * Every node `root` depends on, inputs before the nodes made from them, `root` last.
  *
  * Iterative depth-first search with an explicit stack, so a chain of millions of nodes does
- * not overflow the call stack. Visited nodes are recognised by a stamp in `mark` rather than
- * a Set, which would cost far more memory on large graphs.
+ * not overflow the call stack. (`backward` does not need this list: it counts dependencies.)
  *
  * @example
  * ```ts
@@ -338,20 +330,21 @@ function propagate(out: Value): void {
  * ```
  */
 export function topologicalOrder(root: Value): Value[] {
-  const entered = nextWalkEpoch();
-  const emitted = walkEpoch + 1;
   const order: Value[] = [];
+  const emitted = new Map<Value, boolean>(); // absent: not reached; false: inputs pending
   const stack: Value[] = [root];
   while (stack.length > 0) {
     const node = stack[stack.length - 1];
-    if (node.mark !== entered && node.mark !== emitted) {
-      node.mark = entered;
-      if (node.b !== null && node.b.mark !== emitted) stack.push(node.b);
-      if (node.a !== null && node.a.mark !== emitted) stack.push(node.a);
+    const state = emitted.get(node);
+    if (state === undefined) {
+      // First visit: explore the inputs; the node is emitted when it comes back to the top.
+      emitted.set(node, false);
+      if (node.b !== null && !emitted.has(node.b)) stack.push(node.b);
+      if (node.a !== null && !emitted.has(node.a)) stack.push(node.a);
     } else {
       stack.pop();
-      if (node.mark === entered) {
-        node.mark = emitted;
+      if (!state) {
+        emitted.set(node, true);
         order.push(node);
       }
     }
