@@ -28,7 +28,46 @@ export {
   type GradcheckOptions,
   type GradcheckReport,
 } from "./lib/gradcheck.ts";
-export { mse } from "./lib/losses.ts";
-export { type GradientDescentOptions, gradientDescentStep } from "./lib/optim.ts";
+export {
+  binaryCrossEntropyWithLogits,
+  crossEntropy,
+  hinge,
+  l2Penalty,
+  logSumExp,
+  mse,
+  softmax,
+} from "./lib/losses.ts";
+export {
+  Adam,
+  type AdamOptions,
+  AdamW,
+  type FlatParameter,
+  type GradientDescentOptions,
+  gradientDescentStep,
+  type LearningRate,
+  Optimizer,
+  SGD,
+  type SGDOptions,
+} from "./lib/optim.ts";
+export {
+  cosineWithWarmup,
+  type CosineWithWarmupOptions,
+  linearDecay,
+  type LinearDecayOptions,
+} from "./lib/schedules.ts";
+export {
+  type Activation,
+  type InitKind,
+  type InitOptions,
+  Layer,
+  type LayerOptions,
+  MLP,
+  type MLPOptions,
+  type Module,
+  Neuron,
+  type NeuronOptions,
+} from "./lib/nn.ts";
+export { type PlanarDataset, twoMoons, type TwoMoonsOptions } from "./lib/datasets.ts";
+export { type DecisionBoundaryOptions, decisionBoundarySvg } from "./lib/svg_plot.ts";
 export { Lcg32, Random, type RandomSource } from "./lib/random.ts";
 export { DEFAULT_DOT_MAX_NODES, type DotOptions, toDot } from "./lib/dot.ts";

@@ -36,10 +36,9 @@ export interface Module {
  *
  * @example
  * ```ts
- * import type { Activation } from "./nn.ts";
- * const hidden: Activation = "relu";
- * const output: Activation = "linear"; // no non-linearity: a raw score
- * console.assert(hidden !== output);
+ * import { type Activation, Layer } from "./nn.ts";
+ * const head: Activation = "linear"; // no non-linearity: a raw score
+ * console.assert(new Layer(4, 1, { seed: 1, activation: head }).activation === "linear");
  * ```
  */
 export type Activation = "relu" | "tanh" | "sigmoid" | "linear";

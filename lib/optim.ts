@@ -112,7 +112,7 @@ export interface FlatParameter {
  * import type { LearningRate } from "./optim.ts";
  * const fixed: LearningRate = 0.1;
  * const decaying: LearningRate = (k) => 1.0 - 0.9 * k / 100;
- * console.assert(fixed === 0.1 && decaying(100) === 0.1);
+ * console.assert(fixed === 0.1 && decaying(0) === 1 && decaying(50) < decaying(49));
  * ```
  */
 export type LearningRate = number | ((step: number) => number);
