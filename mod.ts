@@ -4,11 +4,12 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Value } from "./mod.ts";
  * const x = new Value(2);
  * const y = x.mul(x).add(x.tanh());
  * y.backward();
- * console.assert(Math.abs(x.grad - (4 + 1 - Math.tanh(2) ** 2)) < 1e-12);
+ * assert.ok(Math.abs(x.grad - (4 + 1 - Math.tanh(2) ** 2)) < 1e-12);
  * ```
  *
  * @module

@@ -12,9 +12,10 @@ import { topologicalOrder, Value } from "./value.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { DotOptions } from "./dot.ts";
  * const options: DotOptions = { rankdir: "TB", digits: 6, maxNodes: 500 };
- * console.assert(options.rankdir === "TB");
+ * assert.ok(options.rankdir === "TB");
  * ```
  */
 export interface DotOptions {
@@ -35,8 +36,9 @@ export interface DotOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DEFAULT_DOT_MAX_NODES } from "./dot.ts";
- * console.assert(DEFAULT_DOT_MAX_NODES === 10_000);
+ * assert.ok(DEFAULT_DOT_MAX_NODES === 10_000);
  * ```
  */
 export const DEFAULT_DOT_MAX_NODES = 10_000;
@@ -57,15 +59,16 @@ export const DEFAULT_DOT_MAX_NODES = 10_000;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { toDot } from "./dot.ts";
  * import { Value } from "./value.ts";
  * const w = new Value(0, { label: "w" });
  * const loss = w.mul(2).sub(8).pow(2);
  * loss.backward();
  * const dot = toDot(loss);
- * console.assert(dot.startsWith("digraph {"));
- * console.assert(dot.includes('label="{ w | data 0 | grad -32 }"'));
- * console.assert(dot.includes('[shape=ellipse, label="pow"]'));
+ * assert.ok(dot.startsWith("digraph {"));
+ * assert.ok(dot.includes('label="{ w | data 0 | grad -32 }"'));
+ * assert.ok(dot.includes('[shape=ellipse, label="pow"]'));
  * // Render it with: dot -Tsvg graph.dot -o graph.svg
  * ```
  */

@@ -16,9 +16,10 @@ import { Value } from "./value.ts";
  *
  * @example Tighter tolerances, and a report instead of an exception:
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { GradcheckOptions } from "./gradcheck.ts";
  * const options: GradcheckOptions = { atol: 1e-7, rtol: 1e-5, raise: false };
- * console.assert(options.raise === false);
+ * assert.ok(options.raise === false);
  * ```
  */
 export interface GradcheckOptions {
@@ -37,9 +38,10 @@ export interface GradcheckOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { gradcheck, type GradcheckReport } from "./gradcheck.ts";
  * const report: GradcheckReport = gradcheck((x) => x.mul(x), [3]);
- * console.assert(report.output === 9 && report.analytic[0] === 6);
+ * assert.ok(report.output === 9 && report.analytic[0] === 6);
  * ```
  */
 export interface GradcheckReport {
@@ -65,6 +67,7 @@ export interface GradcheckReport {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { gradcheck, GradcheckError } from "./gradcheck.ts";
  * import { Value } from "./value.ts";
  * // A wrong derivative: hide x from the graph, so its gradient reads 0 instead of 1.
@@ -73,7 +76,7 @@ export interface GradcheckReport {
  *   gradcheck(wrong, [2]);
  *   throw new Error("not caught");
  * } catch (error) {
- *   console.assert(error instanceof GradcheckError && !error.report.passed);
+ *   assert.ok(error instanceof GradcheckError && !error.report.passed);
  * }
  * ```
  */
@@ -104,10 +107,11 @@ export class GradcheckError extends Error {
  *
  * @example The derivative of x·sin(x) is sin(x) + x·cos(x):
  * ```ts
+ * import assert from "node:assert/strict";
  * import { gradcheck } from "./gradcheck.ts";
  * const report = gradcheck((x) => x.mul(x.sin()), [1.5]);
- * console.assert(report.passed);
- * console.assert(Math.abs(report.analytic[0] - (Math.sin(1.5) + 1.5 * Math.cos(1.5))) < 1e-15);
+ * assert.ok(report.passed);
+ * assert.ok(Math.abs(report.analytic[0] - (Math.sin(1.5) + 1.5 * Math.cos(1.5))) < 1e-15);
  * ```
  */
 export function gradcheck(

@@ -18,9 +18,10 @@
  * @example Inputs of `log`: strictly positive, and far enough from 0 that the pole does not
  * spoil a central difference.
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { InputDomain } from "./ops.ts";
  * const positive: InputDomain = { min: 0.05, max: 5 };
- * console.assert(positive.min > 0);
+ * assert.ok(positive.min > 0);
  * ```
  */
 export interface InputDomain {
@@ -41,8 +42,9 @@ export interface InputDomain {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DEFAULT_CLEARANCE } from "./ops.ts";
- * console.assert(DEFAULT_CLEARANCE > 1e-6); // wider than gradcheck's step
+ * assert.ok(DEFAULT_CLEARANCE > 1e-6); // wider than gradcheck's step
  * ```
  */
 export const DEFAULT_CLEARANCE = 1e-3;
@@ -55,6 +57,7 @@ export const DEFAULT_CLEARANCE = 1e-3;
  *
  * @example Declaring an op (cube) the way the registry does:
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { OpSpec } from "./ops.ts";
  * const cube: OpSpec = {
  *   name: "cube",
@@ -65,7 +68,7 @@ export const DEFAULT_CLEARANCE = 1e-3;
  *   domains: [[{ min: -3, max: 3 }]],
  *   constantB: false,
  * };
- * console.assert(cube.forward(2, 0) === 8);
+ * assert.ok(cube.forward(2, 0) === 8);
  * ```
  */
 export interface OpSpec {
@@ -274,9 +277,10 @@ export const ops: Readonly<Record<OpName, OpSpec>> = Object.freeze({
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type OpName, ops } from "./ops.ts";
  * const name: OpName = "tanh";
- * console.assert(ops[name].arity === 1);
+ * assert.ok(ops[name].arity === 1);
  * ```
  */
 export type OpName =

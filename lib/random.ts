@@ -10,10 +10,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Lcg32, type RandomSource } from "./random.ts";
  * const source: RandomSource = new Lcg32(1);
  * const u = source.next();
- * console.assert(u >= 0 && u < 1);
+ * assert.ok(u >= 0 && u < 1);
  * ```
  */
 export interface RandomSource {
@@ -28,9 +29,10 @@ export interface RandomSource {
  *
  * @example The first draw of `LCG32(42)`, as the workloads define it.
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Lcg32 } from "./random.ts";
  * const g = new Lcg32(42);
- * console.assert(g.next() === ((Math.imul(1664525, 42) + 1013904223) >>> 0) / 2 ** 32);
+ * assert.ok(g.next() === ((Math.imul(1664525, 42) + 1013904223) >>> 0) / 2 ** 32);
  * ```
  */
 export class Lcg32 implements RandomSource {
@@ -54,11 +56,12 @@ export class Lcg32 implements RandomSource {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Random } from "./random.ts";
  * const a = new Random(7);
  * const b = new Random(7);
- * console.assert(a.normal() === b.normal()); // same seed, same stream
- * console.assert(a.integer(10) < 10);
+ * assert.ok(a.normal() === b.normal()); // same seed, same stream
+ * assert.ok(a.integer(10) < 10);
  * ```
  */
 export class Random implements RandomSource {

@@ -15,8 +15,9 @@ import { ops, type OpSpec } from "./ops.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DEFAULT_EPS, Value } from "./value.ts";
- * console.assert(new Value(1).div(0).data === 1 / DEFAULT_EPS);
+ * assert.ok(new Value(1).div(0).data === 1 / DEFAULT_EPS);
  * ```
  */
 export const DEFAULT_EPS = 1e-12;
@@ -26,9 +27,10 @@ export const DEFAULT_EPS = 1e-12;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type DivOptions, Value } from "./value.ts";
  * const options: DivOptions = { eps: 0.5 };
- * console.assert(new Value(1).div(0.1, options).data === 2);
+ * assert.ok(new Value(1).div(0.1, options).data === 2);
  * ```
  */
 export interface DivOptions {
@@ -41,9 +43,10 @@ export interface DivOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Value, type ValueOptions } from "./value.ts";
  * const options: ValueOptions = { label: "w" };
- * console.assert(new Value(0, options).label === "w");
+ * assert.ok(new Value(0, options).label === "w");
  * ```
  */
 export interface ValueOptions {
@@ -65,6 +68,7 @@ const labels = new WeakMap<Value, string>();
  *
  * @example The seed's training loop: fit w so that w·2 = 8.
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Value } from "./value.ts";
  * const w = new Value(0);
  * const x = new Value(2);
@@ -75,7 +79,7 @@ const labels = new WeakMap<Value, string>();
  *   w.data -= 0.1 * w.grad;
  *   w.grad = 0;
  * }
- * console.assert(Math.abs(w.data - 4) < 1e-9);
+ * assert.ok(Math.abs(w.data - 4) < 1e-9);
  * ```
  */
 export class Value {
@@ -323,10 +327,11 @@ function propagate(out: Value): RangeError | null {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { topologicalOrder, Value } from "./value.ts";
  * const x = new Value(3);
  * const y = x.mul(x).add(1);
- * console.assert(topologicalOrder(y).at(-1) === y);
+ * assert.ok(topologicalOrder(y).at(-1) === y);
  * ```
  */
 export function topologicalOrder(root: Value): Value[] {

@@ -46,12 +46,13 @@ const packed = new Float64Array(K_TILE * N_TILE);
  *
  * @example A 2×3 by 3×2 product.
  * ```ts
+ * import assert from "node:assert/strict";
  * import { matmulKernel } from "./_matmul.ts";
  * const a = new Float64Array([1, 2, 3, 4, 5, 6]);
  * const b = new Float64Array([7, 8, 9, 10, 11, 12]);
  * const out = new Float64Array(4);
  * matmulKernel(a, b, out, 2, 3, 2);
- * console.assert(out.join() === "58,64,139,154");
+ * assert.ok(out.join() === "58,64,139,154");
  * ```
  */
 export function matmulKernel(
@@ -81,12 +82,13 @@ export function matmulKernel(
  *
  * @example out = bias + x·W, the fold starting from the bias.
  * ```ts
+ * import assert from "node:assert/strict";
  * import { matmulAccumulateKernel } from "./_matmul.ts";
  * const x = new Float64Array([1, 2]); // 1×2
  * const w = new Float64Array([3, 4, 5, 6]); // 2×2
  * const out = new Float64Array([0.5, -0.5]); // the bias
  * matmulAccumulateKernel(x, w, out, 1, 2, 2);
- * console.assert(out.join() === "13.5,15.5");
+ * assert.ok(out.join() === "13.5,15.5");
  * ```
  */
 export function matmulAccumulateKernel(
