@@ -8,8 +8,8 @@
  *
  * Writes the learned decision boundary (default docs/moons.svg) and the computational graph
  * of one trained neuron in Graphviz DOT (default docs/neuron.dot; render it with
- * `dot -Tsvg docs/neuron.dot -o docs/neuron.svg`). Without --allow-write it still trains and
- * prints, and says what it could not write.
+ * `dot -Tsvg docs/neuron.dot -o docs/neuron.svg && deno fmt docs/neuron.svg`). Without
+ * --allow-write it still trains and prints, and says what it could not write.
  *
  * @module
  */

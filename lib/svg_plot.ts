@@ -92,10 +92,11 @@ export function decisionBoundarySvg(options: DecisionBoundaryOptions): string {
   const toPixelY = (y: number): number => size - ((y - yMin) / ySpan) * size;
   const cell = size / resolution;
 
+  // Indented as `deno fmt` lays SVG out, so the committed picture passes the format check.
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size}" ` +
     `viewBox="0 0 ${size} ${size}">`,
-    `<g shape-rendering="crispEdges">`,
+    `  <g shape-rendering="crispEdges">`,
   ];
   // Row by row (top row first), one rectangle for each run of cells of the same class.
   for (let row = 0; row < resolution; row++) {
@@ -116,28 +117,31 @@ export function decisionBoundarySvg(options: DecisionBoundaryOptions): string {
       if (positive !== runPositive) {
         const fill = runPositive ? POSITIVE.region : NEGATIVE.region;
         parts.push(
-          `<rect x="${fixed(runStart * cell)}" y="${fixed(row * cell)}" ` +
-            `width="${fixed((column - runStart) * cell)}" height="${fixed(cell)}" fill="${fill}"/>`,
+          `    <rect x="${fixed(runStart * cell)}" y="${fixed(row * cell)}" ` +
+            `width="${fixed((column - runStart) * cell)}" height="${
+              fixed(cell)
+            }" fill="${fill}" />`,
         );
         runStart = column;
         runPositive = positive;
       }
     }
   }
-  parts.push(`</g>`, `<g stroke="#ffffff" stroke-width="1">`);
+  parts.push(`  </g>`, `  <g stroke="#ffffff" stroke-width="1">`);
   const radius = fixed(Math.max(2, size / 110));
   for (let j = 0; j < points.length; j++) {
     const fill = labels[j] > 0 ? POSITIVE.point : NEGATIVE.point;
     parts.push(
-      `<circle cx="${fixed(toPixelX(points[j][0]))}" cy="${fixed(toPixelY(points[j][1]))}" ` +
-        `r="${radius}" fill="${fill}"/>`,
+      `    <circle cx="${fixed(toPixelX(points[j][0]))}" cy="${fixed(toPixelY(points[j][1]))}" ` +
+        `r="${radius}" fill="${fill}" />`,
     );
   }
-  parts.push(`</g>`);
+  parts.push(`  </g>`);
   if (options.title !== undefined) {
     parts.push(
-      `<text x="8" y="20" font-family="sans-serif" font-size="14" fill="#333333">` +
-        `${escapeXml(options.title)}</text>`,
+      `  <g font-family="sans-serif" font-size="14" fill="#333333">`,
+      `    <text x="8" y="20">${escapeXml(options.title)}</text>`,
+      `  </g>`,
     );
   }
   parts.push(`</svg>`, ``);

@@ -7,7 +7,7 @@ const labels = [-1, 1, -1, 1];
 function rects(svg: string): { x: number; y: number; width: number; fill: string }[] {
   return [
     ...svg.matchAll(
-      /<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="[\d.]+" fill="(#\w+)"\/>/g,
+      /<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="[\d.]+" fill="(#\w+)" \/>/g,
     ),
   ]
     .map((m) => ({ x: Number(m[1]), y: Number(m[2]), width: Number(m[3]), fill: m[4] }));
@@ -34,7 +34,7 @@ Deno.test("decisionBoundarySvg: regions follow the score's sign, row by row", ()
   }
   // The points, in the colour of their label, y pointing up.
   const circles = [
-    ...svg.matchAll(/<circle cx="([\d.]+)" cy="([\d.]+)" r="[\d.]+" fill="(#\w+)"\/>/g),
+    ...svg.matchAll(/<circle cx="([\d.]+)" cy="([\d.]+)" r="[\d.]+" fill="(#\w+)" \/>/g),
   ];
   assert.deepEqual(circles.map((m) => [Number(m[1]), Number(m[2]), m[3]]), [
     [0, 200, "#d95f02"],
