@@ -11,9 +11,10 @@ import { Lcg32, type RandomSource } from "./random.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { PlanarDataset } from "./datasets.ts";
  * const data: PlanarDataset = { points: [[0, 1]], labels: [-1] };
- * console.assert(data.points.length === data.labels.length);
+ * assert.ok(data.points.length === data.labels.length);
  * ```
  */
 export interface PlanarDataset {
@@ -28,9 +29,10 @@ export interface PlanarDataset {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { TwoMoonsOptions } from "./datasets.ts";
  * const options: TwoMoonsOptions = { samples: 200, noise: 0.05, seed: 7 };
- * console.assert(options.samples === 200);
+ * assert.ok(options.samples === 200);
  * ```
  */
 export interface TwoMoonsOptions {
@@ -61,10 +63,11 @@ export interface TwoMoonsOptions {
  *
  * @example W1's first point, as the workload states it.
  * ```ts
+ * import assert from "node:assert/strict";
  * import { twoMoons } from "./datasets.ts";
  * const { points, labels } = twoMoons();
- * console.assert(points[0][0] === 0.9484151679556817 && points[0][1] === -0.07467068885453046);
- * console.assert(labels[0] === -1 && labels[99] === 1);
+ * assert.ok(points[0][0] === 0.9484151679556817 && points[0][1] === -0.07467068885453046);
+ * assert.ok(labels[0] === -1 && labels[99] === 1);
  * ```
  */
 export function twoMoons(options: TwoMoonsOptions = {}): PlanarDataset {

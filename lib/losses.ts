@@ -15,12 +15,13 @@ import { Value } from "./value.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { mse } from "./losses.ts";
  * import { Value } from "./value.ts";
  * const p = new Value(3);
  * const loss = mse([p, 1], [1, 1]); // ((3 − 1)² + 0²) / 2
  * loss.backward();
- * console.assert(loss.data === 2 && p.grad === 2);
+ * assert.ok(loss.data === 2 && p.grad === 2);
  * ```
  */
 export function mse(
@@ -53,12 +54,13 @@ export function mse(
  *
  * @example A confident wrong answer costs about its logit; the gradient saturates at 1.
  * ```ts
+ * import assert from "node:assert/strict";
  * import { binaryCrossEntropyWithLogits } from "./losses.ts";
  * import { Value } from "./value.ts";
  * const z = new Value(1000);
  * const loss = binaryCrossEntropyWithLogits([z], [0]);
  * loss.backward();
- * console.assert(loss.data === 1000 && z.grad === 1);
+ * assert.ok(loss.data === 1000 && z.grad === 1);
  * ```
  */
 export function binaryCrossEntropyWithLogits(
@@ -90,9 +92,10 @@ export function binaryCrossEntropyWithLogits(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { logSumExp } from "./losses.ts";
  * const lse = logSumExp([1000, 1000]);
- * console.assert(Math.abs(lse.data - (1000 + Math.LN2)) < 1e-12);
+ * assert.ok(Math.abs(lse.data - (1000 + Math.LN2)) < 1e-12);
  * ```
  */
 export function logSumExp(logits: readonly (Value | number)[]): Value {
@@ -114,9 +117,10 @@ export function logSumExp(logits: readonly (Value | number)[]): Value {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { softmax } from "./losses.ts";
  * const p = softmax([0, Math.log(3)]);
- * console.assert(Math.abs(p[0].data - 0.25) < 1e-15 && Math.abs(p[1].data - 0.75) < 1e-15);
+ * assert.ok(Math.abs(p[0].data - 0.25) < 1e-15 && Math.abs(p[1].data - 0.75) < 1e-15);
  * ```
  */
 export function softmax(logits: readonly (Value | number)[]): Value[] {
@@ -136,13 +140,14 @@ export function softmax(logits: readonly (Value | number)[]): Value[] {
  *
  * @example The gradient is `softmax(z) − onehot(target)`.
  * ```ts
+ * import assert from "node:assert/strict";
  * import { crossEntropy } from "./losses.ts";
  * import { Value } from "./value.ts";
  * const z = [new Value(0), new Value(0)];
  * const loss = crossEntropy(z, 1);
  * loss.backward();
- * console.assert(Math.abs(loss.data - Math.LN2) < 1e-15);
- * console.assert(z[0].grad === 0.5 && z[1].grad === -0.5);
+ * assert.ok(Math.abs(loss.data - Math.LN2) < 1e-15);
+ * assert.ok(z[0].grad === 0.5 && z[1].grad === -0.5);
  * ```
  */
 export function crossEntropy(logits: readonly (Value | number)[], target: number): Value {
@@ -166,9 +171,10 @@ export function crossEntropy(logits: readonly (Value | number)[], target: number
  *
  * @example Only the example inside the margin costs anything.
  * ```ts
+ * import assert from "node:assert/strict";
  * import { hinge } from "./losses.ts";
  * const loss = hinge([2, 0.5], [1, 1]); // (relu(1 − 2) + relu(1 − 0.5)) / 2
- * console.assert(loss.data === 0.25);
+ * assert.ok(loss.data === 0.25);
  * ```
  */
 export function hinge(scores: readonly (Value | number)[], labels: readonly number[]): Value {
@@ -193,12 +199,13 @@ export function hinge(scores: readonly (Value | number)[], labels: readonly numb
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { l2Penalty } from "./losses.ts";
  * import { Value } from "./value.ts";
  * const w = new Value(3);
  * const penalty = l2Penalty([w, new Value(4)], 0.5);
  * penalty.backward();
- * console.assert(penalty.data === 12.5 && w.grad === 3);
+ * assert.ok(penalty.data === 12.5 && w.grad === 3);
  * ```
  */
 export function l2Penalty(parameters: readonly Value[], coefficient: number): Value {

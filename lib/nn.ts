@@ -17,9 +17,10 @@ import { Value } from "./value.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type Module, Neuron } from "./nn.ts";
  * const module: Module = new Neuron(3, { seed: 1 });
- * console.assert(module.parameters().length === 4); // 3 weights and a bias
+ * assert.ok(module.parameters().length === 4); // 3 weights and a bias
  * ```
  */
 export interface Module {
@@ -36,9 +37,10 @@ export interface Module {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type Activation, Layer } from "./nn.ts";
  * const head: Activation = "linear"; // no non-linearity: a raw score
- * console.assert(new Layer(4, 1, { seed: 1, activation: head }).activation === "linear");
+ * assert.ok(new Layer(4, 1, { seed: 1, activation: head }).activation === "linear");
  * ```
  */
 export type Activation = "relu" | "tanh" | "sigmoid" | "linear";
@@ -58,9 +60,10 @@ const ACTIVATIONS: readonly Activation[] = ["relu", "tanh", "sigmoid", "linear"]
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { InitKind } from "./nn.ts";
  * const micrograd: InitKind = "uniform";
- * console.assert(micrograd === "uniform");
+ * assert.ok(micrograd === "uniform");
  * ```
  */
 export type InitKind = "auto" | "kaiming" | "xavier" | "uniform";
@@ -73,11 +76,12 @@ const INIT_KINDS: readonly InitKind[] = ["auto", "kaiming", "xavier", "uniform"]
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { InitOptions } from "./nn.ts";
  * import { Lcg32 } from "./random.ts";
  * const seeded: InitOptions = { seed: 7 };
  * const w1: InitOptions = { init: "uniform", source: new Lcg32(42) };
- * console.assert(seeded.seed === 7 && w1.init === "uniform");
+ * assert.ok(seeded.seed === 7 && w1.init === "uniform");
  * ```
  */
 export interface InitOptions {
@@ -94,9 +98,10 @@ export interface InitOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Neuron, type NeuronOptions } from "./nn.ts";
  * const options: NeuronOptions = { seed: 3, activation: "tanh" };
- * console.assert(new Neuron(2, options).activation === "tanh");
+ * assert.ok(new Neuron(2, options).activation === "tanh");
  * ```
  */
 export interface NeuronOptions extends InitOptions {
@@ -111,9 +116,10 @@ export interface NeuronOptions extends InitOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Layer, type LayerOptions } from "./nn.ts";
  * const options: LayerOptions = { seed: 3, activation: "linear", name: "head" };
- * console.assert(new Layer(4, 2, options).name === "head");
+ * assert.ok(new Layer(4, 2, options).name === "head");
  * ```
  */
 export interface LayerOptions extends InitOptions {
@@ -128,9 +134,10 @@ export interface LayerOptions extends InitOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MLP, type MLPOptions } from "./nn.ts";
  * const options: MLPOptions = { seed: 1, activations: ["tanh", "sigmoid"] };
- * console.assert(new MLP(2, [4, 1], options).layers[1].activation === "sigmoid");
+ * assert.ok(new MLP(2, [4, 1], options).layers[1].activation === "sigmoid");
  * ```
  */
 export interface MLPOptions extends InitOptions {
@@ -146,6 +153,7 @@ export interface MLPOptions extends InitOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Neuron } from "./nn.ts";
  * const n = new Neuron(2, { seed: 1, activation: "linear" });
  * n.weights[0].data = 2;
@@ -153,7 +161,7 @@ export interface MLPOptions extends InitOptions {
  * n.bias.data = 0.5;
  * const out = n.forward([3, 4]); // 0.5 + 2·3 + (−1)·4
  * out.backward();
- * console.assert(out.data === 2.5 && n.weights[0].grad === 3);
+ * assert.ok(out.data === 2.5 && n.weights[0].grad === 3);
  * ```
  */
 export class Neuron implements Module {
@@ -222,10 +230,11 @@ export class Neuron implements Module {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Layer } from "./nn.ts";
  * const layer = new Layer(3, 2, { seed: 1, activation: "tanh" });
  * const out = layer.forward([1, 2, 3]);
- * console.assert(out.length === 2 && Math.abs(out[0].data) < 1);
+ * assert.ok(out.length === 2 && Math.abs(out[0].data) < 1);
  * ```
  */
 export class Layer implements Module {
@@ -302,13 +311,14 @@ export class Layer implements Module {
  *
  * @example micrograd's classifier shape, with a seeded default initialisation.
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MLP } from "./nn.ts";
  * const model = new MLP(2, [16, 16, 1], { seed: 42 });
- * console.assert(model.parameters().length === 337);
- * console.assert(String(model) === "MLP(2 → 16 relu → 16 relu → 1 linear; 337 parameters)");
+ * assert.ok(model.parameters().length === 337);
+ * assert.ok(String(model) === "MLP(2 → 16 relu → 16 relu → 1 linear; 337 parameters)");
  * const score = model.forwardScalar([0.5, -1]);
  * score.backward();
- * console.assert(Number.isFinite(model.layers[0].neurons[0].weights[0].grad));
+ * assert.ok(Number.isFinite(model.layers[0].neurons[0].weights[0].grad));
  * ```
  */
 export class MLP implements Module {

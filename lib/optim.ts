@@ -11,9 +11,10 @@ import { Value } from "./value.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { GradientDescentOptions } from "./optim.ts";
  * const options: GradientDescentOptions = { learningRate: 0.1 };
- * console.assert(options.learningRate > 0);
+ * assert.ok(options.learningRate > 0);
  * ```
  */
 export interface GradientDescentOptions {
@@ -31,13 +32,14 @@ export interface GradientDescentOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { gradientDescentStep } from "./optim.ts";
  * import { Value } from "./value.ts";
  * const w = new Value(0);
  * const loss = w.mul(2).sub(8).pow(2);
  * loss.backward(); // ∂loss/∂w = 2·(0·2 − 8)·2 = −32
  * gradientDescentStep([w], { learningRate: 0.1 });
- * console.assert(w.data === 3.2 && w.grad === 0);
+ * assert.ok(w.data === 3.2 && w.grad === 0);
  * ```
  */
 export function gradientDescentStep(
@@ -75,6 +77,7 @@ function checkedLearningRate(where: string, learningRate: number): number {
  *
  * @example A parameter backed by two Float64Arrays.
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type FlatParameter, SGD } from "./optim.ts";
  * const data = new Float64Array([1, 2]);
  * const grad = new Float64Array([0.5, -0.5]);
@@ -86,7 +89,7 @@ function checkedLearningRate(where: string, learningRate: number): number {
  *   zeroGrad: () => grad.fill(0),
  * };
  * new SGD([p], { learningRate: 0.1 }).step();
- * console.assert(data[0] === 0.95 && data[1] === 2.05);
+ * assert.ok(data[0] === 0.95 && data[1] === 2.05);
  * ```
  */
 export interface FlatParameter {
@@ -109,10 +112,11 @@ export interface FlatParameter {
  *
  * @example micrograd's demo decays the rate linearly.
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { LearningRate } from "./optim.ts";
  * const fixed: LearningRate = 0.1;
  * const decaying: LearningRate = (k) => 1.0 - 0.9 * k / 100;
- * console.assert(fixed === 0.1 && decaying(0) === 1 && decaying(50) < decaying(49));
+ * assert.ok(fixed === 0.1 && decaying(0) === 1 && decaying(50) < decaying(49));
  * ```
  */
 export type LearningRate = number | ((step: number) => number);
@@ -130,6 +134,7 @@ export type LearningRate = number | ((step: number) => number);
  *
  * @example Any optimizer drives the same loop.
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Adam, type Optimizer, SGD } from "./optim.ts";
  * import { Value } from "./value.ts";
  * for (const make of [(p: Value[]) => new SGD(p, { learningRate: 0.1 }), (p: Value[]) => new Adam(p, { learningRate: 0.1 })]) {
@@ -140,7 +145,7 @@ export type LearningRate = number | ((step: number) => number);
  *     w.sub(3).pow(2).backward();
  *     optimizer.step();
  *   }
- *   console.assert(Math.abs(w.data - 3) < 1e-3 && optimizer.stepCount === 200);
+ *   assert.ok(Math.abs(w.data - 3) < 1e-3 && optimizer.stepCount === 200);
  * }
  * ```
  */
@@ -300,9 +305,10 @@ export abstract class Optimizer {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { SGDOptions } from "./optim.ts";
  * const options: SGDOptions = { learningRate: 0.1, momentum: 0.9, nesterov: true };
- * console.assert(options.nesterov);
+ * assert.ok(options.nesterov);
  * ```
  */
 export interface SGDOptions {
@@ -334,6 +340,7 @@ export interface SGDOptions {
  *
  * @example One step of momentum from rest is a plain step; the second adds μ times it.
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SGD } from "./optim.ts";
  * import { Value } from "./value.ts";
  * const w = new Value(1);
@@ -341,7 +348,7 @@ export interface SGDOptions {
  * w.grad = 1;
  * sgd.step(); // b = 1, θ = 1 − 0.5·1
  * sgd.step(); // b = 0.5·1 + 1 = 1.5, θ = 0.5 − 0.5·1.5
- * console.assert(w.data === -0.25);
+ * assert.ok(w.data === -0.25);
  * ```
  */
 export class SGD extends Optimizer {
@@ -401,9 +408,10 @@ export class SGD extends Optimizer {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { AdamOptions } from "./optim.ts";
  * const options: AdamOptions = { learningRate: 1e-3, beta1: 0.9, beta2: 0.95 };
- * console.assert(options.beta2 === 0.95);
+ * assert.ok(options.beta2 === 0.95);
  * ```
  */
 export interface AdamOptions {
@@ -437,12 +445,13 @@ export interface AdamOptions {
  *
  * @example The first step moves every parameter by about η, whatever its gradient's size.
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Adam } from "./optim.ts";
  * import { Value } from "./value.ts";
  * const w = new Value(1);
  * w.grad = 1000;
  * new Adam([w], { learningRate: 0.01 }).step();
- * console.assert(Math.abs(w.data - 0.99) < 1e-9);
+ * assert.ok(Math.abs(w.data - 0.99) < 1e-9);
  * ```
  */
 export class Adam extends Optimizer {
@@ -521,11 +530,12 @@ export class Adam extends Optimizer {
  *
  * @example With a zero gradient only the decay acts: θ ← θ − ηλθ.
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AdamW } from "./optim.ts";
  * import { Value } from "./value.ts";
  * const w = new Value(2);
  * new AdamW([w], { learningRate: 0.1, weightDecay: 0.5 }).step();
- * console.assert(w.data === 2 - 0.1 * 0.5 * 2);
+ * assert.ok(w.data === 2 - 0.1 * 0.5 * 2);
  * ```
  */
 export class AdamW extends Adam {}

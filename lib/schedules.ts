@@ -10,9 +10,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { LinearDecayOptions } from "./schedules.ts";
  * const micrograd: LinearDecayOptions = { initial: 1.0, final: 0.1, steps: 100 };
- * console.assert(micrograd.steps === 100);
+ * assert.ok(micrograd.steps === 100);
  * ```
  */
 export interface LinearDecayOptions {
@@ -34,9 +35,10 @@ export interface LinearDecayOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { linearDecay } from "./schedules.ts";
  * const lr = linearDecay({ initial: 1.0, final: 0.1, steps: 100 });
- * console.assert(lr(0) === 1 && lr(50) === 1.0 - 0.9 * 50 / 100 && lr(200) === 0.1);
+ * assert.ok(lr(0) === 1 && lr(50) === 1.0 - 0.9 * 50 / 100 && lr(200) === 0.1);
  * ```
  */
 export function linearDecay(options: LinearDecayOptions): (k: number) => number {
@@ -56,9 +58,10 @@ export function linearDecay(options: LinearDecayOptions): (k: number) => number 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { CosineWithWarmupOptions } from "./schedules.ts";
  * const options: CosineWithWarmupOptions = { peak: 3e-4, warmupSteps: 100, totalSteps: 5000 };
- * console.assert(options.warmupSteps < options.totalSteps);
+ * assert.ok(options.warmupSteps < options.totalSteps);
  * ```
  */
 export interface CosineWithWarmupOptions {
@@ -90,10 +93,11 @@ export interface CosineWithWarmupOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cosineWithWarmup } from "./schedules.ts";
  * const lr = cosineWithWarmup({ peak: 1, warmupSteps: 2, totalSteps: 6 });
- * console.assert(lr(0) === 0.5 && lr(1) === 1 && lr(2) === 1);
- * console.assert(Math.abs(lr(4) - 0.5) < 1e-15 && lr(6) === 0);
+ * assert.ok(lr(0) === 0.5 && lr(1) === 1 && lr(2) === 1);
+ * assert.ok(Math.abs(lr(4) - 0.5) < 1e-15 && lr(6) === 0);
  * ```
  */
 export function cosineWithWarmup(options: CosineWithWarmupOptions): (k: number) => number {

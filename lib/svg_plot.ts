@@ -10,13 +10,14 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { DecisionBoundaryOptions } from "./svg_plot.ts";
  * const options: DecisionBoundaryOptions = {
  *   score: (x, y) => x - y,
  *   points: [[0, 1], [1, 0]],
  *   labels: [-1, 1],
  * };
- * console.assert(options.score(1, 0) > 0);
+ * assert.ok(options.score(1, 0) > 0);
  * ```
  */
 export interface DecisionBoundaryOptions {
@@ -53,6 +54,7 @@ const POSITIVE = { region: "#cfe1f2", point: "#1f62a8" } as const;
  *
  * @example A linear classifier splitting two points.
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decisionBoundarySvg } from "./svg_plot.ts";
  * const svg = decisionBoundarySvg({
  *   score: (x, y) => x - y,
@@ -60,7 +62,7 @@ const POSITIVE = { region: "#cfe1f2", point: "#1f62a8" } as const;
  *   labels: [-1, 1],
  *   resolution: 10,
  * });
- * console.assert(svg.startsWith("<svg") && svg.includes("<circle"));
+ * assert.ok(svg.startsWith("<svg") && svg.includes("<circle"));
  * ```
  */
 export function decisionBoundarySvg(options: DecisionBoundaryOptions): string {
