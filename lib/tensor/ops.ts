@@ -1,0 +1,1944 @@
+/**
+ * The tensor op registry: every differentiable tensor op, its forward and backward side by
+ * side, and the data that says which inputs it is defined on.
+ *
+ * An op works on flat `Float64Array` storage and shapes only; it knows nothing of graphs.
+ * `forward` computes the result (and whatever backward will need, in `saved`); `backward`
+ * turns the gradient of the result into the gradients of the inputs that need one. The
+ * `Tensor` class (tensor.ts) links results into a graph and runs backward in order; the test
+ * suite reads each op's `cases` (plain data: symbolic shapes, value domains, parameters),
+ * draws inputs from them and gradient-checks the op, so an op added here cannot escape.
+ *
+ * Every result is a new contiguous row-major array, never a view: views would save copies
+ * but make every op reason about strides and aliasing.
+ *
+ * @module
+ */
+
+import type { InputDomain } from "../ops.ts";
+import { Random } from "../random.ts";
+import { broadcastIndex, broadcastShapes, sumToShape } from "./_broadcast.ts";
+import { matmulKernel } from "./_matmul.ts";
+import {
+  checkedShape,
+  contiguousStrides,
+  formatShape,
+  normalizeAxis,
+  sameShape,
+  type Shape,
+  sizeOf,
+  splitAtAxis,
+} from "./_shape.ts";
+
+/**
+ * What an op reads of a tensor: its flat row-major storage and its shape.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { TensorData } from "./ops.ts";
+ * const t: TensorData = { data: new Float64Array([1, 2, 3, 4, 5, 6]), shape: [2, 3] };
+ * assert.ok(t.data.length === 6);
+ * ```
+ */
+export interface TensorData {
+  /** Elements in row-major order. */
+  readonly data: Float64Array;
+  /** Size of each axis. */
+  readonly shape: readonly number[];
+}
+
+/**
+ * What an op's forward returns: the result, and whatever its backward will need.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { OpResult } from "./ops.ts";
+ * const r: OpResult = { data: new Float64Array([1]), shape: [], saved: null };
+ * assert.ok(r.shape.length === 0);
+ * ```
+ */
+export interface OpResult {
+  /** The result's elements, row-major. */
+  readonly data: Float64Array;
+  /** The result's shape. */
+  readonly shape: readonly number[];
+  /** Op-specific intermediate values kept for backward (e.g. softmax probabilities). */
+  readonly saved: unknown;
+}
+
+/**
+ * Everything an op's backward receives.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { BackwardContext } from "./ops.ts";
+ * const data = new Float64Array([2]);
+ * const ctx: BackwardContext<undefined> = {
+ *   grad: new Float64Array([1]),
+ *   inputs: [{ data, shape: [] }],
+ *   out: { data, shape: [] },
+ *   saved: null,
+ *   params: undefined,
+ *   needs: [true],
+ * };
+ * assert.ok(ctx.needs[0]);
+ * ```
+ */
+export interface BackwardContext<P> {
+  /** ∂loss/∂result, one element per element of the result. */
+  readonly grad: Float64Array;
+  /** The op's inputs, as forward saw them. */
+  readonly inputs: readonly TensorData[];
+  /** The op's result. */
+  readonly out: TensorData;
+  /** What forward put in {@linkcode OpResult.saved}. */
+  readonly saved: unknown;
+  /** The op's parameters (axis, shape, indices…), as forward received them. */
+  readonly params: P;
+  /** Which inputs need a gradient; backward may return `null` for the others. */
+  readonly needs: readonly boolean[];
+}
+
+/**
+ * A size in a symbolic shape: a number is that size; a name is a size drawn once per case
+ * and shared by every input that names it; `"..."` (first position only) is a batch of
+ * leading axes drawn once per case, which each input may shorten or collapse to size 1
+ * (NumPy broadcasting).
+ *
+ * @example `matmul`'s inputs: batch dims broadcast, inner sizes shared.
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { Dim } from "./ops.ts";
+ * const a: Dim[] = ["...", "m", "k"];
+ * const b: Dim[] = ["...", "k", "n"];
+ * assert.ok(a[2] === b[1]);
+ * ```
+ */
+export type Dim = number | string;
+
+/**
+ * One tensor input of a test case: a symbolic shape and the interval its elements come from.
+ *
+ * @example The input of `log`: any shape, positive elements.
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { TensorInputSpec } from "./ops.ts";
+ * const spec: TensorInputSpec = { shape: ["..."], domain: { min: 0.05, max: 5 } };
+ * assert.ok(spec.domain.min > 0);
+ * ```
+ */
+export interface TensorInputSpec {
+  /** Symbolic shape (see {@linkcode Dim}). */
+  readonly shape: readonly Dim[];
+  /** Interval of the elements (with kinks to avoid, as for scalar ops). */
+  readonly domain: InputDomain;
+  /**
+   * Smallest gap between any two elements, when ties are kinks (`max`: the maximum jumps
+   * from one element to another where two are equal).
+   */
+  readonly separation?: number;
+}
+
+/**
+ * How one parameter of a test case is chosen.
+ *
+ * - `constant`: always `value`.
+ * - `oneOf`: one of `values`.
+ * - `axis`: a valid axis of input `input` (negative ones too); `optional` adds `undefined`
+ *   (meaning "all axes"), which is the only choice for a scalar input.
+ * - `newAxis`: a valid position for a new axis in input `input` (`[-rank-1, rank]`).
+ * - `permutation`: an ordering of input `input`'s axes.
+ * - `reshape`: a shape with as many elements as input `input`, maybe with one `-1`.
+ * - `slice`: `axis`, `start` and `end` inside input `input` (negative positions too), spread
+ *   into the parameter object (the name this spec is given is not used).
+ * - `indices`: `{ values, shape }`, integers in `[0, size of below)` of symbolic `shape`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { ParamSpec } from "./ops.ts";
+ * const keepDims: ParamSpec = { kind: "oneOf", values: [true, false] };
+ * assert.ok(keepDims.kind === "oneOf");
+ * ```
+ */
+export type ParamSpec =
+  | { readonly kind: "constant"; readonly value: unknown }
+  | { readonly kind: "oneOf"; readonly values: readonly unknown[] }
+  | { readonly kind: "axis"; readonly input: number; readonly optional?: boolean }
+  | { readonly kind: "newAxis"; readonly input: number }
+  | { readonly kind: "permutation"; readonly input: number }
+  | { readonly kind: "reshape"; readonly input: number }
+  | { readonly kind: "slice"; readonly input: number }
+  | { readonly kind: "indices"; readonly shape: readonly Dim[]; readonly below: string };
+
+/**
+ * A family of valid calls of an op, as data: its tensor inputs, its parameters, and the
+ * range of every named size. An op's cases together are its checked domain.
+ *
+ * @example `sum` over an optional axis of any tensor.
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { OpCase } from "./ops.ts";
+ * const c: OpCase = {
+ *   inputs: [{ shape: ["..."], domain: { min: -5, max: 5 } }],
+ *   params: { axis: { kind: "axis", input: 0, optional: true } },
+ * };
+ * assert.ok(c.inputs.length === 1);
+ * ```
+ */
+export interface OpCase {
+  /** One spec per tensor input. */
+  readonly inputs: readonly TensorInputSpec[];
+  /** The parameter object's fields, each with how it is chosen. */
+  readonly params?: Readonly<Record<string, ParamSpec>>;
+  /** Ranges of named sizes (default 1 to 3 for every name). */
+  readonly sizes?: Readonly<Record<string, readonly [number, number]>>;
+  /** Largest rank of the `"..."` batch (default 2). */
+  readonly maxBatchRank?: number;
+}
+
+/**
+ * A tensor op: a forward and a backward over flat storage, and the cases it is checked on.
+ *
+ * @example Declaring an op (doubling) the way the registry does:
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { TensorOpSpec } from "./ops.ts";
+ * const double: TensorOpSpec<undefined> = {
+ *   name: "double",
+ *   arity: 1,
+ *   elementwise: true,
+ *   forward: ([a]) => ({ data: a.data.map((x) => 2 * x), shape: a.shape, saved: null }),
+ *   backward: ({ grad }) => [grad.map((g) => 2 * g)],
+ *   cases: [{ inputs: [{ shape: ["..."], domain: { min: -1, max: 1 } }] }],
+ * };
+ * const r = double.forward([{ data: new Float64Array([3]), shape: [] }], undefined);
+ * assert.ok(r.data[0] === 6);
+ * ```
+ */
+export interface TensorOpSpec<P = unknown> {
+  /** Name used in error messages and graph drawings. */
+  readonly name: string;
+  /** Number of tensor inputs, or `"variadic"` for one or more (`concat`, `stack`). */
+  readonly arity: number | "variadic";
+  /** True when each result element depends on the same-index element(s) of the inputs. */
+  readonly elementwise: boolean;
+  /**
+   * The result of the op on `inputs` with `params`.
+   *
+   * @throws {RangeError} when shapes, axes, indices or parameters are invalid.
+   */
+  forward(inputs: readonly TensorData[], params: P): OpResult;
+  /**
+   * The gradients of the inputs (one array per input, in input order, each with the
+   * input's number of elements; `null` where `needs` is false). An array may alias
+   * `grad` or another returned array: the engine copies before it accumulates.
+   */
+  backward(context: BackwardContext<P>): (Float64Array | null)[];
+  /** Valid calls, as data for the gradient checks. */
+  readonly cases: readonly OpCase[];
+}
+
+// ---------------------------------------------------------------------------------------
+// Input domains of the cases
+// ---------------------------------------------------------------------------------------
+
+const anywhere: InputDomain = { min: -3, max: 3 };
+const positive: InputDomain = { min: 0.1, max: 4 };
+const nonZero: InputDomain = { min: -3, max: 3, avoid: [0], clearance: 0.3 };
+const kinkAtZero: InputDomain = { min: -3, max: 3, avoid: [0], clearance: 0.01 };
+const any: TensorInputSpec = { shape: ["..."], domain: anywhere };
+
+function defineTensorOp<P>(spec: TensorOpSpec<P>): TensorOpSpec<P> {
+  // One field order for every op, so the engine's reads stay monomorphic.
+  return Object.freeze({
+    name: spec.name,
+    arity: spec.arity,
+    elementwise: spec.elementwise,
+    forward: spec.forward,
+    backward: spec.backward,
+    cases: spec.cases,
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Element-wise ops
+// ---------------------------------------------------------------------------------------
+
+/** An input read through its broadcast index map, materialised at the result's size. */
+function expand(data: Float64Array, map: Int32Array | null): Float64Array {
+  if (map === null) return data;
+  const out = new Float64Array(map.length);
+  for (let i = 0; i < map.length; i++) out[i] = data[map[i]];
+  return out;
+}
+
+interface BroadcastMaps {
+  readonly mapA: Int32Array | null;
+  readonly mapB: Int32Array | null;
+}
+
+interface BinaryKernels {
+  readonly name: string;
+  /** out[i] = f(x[i], y[i]) for equal-length arrays. */
+  forward(x: Float64Array, y: Float64Array, out: Float64Array): void;
+  /** Fills gx and gy (when not null) with the full-size local gradients times `g`. */
+  backward(
+    g: Float64Array,
+    x: Float64Array,
+    y: Float64Array,
+    out: Float64Array,
+    gx: Float64Array | null,
+    gy: Float64Array | null,
+  ): void;
+  readonly cases: readonly OpCase[];
+}
+
+/**
+ * A binary element-wise op with broadcasting. Forward reads both inputs through their index
+ * maps; backward computes full-size gradients and sums each back to its input's shape.
+ */
+function defineBinary(kernels: BinaryKernels): TensorOpSpec<undefined> {
+  return defineTensorOp<undefined>({
+    name: kernels.name,
+    arity: 2,
+    elementwise: true,
+    forward([a, b]) {
+      const shape = broadcastShapes(kernels.name, a.shape, b.shape);
+      const mapA = broadcastIndex(shape, a.shape);
+      const mapB = broadcastIndex(shape, b.shape);
+      const out = new Float64Array(sizeOf(shape));
+      kernels.forward(expand(a.data, mapA), expand(b.data, mapB), out);
+      const saved: BroadcastMaps = { mapA, mapB };
+      return { data: out, shape, saved };
+    },
+    backward({ grad, inputs: [a, b], out, saved, needs }) {
+      const { mapA, mapB } = saved as BroadcastMaps;
+      const gx = needs[0] ? new Float64Array(grad.length) : null;
+      const gy = needs[1] ? new Float64Array(grad.length) : null;
+      kernels.backward(grad, expand(a.data, mapA), expand(b.data, mapB), out.data, gx, gy);
+      return [
+        gx === null ? null : sumToShape(gx, mapA, a.data.length),
+        gy === null ? null : sumToShape(gy, mapB, b.data.length),
+      ];
+    },
+    cases: kernels.cases,
+  });
+}
+
+interface UnaryKernels {
+  readonly name: string;
+  forward(x: Float64Array, out: Float64Array): void;
+  /** gx[i] = g[i] · f'(x[i]), where out[i] = f(x[i]). */
+  backward(g: Float64Array, x: Float64Array, out: Float64Array, gx: Float64Array): void;
+  readonly domain: InputDomain;
+}
+
+function defineUnary(kernels: UnaryKernels): TensorOpSpec<undefined> {
+  return defineTensorOp<undefined>({
+    name: kernels.name,
+    arity: 1,
+    elementwise: true,
+    forward([a]) {
+      const out = new Float64Array(a.data.length);
+      kernels.forward(a.data, out);
+      return { data: out, shape: a.shape, saved: null };
+    },
+    backward({ grad, inputs: [a], out }) {
+      const gx = new Float64Array(grad.length);
+      kernels.backward(grad, a.data, out.data, gx);
+      return [gx];
+    },
+    cases: [{ inputs: [{ shape: ["..."], domain: kernels.domain }], maxBatchRank: 3 }],
+  });
+}
+
+const broadcastPair: readonly OpCase[] = [
+  { inputs: [any, any], maxBatchRank: 3 },
+];
+
+function stableSigmoid(x: number): number {
+  // exp of a large positive number overflows, so only ever exponentiate a non-positive one.
+  if (x >= 0) return 1 / (1 + Math.exp(-x));
+  const e = Math.exp(x);
+  return e / (1 + e);
+}
+
+// GELU in the tanh form of Hendrycks & Gimpel (as GPT-2 uses it): JavaScript has no erf.
+const GELU_C = Math.sqrt(2 / Math.PI);
+const GELU_K = 0.044715;
+
+// ---------------------------------------------------------------------------------------
+// Reductions
+// ---------------------------------------------------------------------------------------
+
+/**
+ * Parameters of `sum`, `mean` and `max`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { ReduceParams } from "./ops.ts";
+ * const rows: ReduceParams = { axis: 1, keepDims: true };
+ * assert.ok(rows.axis === 1);
+ * ```
+ */
+export interface ReduceParams {
+  /** The axis reduced over; `undefined` reduces over every axis. */
+  readonly axis?: number;
+  /** Keep the reduced axis (axes) with size 1, so the result broadcasts against the input. */
+  readonly keepDims?: boolean;
+}
+
+interface ReduceLayout {
+  readonly outer: number;
+  readonly size: number;
+  readonly inner: number;
+  readonly shape: number[];
+}
+
+function reduceLayout(op: string, shape: Shape, params: ReduceParams | undefined): ReduceLayout {
+  const keepDims = params?.keepDims ?? false;
+  const axis = params?.axis;
+  if (axis === undefined) {
+    return {
+      outer: 1,
+      size: sizeOf(shape),
+      inner: 1,
+      shape: keepDims ? shape.map(() => 1) : [],
+    };
+  }
+  const at = normalizeAxis(op, axis, shape);
+  const [outer, size, inner] = splitAtAxis(shape, at);
+  const out = keepDims ? shape.map((s, i) => (i === at ? 1 : s)) : shape.filter((_, i) => i !== at);
+  return { outer, size, inner, shape: out };
+}
+
+function sumForward(x: Float64Array, { outer, size, inner }: ReduceLayout): Float64Array {
+  const out = new Float64Array(outer * inner);
+  // For each output element the terms arrive in axis order: a left fold from 0.
+  for (let o = 0; o < outer; o++) {
+    for (let k = 0; k < size; k++) {
+      const from = (o * size + k) * inner;
+      for (let i = 0; i < inner; i++) out[o * inner + i] += x[from + i];
+    }
+  }
+  return out;
+}
+
+function spreadBackward(g: Float64Array, layout: ReduceLayout, scale: number): Float64Array {
+  const { outer, size, inner } = layout;
+  const gx = new Float64Array(outer * size * inner);
+  for (let o = 0; o < outer; o++) {
+    for (let k = 0; k < size; k++) {
+      const to = (o * size + k) * inner;
+      for (let i = 0; i < inner; i++) gx[to + i] = g[o * inner + i] * scale;
+    }
+  }
+  return gx;
+}
+
+/**
+ * Position (in the input) of the first largest element of each reduced slice. Shared by
+ * `max`, whose gradient goes to that element, and by `argmax`.
+ *
+ * @throws {RangeError} when the reduced axis is empty.
+ */
+export function argmaxPositions(
+  op: string,
+  x: TensorData,
+  params: ReduceParams | undefined,
+): { positions: Int32Array; layout: ReduceLayout } {
+  const layout = reduceLayout(op, x.shape, params);
+  const { outer, size, inner } = layout;
+  if (size === 0) {
+    throw new RangeError(`${op}: cannot reduce an empty axis (shape ${formatShape(x.shape)})`);
+  }
+  const positions = new Int32Array(outer * inner);
+  const data = x.data;
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      let best = o * size * inner + i;
+      for (let k = 1; k < size; k++) {
+        const at = (o * size + k) * inner + i;
+        if (data[at] > data[best]) best = at;
+      }
+      positions[o * inner + i] = best;
+    }
+  }
+  return { positions, layout };
+}
+
+const reduceCases: readonly OpCase[] = [{
+  inputs: [any],
+  params: {
+    axis: { kind: "axis", input: 0, optional: true },
+    keepDims: { kind: "oneOf", values: [false, true] },
+  },
+  maxBatchRank: 3,
+}];
+
+// ---------------------------------------------------------------------------------------
+// Matrix products
+// ---------------------------------------------------------------------------------------
+
+interface MatmulSaved {
+  readonly m: number;
+  readonly k: number;
+  readonly n: number;
+  readonly batch: number;
+  readonly mapA: Int32Array | null;
+  readonly mapB: Int32Array | null;
+}
+
+/** The `rows`×`cols` matrix at `data[offset..]`, transposed into `into` (cols×rows). */
+function transposeInto(
+  data: Float64Array,
+  offset: number,
+  rows: number,
+  cols: number,
+  into: Float64Array,
+): void {
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) into[c * rows + r] = data[offset + r * cols + c];
+  }
+}
+
+function addInto(target: Float64Array, offset: number, source: Float64Array): void {
+  for (let i = 0; i < source.length; i++) target[offset + i] += source[i];
+}
+
+/**
+ * Batched gradient of one matmul operand: for each result batch t, `product(t)` (a matrix
+ * of `rows×cols` computed by the kernel) is added at that operand's batch `map[t]`. When the
+ * operand is not broadcast each of its batches is written exactly once, straight into place.
+ */
+function batchedGrad(
+  batch: number,
+  map: Int32Array | null,
+  operandSize: number,
+  rows: number,
+  cols: number,
+  product: (t: number, out: Float64Array, outOffset: number) => void,
+): Float64Array {
+  const grad = new Float64Array(operandSize);
+  const block = rows * cols;
+  if (map === null) {
+    for (let t = 0; t < batch; t++) product(t, grad, t * block);
+    return grad;
+  }
+  const scratch = new Float64Array(block);
+  for (let t = 0; t < batch; t++) {
+    product(t, scratch, 0);
+    addInto(grad, map[t] * block, scratch);
+  }
+  return grad;
+}
+
+// ---------------------------------------------------------------------------------------
+// Shape ops
+// ---------------------------------------------------------------------------------------
+
+/**
+ * Parameters of `permute`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { PermuteParams } from "./ops.ts";
+ * const swapLastTwo: PermuteParams = { axes: [0, 2, 1] };
+ * assert.ok(swapLastTwo.axes.length === 3);
+ * ```
+ */
+export interface PermuteParams {
+  /** Result axis i is input axis `axes[i]`; negative axes count from the end. */
+  readonly axes: readonly number[];
+}
+
+function checkedPermutation(x: TensorData, axes: readonly number[]): number[] {
+  const rank = x.shape.length;
+  if (!Array.isArray(axes) || axes.length !== rank) {
+    throw new RangeError(
+      `permute: axes [${axes}] must list each of the ${rank} axes of ${formatShape(x.shape)} once`,
+    );
+  }
+  const normal = axes.map((axis) => normalizeAxis("permute", axis, x.shape));
+  if (new Set(normal).size !== rank) {
+    throw new RangeError(
+      `permute: axes [${axes}] repeat an axis of ${formatShape(x.shape)}: each must appear once`,
+    );
+  }
+  return normal;
+}
+
+/** Copies `x` with its axes reordered so that result axis i is input axis `axes[i]`. */
+function permuteData(data: Float64Array, shape: Shape, axes: readonly number[]): Float64Array {
+  const rank = shape.length;
+  const inStrides = contiguousStrides(shape);
+  const outShape = axes.map((a) => shape[a]);
+  const strides = axes.map((a) => inStrides[a]);
+  const size = data.length;
+  const out = new Float64Array(size);
+  const counter = new Array<number>(rank).fill(0);
+  let position = 0;
+  for (let i = 0; i < size; i++) {
+    out[i] = data[position];
+    for (let axis = rank - 1; axis >= 0; axis--) {
+      counter[axis]++;
+      position += strides[axis];
+      if (counter[axis] < outShape[axis]) break;
+      position -= strides[axis] * counter[axis];
+      counter[axis] = 0;
+    }
+  }
+  return out;
+}
+
+/**
+ * Parameters of `reshape`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { ReshapeParams } from "./ops.ts";
+ * const flatten: ReshapeParams = { shape: [-1] };
+ * assert.ok(flatten.shape[0] === -1);
+ * ```
+ */
+export interface ReshapeParams {
+  /** The new shape; at most one size may be `-1`, meaning "whatever makes the sizes agree". */
+  readonly shape: readonly number[];
+}
+
+/**
+ * `shape` with its `-1` resolved so that it holds `size` elements.
+ *
+ * @throws {RangeError} when the sizes cannot agree.
+ */
+export function resolveReshape(from: Shape, shape: readonly number[]): number[] {
+  const size = sizeOf(from);
+  const wildcard = shape.indexOf(-1);
+  if (wildcard !== -1 && shape.indexOf(-1, wildcard + 1) !== -1) {
+    throw new RangeError(`reshape: shape ${formatShape(shape)} has more than one -1`);
+  }
+  const rest = checkedShape("reshape", shape.map((s) => (s === -1 ? 1 : s)));
+  const known = sizeOf(rest);
+  if (wildcard !== -1 && known !== 0 && size % known === 0) rest[wildcard] = size / known;
+  if (sizeOf(rest) !== size || (wildcard !== -1 && known === 0)) {
+    throw new RangeError(
+      `reshape: cannot reshape ${formatShape(from)} (${size} elements) to ${formatShape(shape)}`,
+    );
+  }
+  return rest;
+}
+
+/**
+ * Parameters of `slice`.
+ *
+ * @example The last two columns of a matrix:
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { SliceParams } from "./ops.ts";
+ * const lastTwo: SliceParams = { axis: 1, start: -2 };
+ * assert.ok(lastTwo.end === undefined);
+ * ```
+ */
+export interface SliceParams {
+  /** The axis cut along (negative counts from the end). */
+  readonly axis: number;
+  /** First position kept (default 0; negative counts from the end). */
+  readonly start?: number;
+  /** One past the last position kept (default the axis' size; negative counts from the end). */
+  readonly end?: number;
+}
+
+function sliceBounds(x: TensorData, params: SliceParams): [number, number, number] {
+  const axis = normalizeAxis("slice", params.axis, x.shape);
+  const size = x.shape[axis];
+  const position = (p: number | undefined, fallback: number, what: string): number => {
+    if (p === undefined) return fallback;
+    if (!Number.isInteger(p) || p < -size || p > size) {
+      throw new RangeError(
+        `slice: ${what} ${p} is out of range for axis ${axis} of ${formatShape(x.shape)} ` +
+          `(an integer in [${-size}, ${size}] is needed)`,
+      );
+    }
+    return p < 0 ? p + size : p;
+  };
+  const start = position(params.start, 0, "start");
+  const end = position(params.end, size, "end");
+  if (end < start) {
+    throw new RangeError(
+      `slice: end ${params.end} comes before start ${params.start} on axis ${axis} of ` +
+        formatShape(x.shape),
+    );
+  }
+  return [axis, start, end];
+}
+
+/**
+ * Parameters of `concat` and `stack`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { AxisParams } from "./ops.ts";
+ * const rows: AxisParams = { axis: 0 };
+ * assert.ok(rows.axis === 0);
+ * ```
+ */
+export interface AxisParams {
+  /** The axis joined along (negative counts from the end). */
+  readonly axis: number;
+}
+
+/** Copies block `k` (of `width` elements in each of `outer` rows) between two layouts. */
+function copyBlocks(
+  from: Float64Array,
+  fromWidth: number,
+  fromStart: number,
+  to: Float64Array,
+  toWidth: number,
+  toStart: number,
+  outer: number,
+  width: number,
+): void {
+  for (let o = 0; o < outer; o++) {
+    const src = o * fromWidth + fromStart;
+    const dst = o * toWidth + toStart;
+    for (let i = 0; i < width; i++) to[dst + i] = from[src + i];
+  }
+}
+
+function concatLayout(inputs: readonly TensorData[], params: AxisParams) {
+  if (inputs.length === 0) throw new RangeError("concat: needs at least one tensor");
+  const first = inputs[0].shape;
+  const axis = normalizeAxis("concat", params.axis, first);
+  let total = 0;
+  for (let t = 0; t < inputs.length; t++) {
+    const shape = inputs[t].shape;
+    const agrees = shape.length === first.length &&
+      shape.every((s, i) => i === axis || s === first[i]);
+    if (!agrees) {
+      throw new RangeError(
+        `concat: ${formatShape(first)} and ${formatShape(shape)} (input ${t}) differ ` +
+          `on an axis other than the joined axis ${axis}`,
+      );
+    }
+    total += shape[axis];
+  }
+  const [outer, , inner] = splitAtAxis(first, axis);
+  const shape = first.map((s, i) => (i === axis ? total : s));
+  return { axis, outer, inner, total, shape };
+}
+
+function stackLayout(inputs: readonly TensorData[], params: AxisParams) {
+  if (inputs.length === 0) throw new RangeError("stack: needs at least one tensor");
+  const first = inputs[0].shape;
+  // The new axis may go anywhere from before the first axis to after the last.
+  const axis = normalizeAxis("stack", params.axis, [...first, 1]);
+  for (let t = 1; t < inputs.length; t++) {
+    if (!sameShape(inputs[t].shape, first)) {
+      throw new RangeError(
+        `stack: ${formatShape(first)} and ${formatShape(inputs[t].shape)} (input ${t}) ` +
+          `differ: stacked tensors need one shape`,
+      );
+    }
+  }
+  const outer = sizeOf(first.slice(0, axis));
+  const inner = sizeOf(first.slice(axis));
+  const shape = [...first.slice(0, axis), inputs.length, ...first.slice(axis)];
+  return { outer, inner, shape };
+}
+
+// ---------------------------------------------------------------------------------------
+// Indexing
+// ---------------------------------------------------------------------------------------
+
+/**
+ * Integer indices with a shape (`gather`'s row numbers, `crossEntropy`'s class targets),
+ * stored row-major like a tensor's elements.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { IndexList } from "./ops.ts";
+ * const ids: IndexList = { values: [3, 1, 4], shape: [3] };
+ * assert.ok(ids.values.length === 3);
+ * ```
+ */
+export interface IndexList {
+  /** The indices, row-major. */
+  readonly values: ArrayLike<number>;
+  /** Their shape: its sizes multiply to `values.length`. */
+  readonly shape: readonly number[];
+}
+
+function checkedIndices(op: string, what: string, indices: IndexList, below: number): void {
+  const values = indices.values;
+  if (sizeOf(indices.shape) !== values.length) {
+    throw new RangeError(
+      `${op}: ${values.length} ${what}s do not fill shape ${formatShape(indices.shape)}`,
+    );
+  }
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (!Number.isInteger(v)) {
+      throw new RangeError(`${op}: ${what} ${v} at position ${i} is not an integer`);
+    }
+    if (v < 0 || v >= below) {
+      throw new RangeError(
+        `${op}: ${what} ${v} at position ${i} is out of range [0, ${below})`,
+      );
+    }
+  }
+}
+
+/**
+ * Parameters of `gather`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { GatherParams } from "./ops.ts";
+ * const rows: GatherParams = { indices: { values: [0, 2], shape: [2] } };
+ * assert.ok(rows.indices.shape[0] === 2);
+ * ```
+ */
+export interface GatherParams {
+  /** Row numbers into axis 0 of the table. */
+  readonly indices: IndexList;
+}
+
+/**
+ * Parameters of `crossEntropy`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { CrossEntropyParams } from "./ops.ts";
+ * const p: CrossEntropyParams = { targets: { values: [1, 0], shape: [2] } };
+ * assert.ok(p.targets.values[0] === 1);
+ * ```
+ */
+export interface CrossEntropyParams {
+  /** One class number per row of the logits (shape = logits' shape without its last axis). */
+  readonly targets: IndexList;
+}
+
+// ---------------------------------------------------------------------------------------
+// Normalisation, masking, noise
+// ---------------------------------------------------------------------------------------
+
+/**
+ * Parameters of `softmax` and `logSoftmax`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { SoftmaxParams } from "./ops.ts";
+ * const lastAxis: SoftmaxParams = { axis: -1 };
+ * assert.ok(lastAxis.axis === -1);
+ * ```
+ */
+export interface SoftmaxParams {
+  /** The axis the probabilities are normalised along (negative counts from the end). */
+  readonly axis: number;
+}
+
+/**
+ * Parameters of `layerNorm`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { LayerNormParams } from "./ops.ts";
+ * const p: LayerNormParams = { eps: 1e-5 };
+ * assert.ok(p.eps > 0);
+ * ```
+ */
+export interface LayerNormParams {
+  /** Added to the variance before its square root: finite and > 0. */
+  readonly eps: number;
+}
+
+interface LayerNormSaved {
+  readonly normalized: Float64Array;
+  readonly inverseStd: Float64Array;
+}
+
+/**
+ * Parameters of `dropout`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { DropoutParams } from "./ops.ts";
+ * const p: DropoutParams = { p: 0.1, seed: 42 };
+ * assert.ok(p.p < 1);
+ * ```
+ */
+export interface DropoutParams {
+  /** Probability of zeroing an element: in [0, 1). */
+  readonly p: number;
+  /** Seed of the `Random` that draws the mask: same seed, same mask. */
+  readonly seed: number;
+}
+
+/**
+ * Parameters of `tril`.
+ *
+ * @example Causal attention scores: keep j ≤ i, push the rest far below any other score.
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { TrilParams } from "./ops.ts";
+ * const causal: TrilParams = { diagonal: 0, fill: -1e9 };
+ * assert.ok(causal.fill === -1e9);
+ * ```
+ */
+export interface TrilParams {
+  /** Elements with column ≤ row + diagonal are kept (default 0: the main diagonal). */
+  readonly diagonal?: number;
+  /** Value put above that diagonal (default 0); finite, as every value in the engine. */
+  readonly fill?: number;
+}
+
+function rows(op: string, x: TensorData): [number, number] {
+  if (x.shape.length === 0) {
+    throw new RangeError(`${op}: needs at least one axis, got a scalar (shape [])`);
+  }
+  const width = x.shape[x.shape.length - 1];
+  return [width === 0 ? 0 : x.data.length / width, width];
+}
+
+// ---------------------------------------------------------------------------------------
+// The registry
+// ---------------------------------------------------------------------------------------
+
+/**
+ * The type of {@linkcode tensorOps}: each op with the type of its parameters.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { TensorOpRegistry } from "./ops.ts";
+ * const name: keyof TensorOpRegistry = "matmul";
+ * assert.ok(name.length === 6);
+ * ```
+ */
+export interface TensorOpRegistry {
+  /** The `add` op. */
+  readonly add: TensorOpSpec<undefined>;
+  /** The `sub` op. */
+  readonly sub: TensorOpSpec<undefined>;
+  /** The `mul` op. */
+  readonly mul: TensorOpSpec<undefined>;
+  /** The `div` op. */
+  readonly div: TensorOpSpec<undefined>;
+  /** The `pow` op. */
+  readonly pow: TensorOpSpec<undefined>;
+  /** The `powConst` op. */
+  readonly powConst: TensorOpSpec<PowConstParams>;
+  /** The `neg` op. */
+  readonly neg: TensorOpSpec<undefined>;
+  /** The `exp` op. */
+  readonly exp: TensorOpSpec<undefined>;
+  /** The `log` op. */
+  readonly log: TensorOpSpec<undefined>;
+  /** The `sqrt` op. */
+  readonly sqrt: TensorOpSpec<undefined>;
+  /** The `tanh` op. */
+  readonly tanh: TensorOpSpec<undefined>;
+  /** The `relu` op. */
+  readonly relu: TensorOpSpec<undefined>;
+  /** The `sigmoid` op. */
+  readonly sigmoid: TensorOpSpec<undefined>;
+  /** The `gelu` op. */
+  readonly gelu: TensorOpSpec<undefined>;
+  /** The `sum` op. */
+  readonly sum: TensorOpSpec<ReduceParams | undefined>;
+  /** The `mean` op. */
+  readonly mean: TensorOpSpec<ReduceParams | undefined>;
+  /** The `max` op. */
+  readonly max: TensorOpSpec<ReduceParams | undefined>;
+  /** The `matmul` op. */
+  readonly matmul: TensorOpSpec<undefined>;
+  /** The `linear` op. */
+  readonly linear: TensorOpSpec<LinearParams>;
+  /** The `permute` op. */
+  readonly permute: TensorOpSpec<PermuteParams>;
+  /** The `reshape` op. */
+  readonly reshape: TensorOpSpec<ReshapeParams>;
+  /** The `slice` op. */
+  readonly slice: TensorOpSpec<SliceParams>;
+  /** The `concat` op. */
+  readonly concat: TensorOpSpec<AxisParams>;
+  /** The `stack` op. */
+  readonly stack: TensorOpSpec<AxisParams>;
+  /** The `gather` op. */
+  readonly gather: TensorOpSpec<GatherParams>;
+  /** The `softmax` op. */
+  readonly softmax: TensorOpSpec<SoftmaxParams>;
+  /** The `logSoftmax` op. */
+  readonly logSoftmax: TensorOpSpec<SoftmaxParams>;
+  /** The `crossEntropy` op. */
+  readonly crossEntropy: TensorOpSpec<CrossEntropyParams>;
+  /** The `layerNorm` op. */
+  readonly layerNorm: TensorOpSpec<LayerNormParams>;
+  /** The `dropout` op. */
+  readonly dropout: TensorOpSpec<DropoutParams>;
+  /** The `tril` op. */
+  readonly tril: TensorOpSpec<TrilParams | undefined>;
+}
+
+/**
+ * The name under which an op is registered in {@linkcode tensorOps}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type TensorOpName, tensorOps } from "./ops.ts";
+ * const name: TensorOpName = "matmul";
+ * assert.ok(tensorOps[name].arity === 2);
+ * ```
+ */
+export type TensorOpName = keyof TensorOpRegistry;
+
+/**
+ * Parameters of `powConst`: the exponent, a constant that receives no gradient.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { PowConstParams } from "./ops.ts";
+ * const square: PowConstParams = { exponent: 2 };
+ * assert.ok(square.exponent === 2);
+ * ```
+ */
+export interface PowConstParams {
+  /** The exponent: a finite number (a negative base needs a whole one). */
+  readonly exponent: number;
+}
+
+/**
+ * Parameters of `linear`: none (the bias is present when a third input is).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { LinearParams } from "./ops.ts";
+ * const none: LinearParams = undefined;
+ * assert.ok(none === undefined);
+ * ```
+ */
+export type LinearParams = undefined;
+
+/**
+ * The registry: every differentiable tensor op, in one place.
+ *
+ * @example Applying an op's forward to raw storage:
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tensorOps } from "./ops.ts";
+ * const a = { data: new Float64Array([1, 2, 3]), shape: [3] };
+ * const b = { data: new Float64Array([10]), shape: [1] };
+ * const r = tensorOps.add.forward([a, b], undefined);
+ * assert.ok(r.data.join() === "11,12,13");
+ * ```
+ */
+export const tensorOps: TensorOpRegistry = {
+  add: defineBinary({
+    name: "add",
+    forward(x, y, out) {
+      for (let i = 0; i < out.length; i++) out[i] = x[i] + y[i];
+    },
+    backward(g, _x, _y, _out, gx, gy) {
+      if (gx !== null) gx.set(g);
+      if (gy !== null) gy.set(g);
+    },
+    cases: broadcastPair,
+  }),
+  sub: defineBinary({
+    name: "sub",
+    forward(x, y, out) {
+      for (let i = 0; i < out.length; i++) out[i] = x[i] - y[i];
+    },
+    backward(g, _x, _y, _out, gx, gy) {
+      if (gx !== null) gx.set(g);
+      if (gy !== null) { for (let i = 0; i < g.length; i++) gy[i] = -g[i]; }
+    },
+    cases: broadcastPair,
+  }),
+  mul: defineBinary({
+    name: "mul",
+    forward(x, y, out) {
+      for (let i = 0; i < out.length; i++) out[i] = x[i] * y[i];
+    },
+    backward(g, x, y, _out, gx, gy) {
+      if (gx !== null) { for (let i = 0; i < g.length; i++) gx[i] = g[i] * y[i]; }
+      if (gy !== null) { for (let i = 0; i < g.length; i++) gy[i] = g[i] * x[i]; }
+    },
+    cases: broadcastPair,
+  }),
+  div: defineBinary({
+    name: "div",
+    forward(x, y, out) {
+      for (let i = 0; i < out.length; i++) out[i] = x[i] / y[i];
+    },
+    backward(g, _x, y, out, gx, gy) {
+      if (gx !== null) { for (let i = 0; i < g.length; i++) gx[i] = g[i] / y[i]; }
+      if (gy !== null) { for (let i = 0; i < g.length; i++) gy[i] = -g[i] * out[i] / y[i]; }
+    },
+    cases: [{ inputs: [any, { shape: ["..."], domain: nonZero }], maxBatchRank: 3 }],
+  }),
+  pow: defineBinary({
+    // The exponent is a graph input: d/dy x^y = x^y · ln x needs x > 0.
+    name: "pow",
+    forward(x, y, out) {
+      for (let i = 0; i < out.length; i++) out[i] = Math.pow(x[i], y[i]);
+    },
+    backward(g, x, y, out, gx, gy) {
+      if (gx !== null) {
+        for (let i = 0; i < g.length; i++) gx[i] = g[i] * y[i] * Math.pow(x[i], y[i] - 1);
+      }
+      if (gy !== null) {
+        for (let i = 0; i < g.length; i++) gy[i] = g[i] * out[i] * Math.log(x[i]);
+      }
+    },
+    cases: [{ inputs: [{ shape: ["..."], domain: positive }, any], maxBatchRank: 3 }],
+  }),
+  powConst: defineTensorOp<PowConstParams>({
+    // The exponent is a fixed number, so a negative base is fine when it is whole.
+    name: "pow",
+    arity: 1,
+    elementwise: true,
+    forward([a], { exponent }) {
+      const out = new Float64Array(a.data.length);
+      for (let i = 0; i < out.length; i++) out[i] = Math.pow(a.data[i], exponent);
+      return { data: out, shape: a.shape, saved: null };
+    },
+    backward({ grad, inputs: [a], params: { exponent } }) {
+      const gx = new Float64Array(grad.length);
+      const x = a.data;
+      for (let i = 0; i < gx.length; i++) gx[i] = grad[i] * exponent * Math.pow(x[i], exponent - 1);
+      return [gx];
+    },
+    cases: [
+      {
+        inputs: [{ shape: ["..."], domain: nonZero }],
+        params: { exponent: { kind: "oneOf", values: [2, 3, -1, -2, 0, 1] } },
+      },
+      {
+        inputs: [{ shape: ["..."], domain: positive }],
+        params: { exponent: { kind: "oneOf", values: [0.5, -0.5, 1.5, 2.5] } },
+      },
+    ],
+  }),
+  neg: defineUnary({
+    name: "neg",
+    forward(x, out) {
+      for (let i = 0; i < out.length; i++) out[i] = -x[i];
+    },
+    backward(g, _x, _out, gx) {
+      for (let i = 0; i < gx.length; i++) gx[i] = -g[i];
+    },
+    domain: anywhere,
+  }),
+  exp: defineUnary({
+    name: "exp",
+    forward(x, out) {
+      for (let i = 0; i < out.length; i++) out[i] = Math.exp(x[i]);
+    },
+    backward(g, _x, out, gx) {
+      for (let i = 0; i < gx.length; i++) gx[i] = g[i] * out[i];
+    },
+    domain: anywhere,
+  }),
+  log: defineUnary({
+    name: "log",
+    forward(x, out) {
+      for (let i = 0; i < out.length; i++) out[i] = Math.log(x[i]);
+    },
+    backward(g, x, _out, gx) {
+      for (let i = 0; i < gx.length; i++) gx[i] = g[i] / x[i];
+    },
+    domain: positive,
+  }),
+  sqrt: defineUnary({
+    name: "sqrt",
+    forward(x, out) {
+      for (let i = 0; i < out.length; i++) out[i] = Math.sqrt(x[i]);
+    },
+    backward(g, _x, out, gx) {
+      for (let i = 0; i < gx.length; i++) gx[i] = (g[i] * 0.5) / out[i];
+    },
+    domain: positive,
+  }),
+  tanh: defineUnary({
+    name: "tanh",
+    forward(x, out) {
+      for (let i = 0; i < out.length; i++) out[i] = Math.tanh(x[i]);
+    },
+    backward(g, _x, out, gx) {
+      for (let i = 0; i < gx.length; i++) gx[i] = g[i] * (1 - out[i] * out[i]);
+    },
+    domain: anywhere,
+  }),
+  relu: defineUnary({
+    // At the kink itself the derivative is taken as 0, as PyTorch does.
+    name: "relu",
+    forward(x, out) {
+      for (let i = 0; i < out.length; i++) out[i] = x[i] > 0 ? x[i] : 0;
+    },
+    backward(g, x, _out, gx) {
+      for (let i = 0; i < gx.length; i++) gx[i] = x[i] > 0 ? g[i] : 0;
+    },
+    domain: kinkAtZero,
+  }),
+  sigmoid: defineUnary({
+    name: "sigmoid",
+    forward(x, out) {
+      for (let i = 0; i < out.length; i++) out[i] = stableSigmoid(x[i]);
+    },
+    backward(g, _x, out, gx) {
+      for (let i = 0; i < gx.length; i++) gx[i] = g[i] * out[i] * (1 - out[i]);
+    },
+    domain: { min: -8, max: 8 },
+  }),
+  gelu: defineUnary({
+    // x·Φ(x) ≈ ½x(1 + tanh(√(2/π)(x + 0.044715x³))).
+    name: "gelu",
+    forward(x, out) {
+      for (let i = 0; i < out.length; i++) {
+        const v = x[i];
+        out[i] = 0.5 * v * (1 + Math.tanh(GELU_C * (v + GELU_K * v * v * v)));
+      }
+    },
+    backward(g, x, _out, gx) {
+      for (let i = 0; i < gx.length; i++) {
+        const v = x[i];
+        const t = Math.tanh(GELU_C * (v + GELU_K * v * v * v));
+        const inner = GELU_C * (1 + 3 * GELU_K * v * v);
+        gx[i] = g[i] * (0.5 * (1 + t) + 0.5 * v * (1 - t * t) * inner);
+      }
+    },
+    domain: { min: -4, max: 4 },
+  }),
+
+  sum: defineTensorOp<ReduceParams | undefined>({
+    name: "sum",
+    arity: 1,
+    elementwise: false,
+    forward([a], params) {
+      const layout = reduceLayout("sum", a.shape, params);
+      return { data: sumForward(a.data, layout), shape: layout.shape, saved: layout };
+    },
+    backward({ grad, saved }) {
+      return [spreadBackward(grad, saved as ReduceLayout, 1)];
+    },
+    cases: reduceCases,
+  }),
+  mean: defineTensorOp<ReduceParams | undefined>({
+    name: "mean",
+    arity: 1,
+    elementwise: false,
+    forward([a], params) {
+      const layout = reduceLayout("mean", a.shape, params);
+      const out = sumForward(a.data, layout);
+      for (let i = 0; i < out.length; i++) out[i] /= layout.size;
+      return { data: out, shape: layout.shape, saved: layout };
+    },
+    backward({ grad, saved }) {
+      const layout = saved as ReduceLayout;
+      return [spreadBackward(grad, layout, 1 / layout.size)];
+    },
+    cases: reduceCases,
+  }),
+  max: defineTensorOp<ReduceParams | undefined>({
+    // The gradient goes to the first largest element of each slice (ties are kinks).
+    name: "max",
+    arity: 1,
+    elementwise: false,
+    forward([a], params) {
+      const { positions, layout } = argmaxPositions("max", a, params);
+      const out = new Float64Array(positions.length);
+      for (let i = 0; i < out.length; i++) out[i] = a.data[positions[i]];
+      return { data: out, shape: layout.shape, saved: positions };
+    },
+    backward({ grad, inputs: [a], saved }) {
+      const positions = saved as Int32Array;
+      const gx = new Float64Array(a.data.length);
+      for (let i = 0; i < positions.length; i++) gx[positions[i]] += grad[i];
+      return [gx];
+    },
+    cases: [{ ...reduceCases[0], inputs: [{ ...any, separation: 0.05 }] }],
+  }),
+
+  matmul: defineTensorOp<undefined>({
+    // A [..., m, k] · B [..., k, n] = C [..., m, n]; batch axes broadcast. With G = ∂L/∂C,
+    // ∂L/∂A = G·Bᵀ and ∂L/∂B = Aᵀ·G, each summed over the batches its operand was reused in.
+    name: "matmul",
+    arity: 2,
+    elementwise: false,
+    forward([a, b]) {
+      const where = `matmul: ${formatShape(a.shape)} × ${formatShape(b.shape)}`;
+      if (a.shape.length < 2 || b.shape.length < 2) {
+        throw new RangeError(`${where}: both operands need at least 2 axes (reshape a vector)`);
+      }
+      const [m, k] = a.shape.slice(-2);
+      const [k2, n] = b.shape.slice(-2);
+      if (k !== k2) throw new RangeError(`${where}: inner sizes ${k} and ${k2} differ`);
+      const batchA = a.shape.slice(0, -2);
+      const batchB = b.shape.slice(0, -2);
+      let batchShape: number[];
+      try {
+        batchShape = broadcastShapes("matmul", batchA, batchB);
+      } catch {
+        throw new RangeError(
+          `${where}: batch shapes ${formatShape(batchA)} and ${formatShape(batchB)} ` +
+            `do not broadcast`,
+        );
+      }
+      const batch = sizeOf(batchShape);
+      const mapA = broadcastIndex(batchShape, batchA);
+      const mapB = broadcastIndex(batchShape, batchB);
+      const out = new Float64Array(batch * m * n);
+      for (let t = 0; t < batch; t++) {
+        const ta = mapA === null ? t : mapA[t];
+        const tb = mapB === null ? t : mapB[t];
+        matmulKernel(a.data, b.data, out, m, k, n, ta * m * k, tb * k * n, t * m * n);
+      }
+      const saved: MatmulSaved = { m, k, n, batch, mapA, mapB };
+      return { data: out, shape: [...batchShape, m, n], saved };
+    },
+    backward({ grad, inputs: [a, b], saved, needs }) {
+      const { m, k, n, batch, mapA, mapB } = saved as MatmulSaved;
+      let gradA: Float64Array | null = null;
+      let gradB: Float64Array | null = null;
+      if (needs[0]) {
+        const bt = new Float64Array(n * k);
+        gradA = batchedGrad(batch, mapA, a.data.length, m, k, (t, out, at) => {
+          transposeInto(b.data, (mapB === null ? t : mapB[t]) * k * n, k, n, bt);
+          matmulKernel(grad, bt, out, m, n, k, t * m * n, 0, at); // G·Bᵀ
+        });
+      }
+      if (needs[1]) {
+        const at = new Float64Array(k * m);
+        gradB = batchedGrad(batch, mapB, b.data.length, k, n, (t, out, to) => {
+          transposeInto(a.data, (mapA === null ? t : mapA[t]) * m * k, m, k, at);
+          matmulKernel(at, grad, out, k, m, n, 0, t * m * n, to); // Aᵀ·G
+        });
+      }
+      return [gradA, gradB];
+    },
+    cases: [
+      {
+        inputs: [
+          { shape: ["...", "m", "k"], domain: anywhere },
+          { shape: ["...", "k", "n"], domain: anywhere },
+        ],
+        maxBatchRank: 2,
+      },
+    ],
+  }),
+  linear: defineTensorOp<LinearParams>({
+    // x [..., in] · Wᵀ + b, W [out, in] (PyTorch's layout), b [out]. Each output is the left
+    // fold b + w₀x₀ + w₁x₁ + … of a micrograd neuron, so results match scalar engines bit
+    // for bit. ∂x = G·W needs no transpose; ∂W = Gᵀ·x; ∂b sums G over rows.
+    name: "linear",
+    arity: "variadic",
+    elementwise: false,
+    forward(inputs) {
+      if (inputs.length < 2 || inputs.length > 3) {
+        throw new RangeError(`linear: takes x, weight and an optional bias, got ${inputs.length}`);
+      }
+      const [x, w, b] = inputs;
+      const where = `linear: x ${formatShape(x.shape)} · weightᵀ ${formatShape(w.shape)}`;
+      if (w.shape.length !== 2) {
+        throw new RangeError(`${where}: weight must have 2 axes, [out, in]`);
+      }
+      const [outSize, inSize] = w.shape;
+      const [rowCount, width] = rows("linear", x);
+      if (width !== inSize) {
+        throw new RangeError(`${where}: input sizes ${width} and ${inSize} differ`);
+      }
+      if (b !== undefined && !sameShape(b.shape, [outSize])) {
+        throw new RangeError(`${where}: bias ${formatShape(b.shape)} should be [${outSize}]`);
+      }
+      const out = new Float64Array(rowCount * outSize);
+      const xs = x.data;
+      const ws = w.data;
+      for (let r = 0; r < rowCount; r++) {
+        for (let j = 0; j < outSize; j++) {
+          let act = b === undefined ? 0 : b.data[j];
+          for (let i = 0; i < inSize; i++) act += ws[j * inSize + i] * xs[r * inSize + i];
+          out[r * outSize + j] = act;
+        }
+      }
+      return { data: out, shape: [...x.shape.slice(0, -1), outSize], saved: rowCount };
+    },
+    backward({ grad, inputs, saved, needs }) {
+      const [x, w] = inputs;
+      const rowCount = saved as number;
+      const [outSize, inSize] = w.shape;
+      const grads: (Float64Array | null)[] = [null, null, null];
+      if (needs[0]) {
+        grads[0] = new Float64Array(x.data.length);
+        matmulKernel(grad, w.data, grads[0], rowCount, outSize, inSize);
+      }
+      if (needs[1]) {
+        const gt = new Float64Array(outSize * rowCount);
+        transposeInto(grad, 0, rowCount, outSize, gt);
+        grads[1] = new Float64Array(w.data.length);
+        matmulKernel(gt, x.data, grads[1], outSize, rowCount, inSize);
+      }
+      if (inputs.length === 3 && needs[2]) {
+        const gb = new Float64Array(outSize);
+        for (let r = 0; r < rowCount; r++) {
+          for (let j = 0; j < outSize; j++) gb[j] += grad[r * outSize + j];
+        }
+        grads[2] = gb;
+      }
+      return grads.slice(0, inputs.length);
+    },
+    cases: [
+      {
+        inputs: [
+          { shape: ["...", "in"], domain: anywhere },
+          { shape: ["out", "in"], domain: anywhere },
+          { shape: ["out"], domain: anywhere },
+        ],
+        maxBatchRank: 2,
+      },
+      {
+        inputs: [
+          { shape: ["rows", "in"], domain: anywhere },
+          { shape: ["out", "in"], domain: anywhere },
+        ],
+      },
+    ],
+  }),
+
+  permute: defineTensorOp<PermuteParams>({
+    name: "permute",
+    arity: 1,
+    elementwise: false,
+    forward([a], { axes }) {
+      const normal = checkedPermutation(a, axes);
+      return {
+        data: permuteData(a.data, a.shape, normal),
+        shape: normal.map((axis) => a.shape[axis]),
+        saved: normal,
+      };
+    },
+    backward({ grad, out, saved }) {
+      // The inverse permutation puts every gradient back where its element came from.
+      const axes = saved as number[];
+      const inverse = new Array<number>(axes.length);
+      for (let i = 0; i < axes.length; i++) inverse[axes[i]] = i;
+      return [permuteData(grad, out.shape, inverse)];
+    },
+    cases: [{
+      inputs: [{ shape: ["a", "b", "c"], domain: anywhere }],
+      params: { axes: { kind: "permutation", input: 0 } },
+    }, {
+      inputs: [any],
+      params: { axes: { kind: "permutation", input: 0 } },
+      maxBatchRank: 4,
+    }],
+  }),
+  reshape: defineTensorOp<ReshapeParams>({
+    name: "reshape",
+    arity: 1,
+    elementwise: false,
+    forward([a], { shape }) {
+      return { data: a.data.slice(), shape: resolveReshape(a.shape, shape), saved: null };
+    },
+    backward({ grad }) {
+      return [grad];
+    },
+    cases: [{
+      inputs: [any],
+      params: { shape: { kind: "reshape", input: 0 } },
+      maxBatchRank: 3,
+    }],
+  }),
+  slice: defineTensorOp<SliceParams>({
+    name: "slice",
+    arity: 1,
+    elementwise: false,
+    forward([a], params) {
+      const [axis, start, end] = sliceBounds(a, params);
+      const [outer, size, inner] = splitAtAxis(a.shape, axis);
+      const width = (end - start) * inner;
+      const out = new Float64Array(outer * width);
+      copyBlocks(a.data, size * inner, start * inner, out, width, 0, outer, width);
+      const shape = a.shape.map((s, i) => (i === axis ? end - start : s));
+      return { data: out, shape, saved: [axis, start, end] };
+    },
+    backward({ grad, inputs: [a], saved }) {
+      const [axis, start, end] = saved as [number, number, number];
+      const [outer, size, inner] = splitAtAxis(a.shape, axis);
+      const width = (end - start) * inner;
+      const gx = new Float64Array(a.data.length);
+      copyBlocks(grad, width, 0, gx, size * inner, start * inner, outer, width);
+      return [gx];
+    },
+    cases: [{
+      inputs: [{ shape: ["...", "a"], domain: anywhere }],
+      params: { range: { kind: "slice", input: 0 } },
+      sizes: { a: [1, 5] },
+    }],
+  }),
+  concat: defineTensorOp<AxisParams>({
+    name: "concat",
+    arity: "variadic",
+    elementwise: false,
+    forward(inputs, params) {
+      const { axis, outer, inner, total, shape } = concatLayout(inputs, params);
+      const out = new Float64Array(outer * total * inner);
+      let at = 0;
+      for (const x of inputs) {
+        const width = x.shape[axis] * inner;
+        copyBlocks(x.data, width, 0, out, total * inner, at, outer, width);
+        at += width;
+      }
+      return { data: out, shape, saved: null };
+    },
+    backward({ grad, inputs, params }) {
+      const { axis, outer, inner, total } = concatLayout(inputs, params);
+      let at = 0;
+      return inputs.map((x) => {
+        const width = x.shape[axis] * inner;
+        const gx = new Float64Array(x.data.length);
+        copyBlocks(grad, total * inner, at, gx, width, 0, outer, width);
+        at += width;
+        return gx;
+      });
+    },
+    cases: [
+      {
+        inputs: [
+          { shape: ["p", "a", "q"], domain: anywhere },
+          { shape: ["p", "b", "q"], domain: anywhere },
+          { shape: ["p", "c", "q"], domain: anywhere },
+        ],
+        params: { axis: { kind: "oneOf", values: [1, -2] } },
+      },
+      {
+        inputs: [{ shape: ["a", "q"], domain: anywhere }, { shape: ["b", "q"], domain: anywhere }],
+        params: { axis: { kind: "constant", value: 0 } },
+      },
+      {
+        inputs: [{ shape: ["q", "a"], domain: anywhere }, { shape: ["q", "b"], domain: anywhere }],
+        params: { axis: { kind: "oneOf", values: [1, -1] } },
+      },
+    ],
+  }),
+  stack: defineTensorOp<AxisParams>({
+    name: "stack",
+    arity: "variadic",
+    elementwise: false,
+    forward(inputs, params) {
+      const { outer, inner, shape } = stackLayout(inputs, params);
+      const count = inputs.length;
+      const out = new Float64Array(outer * count * inner);
+      for (let t = 0; t < count; t++) {
+        copyBlocks(inputs[t].data, inner, 0, out, count * inner, t * inner, outer, inner);
+      }
+      return { data: out, shape, saved: null };
+    },
+    backward({ grad, inputs, params }) {
+      const { outer, inner } = stackLayout(inputs, params);
+      const count = inputs.length;
+      return inputs.map((x, t) => {
+        const gx = new Float64Array(x.data.length);
+        copyBlocks(grad, count * inner, t * inner, gx, inner, 0, outer, inner);
+        return gx;
+      });
+    },
+    cases: [
+      {
+        inputs: [
+          { shape: ["a", "b"], domain: anywhere },
+          { shape: ["a", "b"], domain: anywhere },
+          { shape: ["a", "b"], domain: anywhere },
+        ],
+        params: { axis: { kind: "newAxis", input: 0 } },
+      },
+      {
+        inputs: [{ shape: ["a"], domain: anywhere }, { shape: ["a"], domain: anywhere }],
+        params: { axis: { kind: "newAxis", input: 0 } },
+      },
+      {
+        inputs: [{ shape: [], domain: anywhere }, { shape: [], domain: anywhere }],
+        params: { axis: { kind: "newAxis", input: 0 } },
+      },
+    ],
+  }),
+  gather: defineTensorOp<GatherParams>({
+    // Rows of a table by number: forward copies row v to each position that names it;
+    // backward adds each position's gradient into the row it came from (scatter-add).
+    name: "gather",
+    arity: 1,
+    elementwise: false,
+    forward([table], { indices }) {
+      if (table.shape.length === 0) {
+        throw new RangeError("gather: the table must have at least one axis, got shape []");
+      }
+      checkedIndices("gather", "index", indices, table.shape[0]);
+      const width = sizeOf(table.shape.slice(1));
+      const values = indices.values;
+      const out = new Float64Array(values.length * width);
+      for (let p = 0; p < values.length; p++) {
+        const from = values[p] * width;
+        for (let i = 0; i < width; i++) out[p * width + i] = table.data[from + i];
+      }
+      return { data: out, shape: [...indices.shape, ...table.shape.slice(1)], saved: width };
+    },
+    backward({ grad, inputs: [table], params: { indices }, saved }) {
+      const width = saved as number;
+      const gx = new Float64Array(table.data.length);
+      const values = indices.values;
+      for (let p = 0; p < values.length; p++) {
+        const to = values[p] * width;
+        for (let i = 0; i < width; i++) gx[to + i] += grad[p * width + i];
+      }
+      return [gx];
+    },
+    cases: [
+      {
+        inputs: [{ shape: ["v", "d"], domain: anywhere }],
+        params: { indices: { kind: "indices", shape: ["a", "b"], below: "v" } },
+        sizes: { a: [1, 4], b: [1, 3] },
+      },
+      {
+        inputs: [{ shape: ["v"], domain: anywhere }],
+        params: { indices: { kind: "indices", shape: ["a"], below: "v" } },
+        sizes: { a: [1, 6] },
+      },
+    ],
+  }),
+
+  softmax: defineTensorOp<SoftmaxParams>({
+    // Subtracting the slice's maximum first keeps every exp ≤ 1: no overflow.
+    name: "softmax",
+    arity: 1,
+    elementwise: false,
+    forward([a], { axis }) {
+      const at = normalizeAxis("softmax", axis, a.shape);
+      const [outer, size, inner] = splitAtAxis(a.shape, at);
+      const x = a.data;
+      const out = new Float64Array(x.length);
+      for (let o = 0; o < outer; o++) {
+        for (let i = 0; i < inner; i++) {
+          const base = o * size * inner + i;
+          let max = -Infinity;
+          for (let k = 0; k < size; k++) max = Math.max(max, x[base + k * inner]);
+          let total = 0;
+          for (let k = 0; k < size; k++) {
+            const e = Math.exp(x[base + k * inner] - max);
+            out[base + k * inner] = e;
+            total += e;
+          }
+          for (let k = 0; k < size; k++) out[base + k * inner] /= total;
+        }
+      }
+      return { data: out, shape: a.shape, saved: [outer, size, inner] };
+    },
+    backward({ grad, out, saved }) {
+      // ∂L/∂xₖ = yₖ (gₖ − Σⱼ gⱼ yⱼ)
+      const [outer, size, inner] = saved as [number, number, number];
+      const y = out.data;
+      const gx = new Float64Array(y.length);
+      for (let o = 0; o < outer; o++) {
+        for (let i = 0; i < inner; i++) {
+          const base = o * size * inner + i;
+          let dot = 0;
+          for (let k = 0; k < size; k++) dot += grad[base + k * inner] * y[base + k * inner];
+          for (let k = 0; k < size; k++) {
+            gx[base + k * inner] = y[base + k * inner] * (grad[base + k * inner] - dot);
+          }
+        }
+      }
+      return [gx];
+    },
+    cases: [{
+      inputs: [{ shape: ["...", "c"], domain: anywhere }],
+      params: { axis: { kind: "axis", input: 0 } },
+      sizes: { c: [1, 4] },
+    }],
+  }),
+  logSoftmax: defineTensorOp<SoftmaxParams>({
+    // xₖ − max − log Σ exp(xⱼ − max): the log-sum-exp trick, finite for any finite input.
+    name: "logSoftmax",
+    arity: 1,
+    elementwise: false,
+    forward([a], { axis }) {
+      const at = normalizeAxis("logSoftmax", axis, a.shape);
+      const [outer, size, inner] = splitAtAxis(a.shape, at);
+      const x = a.data;
+      const out = new Float64Array(x.length);
+      for (let o = 0; o < outer; o++) {
+        for (let i = 0; i < inner; i++) {
+          const base = o * size * inner + i;
+          let max = -Infinity;
+          for (let k = 0; k < size; k++) max = Math.max(max, x[base + k * inner]);
+          let total = 0;
+          for (let k = 0; k < size; k++) total += Math.exp(x[base + k * inner] - max);
+          const logTotal = Math.log(total);
+          for (let k = 0; k < size; k++) {
+            out[base + k * inner] = x[base + k * inner] - max - logTotal;
+          }
+        }
+      }
+      return { data: out, shape: a.shape, saved: [outer, size, inner] };
+    },
+    backward({ grad, out, saved }) {
+      // ∂L/∂xₖ = gₖ − softmaxₖ · Σⱼ gⱼ
+      const [outer, size, inner] = saved as [number, number, number];
+      const y = out.data;
+      const gx = new Float64Array(y.length);
+      for (let o = 0; o < outer; o++) {
+        for (let i = 0; i < inner; i++) {
+          const base = o * size * inner + i;
+          let total = 0;
+          for (let k = 0; k < size; k++) total += grad[base + k * inner];
+          for (let k = 0; k < size; k++) {
+            const at = base + k * inner;
+            gx[at] = grad[at] - Math.exp(y[at]) * total;
+          }
+        }
+      }
+      return [gx];
+    },
+    cases: [{
+      inputs: [{ shape: ["...", "c"], domain: anywhere }],
+      params: { axis: { kind: "axis", input: 0 } },
+      sizes: { c: [1, 4] },
+    }],
+  }),
+  crossEntropy: defineTensorOp<CrossEntropyParams>({
+    // mean over rows of −log softmax(logits)[target], fused: the gradient of a row is
+    // (softmax − onehot(target)) / rows, with no log of a probability ever taken.
+    name: "crossEntropy",
+    arity: 1,
+    elementwise: false,
+    forward([logits], { targets }) {
+      const [rowCount, classes] = rows("crossEntropy", logits);
+      const batchShape = logits.shape.slice(0, -1);
+      if (!sameShape(targets.shape, batchShape)) {
+        throw new RangeError(
+          `crossEntropy: targets ${formatShape(targets.shape)} do not match logits ` +
+            `${formatShape(logits.shape)}: one target per row, shape ${formatShape(batchShape)}`,
+        );
+      }
+      checkedIndices("crossEntropy", "target", targets, classes);
+      if (rowCount === 0) {
+        throw new RangeError(`crossEntropy: logits ${formatShape(logits.shape)} have no rows`);
+      }
+      const x = logits.data;
+      const probabilities = new Float64Array(x.length);
+      let total = 0;
+      for (let r = 0; r < rowCount; r++) {
+        const base = r * classes;
+        let max = -Infinity;
+        for (let c = 0; c < classes; c++) max = Math.max(max, x[base + c]);
+        let sum = 0;
+        for (let c = 0; c < classes; c++) {
+          const e = Math.exp(x[base + c] - max);
+          probabilities[base + c] = e;
+          sum += e;
+        }
+        for (let c = 0; c < classes; c++) probabilities[base + c] /= sum;
+        total += max + Math.log(sum) - x[base + targets.values[r]];
+      }
+      return { data: new Float64Array([total / rowCount]), shape: [], saved: probabilities };
+    },
+    backward({ grad, params: { targets }, saved }) {
+      const probabilities = saved as Float64Array;
+      const rowCount = targets.values.length;
+      const classes = probabilities.length / rowCount;
+      const scale = grad[0] / rowCount;
+      const gx = new Float64Array(probabilities.length);
+      for (let r = 0; r < rowCount; r++) {
+        for (let c = 0; c < classes; c++) gx[r * classes + c] = probabilities[r * classes + c];
+        gx[r * classes + targets.values[r]] -= 1;
+      }
+      for (let i = 0; i < gx.length; i++) gx[i] *= scale;
+      return [gx];
+    },
+    cases: [
+      {
+        inputs: [{ shape: ["n", "c"], domain: anywhere }],
+        params: { targets: { kind: "indices", shape: ["n"], below: "c" } },
+        sizes: { n: [1, 4], c: [1, 4] },
+      },
+      {
+        inputs: [{ shape: ["a", "b", "c"], domain: anywhere }],
+        params: { targets: { kind: "indices", shape: ["a", "b"], below: "c" } },
+      },
+    ],
+  }),
+  layerNorm: defineTensorOp<LayerNormParams>({
+    // Each row (last axis) is centred and scaled to unit variance (the biased one, as in
+    // the paper), then multiplied by weight and shifted by bias, element by element.
+    name: "layerNorm",
+    arity: 3,
+    elementwise: false,
+    forward([x, weight, bias], { eps }) {
+      const [rowCount, width] = rows("layerNorm", x);
+      const featureShape = [width];
+      if (!sameShape(weight.shape, featureShape) || !sameShape(bias.shape, featureShape)) {
+        throw new RangeError(
+          `layerNorm: weight ${formatShape(weight.shape)} and bias ${formatShape(bias.shape)} ` +
+            `must both be [${width}] for x ${formatShape(x.shape)}`,
+        );
+      }
+      if (!(eps > 0 && eps < Infinity)) {
+        throw new RangeError(`layerNorm: eps must be a finite number > 0, got ${eps}`);
+      }
+      const data = x.data;
+      const normalized = new Float64Array(data.length);
+      const inverseStd = new Float64Array(rowCount);
+      const out = new Float64Array(data.length);
+      for (let r = 0; r < rowCount; r++) {
+        const base = r * width;
+        let mean = 0;
+        for (let i = 0; i < width; i++) mean += data[base + i];
+        mean /= width;
+        let variance = 0;
+        for (let i = 0; i < width; i++) variance += (data[base + i] - mean) ** 2;
+        variance /= width;
+        const inv = 1 / Math.sqrt(variance + eps);
+        inverseStd[r] = inv;
+        for (let i = 0; i < width; i++) {
+          const n = (data[base + i] - mean) * inv;
+          normalized[base + i] = n;
+          out[base + i] = n * weight.data[i] + bias.data[i];
+        }
+      }
+      const saved: LayerNormSaved = { normalized, inverseStd };
+      return { data: out, shape: x.shape, saved };
+    },
+    backward({ grad, inputs: [x, weight], saved, needs }) {
+      // With n = (x − μ)·s and d = g·w: ∂L/∂x = s·(d − mean(d) − n·mean(d·n)).
+      const { normalized, inverseStd } = saved as LayerNormSaved;
+      const [rowCount, width] = rows("layerNorm", x);
+      const gx = needs[0] ? new Float64Array(x.data.length) : null;
+      const gw = needs[1] ? new Float64Array(width) : null;
+      const gb = needs[2] ? new Float64Array(width) : null;
+      for (let r = 0; r < rowCount; r++) {
+        const base = r * width;
+        if (gx !== null) {
+          let meanD = 0;
+          let meanDN = 0;
+          for (let i = 0; i < width; i++) {
+            const d = grad[base + i] * weight.data[i];
+            meanD += d;
+            meanDN += d * normalized[base + i];
+          }
+          meanD /= width;
+          meanDN /= width;
+          for (let i = 0; i < width; i++) {
+            const d = grad[base + i] * weight.data[i];
+            gx[base + i] = inverseStd[r] * (d - meanD - normalized[base + i] * meanDN);
+          }
+        }
+        for (let i = 0; i < width; i++) {
+          if (gw !== null) gw[i] += grad[base + i] * normalized[base + i];
+          if (gb !== null) gb[i] += grad[base + i];
+        }
+      }
+      return [gx, gw, gb];
+    },
+    cases: [{
+      inputs: [
+        { shape: ["...", "d"], domain: anywhere },
+        { shape: ["d"], domain: anywhere },
+        { shape: ["d"], domain: anywhere },
+      ],
+      params: { eps: { kind: "oneOf", values: [1e-5, 0.1] } },
+      sizes: { d: [1, 5] },
+    }],
+  }),
+  dropout: defineTensorOp<DropoutParams>({
+    // Inverted dropout: kept elements are scaled by 1/(1 − p) so the expectation is x.
+    name: "dropout",
+    arity: 1,
+    elementwise: true,
+    forward([a], { p, seed }) {
+      if (!(p >= 0 && p < 1)) {
+        throw new RangeError(`dropout: p must be a probability in [0, 1), got ${p}`);
+      }
+      const random = new Random(seed);
+      const scale = 1 / (1 - p);
+      const mask = new Float64Array(a.data.length);
+      const out = new Float64Array(a.data.length);
+      for (let i = 0; i < out.length; i++) {
+        mask[i] = random.next() < p ? 0 : scale;
+        out[i] = a.data[i] * mask[i];
+      }
+      return { data: out, shape: a.shape, saved: mask };
+    },
+    backward({ grad, saved }) {
+      const mask = saved as Float64Array;
+      const gx = new Float64Array(grad.length);
+      for (let i = 0; i < gx.length; i++) gx[i] = grad[i] * mask[i];
+      return [gx];
+    },
+    cases: [{
+      inputs: [any],
+      params: {
+        p: { kind: "oneOf", values: [0, 0.25, 0.5, 0.9] },
+        seed: { kind: "oneOf", values: [1, 2, 3, 12345] },
+      },
+      maxBatchRank: 3,
+    }],
+  }),
+  tril: defineTensorOp<TrilParams | undefined>({
+    name: "tril",
+    arity: 1,
+    elementwise: true,
+    forward([a], params) {
+      const diagonal = params?.diagonal ?? 0;
+      const fill = params?.fill ?? 0;
+      if (a.shape.length < 2) {
+        throw new RangeError(`tril: needs at least 2 axes, got ${formatShape(a.shape)}`);
+      }
+      if (!Number.isInteger(diagonal)) {
+        throw new RangeError(`tril: diagonal must be an integer, got ${diagonal}`);
+      }
+      const [height, width] = a.shape.slice(-2);
+      const out = new Float64Array(a.data.length);
+      for (let i = 0; i < out.length; i++) {
+        const column = i % width;
+        const row = Math.floor(i / width) % height;
+        out[i] = column <= row + diagonal ? a.data[i] : fill;
+      }
+      return { data: out, shape: a.shape, saved: null };
+    },
+    backward({ grad, inputs: [a], params }) {
+      const diagonal = params?.diagonal ?? 0;
+      const [height, width] = a.shape.slice(-2);
+      const gx = new Float64Array(grad.length);
+      for (let i = 0; i < gx.length; i++) {
+        const column = i % width;
+        const row = Math.floor(i / width) % height;
+        if (column <= row + diagonal) gx[i] = grad[i];
+      }
+      return [gx];
+    },
+    cases: [{
+      inputs: [{ shape: ["...", "r", "c"], domain: anywhere }],
+      params: {
+        diagonal: { kind: "oneOf", values: [0, 1, -1, 2] },
+        fill: { kind: "oneOf", values: [0, -1e9, 7] },
+      },
+      sizes: { r: [1, 4], c: [1, 4] },
+    }],
+  }),
+};

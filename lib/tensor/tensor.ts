@@ -1,0 +1,1111 @@
+/**
+ * The N-d tensor engine: `Tensor` (storage, shape, gradient), creation functions, and the
+ * reverse-mode `backward` over graphs of tensor ops.
+ *
+ * A scalar graph needs one node per multiply-add: a 256×256 matrix product would be 33
+ * million nodes. Here a node is a whole op (`matmul`, `softmax`…) over `Float64Array`
+ * storage, and its backward is a loop over arrays. The ops themselves, each forward beside
+ * its backward, live in the registry of `ops.ts`; this module only links their results into
+ * a graph and walks it in reverse topological order, exactly as the scalar `Value` engine
+ * does one number at a time.
+ *
+ * @module
+ */
+
+import { Random, type RandomSource } from "../random.ts";
+import {
+  argmaxPositions,
+  type IndexList,
+  type ReduceParams,
+  type SliceParams,
+  type TensorData,
+  tensorOps,
+  type TensorOpSpec,
+  type TrilParams,
+} from "./ops.ts";
+import {
+  checkedShape,
+  contiguousStrides,
+  formatShape,
+  normalizeAxis,
+  sameShape,
+  sizeOf,
+} from "./_shape.ts";
+
+/**
+ * Nested arrays of numbers, as {@linkcode tensor} reads them and `toArray` writes them.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { NestedNumbers } from "./tensor.ts";
+ * const matrix: NestedNumbers = [[1, 2], [3, 4]];
+ * assert.ok(Array.isArray(matrix));
+ * ```
+ */
+export type NestedNumbers = number | readonly NestedNumbers[];
+
+/**
+ * Options of the tensor constructor and the creation functions.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type TensorOptions, zeros } from "./tensor.ts";
+ * const options: TensorOptions = { requiresGrad: true };
+ * assert.ok(zeros([2], options).requiresGrad);
+ * ```
+ */
+export interface TensorOptions {
+  /** Whether `backward` computes a gradient for this tensor (default `false`). */
+  readonly requiresGrad?: boolean;
+}
+
+// Results of registry ops are checked where they are made (with the op's name in the
+// message), so the constructor need not scan them a second time.
+let trustedData = false;
+
+// Stamp of the current topological walk, as in the scalar engine.
+let walkEpoch = 0;
+
+// Depth of nested `noGrad` scopes: while > 0, ops record no graph.
+let noGradDepth = 0;
+
+/**
+ * An N-dimensional array of float64 numbers in a computational graph.
+ *
+ * Storage is one `Float64Array`, row-major and contiguous (`strides` follow from `shape`);
+ * every op returns a new tensor with its own storage, never a view. A tensor with
+ * `requiresGrad` records how each result was made from it, and `backward` fills `grad` for
+ * every tensor in that graph. Values that are not finite are refused with a `RangeError`
+ * naming the op, so the engine never holds NaN or ±Infinity silently.
+ *
+ * A tensor also works as a flat parameter for the optimizers (`size`, `readValues`,
+ * `readGrads`, `writeValues`, `zeroGrad`).
+ *
+ * @example Fit w so that x·w = y, with a 2-vector w.
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tensor } from "./tensor.ts";
+ * const x = tensor([[1, 0], [1, 1]]);
+ * const y = tensor([[1], [3]]);
+ * const w = tensor([[0], [0]], { requiresGrad: true });
+ * for (let step = 0; step < 300; step++) {
+ *   const loss = x.matmul(w).sub(y).pow(2).mean();
+ *   loss.backward();
+ *   for (let i = 0; i < 2; i++) w.data[i] -= 0.3 * w.grad!.data[i];
+ *   w.zeroGrad();
+ * }
+ * assert.ok(Math.abs(w.data[0] - 1) < 1e-6 && Math.abs(w.data[1] - 2) < 1e-6);
+ * ```
+ */
+export class Tensor {
+  /** The elements, row-major. Writable: that is how parameters are trained. */
+  readonly data: Float64Array;
+  /** Size of each axis; `[]` for a scalar. */
+  readonly shape: readonly number[];
+  /** Row-major strides: how far apart, in `data`, neighbours along each axis are. */
+  readonly strides: readonly number[];
+  /** Whether `backward` computes a gradient for this tensor. */
+  requiresGrad: boolean;
+  /**
+   * ∂root/∂this after `backward` (same shape as this), or `null` before. Leaves accumulate
+   * it across calls until `zeroGrad`; other tensors hold the last pass's gradient.
+   */
+  grad: Tensor | null;
+  /** The registry op that produced this tensor, or `null` for a leaf or a constant. */
+  op: TensorOpSpec | null;
+  /** The op's tensor inputs (empty for a leaf). */
+  inputs: readonly Tensor[];
+  /** The op's parameters (axis, shape, indices…), as backward needs them. */
+  params: unknown;
+  /** What the op's forward kept for its backward (e.g. softmax probabilities). */
+  saved: unknown;
+  /** Stamp of the last topological walk that reached this tensor. */
+  mark: number;
+
+  /**
+   * A leaf tensor over `data` (not copied) with shape `shape`.
+   *
+   * @throws {TypeError} when `data` is not a Float64Array or `shape` not an array.
+   * @throws {RangeError} when sizes disagree or an element is not finite.
+   */
+  constructor(data: Float64Array, shape: readonly number[], options?: TensorOptions) {
+    if (!(data instanceof Float64Array)) {
+      throw new TypeError(`Tensor: data must be a Float64Array, got ${describe(data)}`);
+    }
+    const checked = trustedData ? shape : checkedShape("Tensor", shape);
+    if (!trustedData) {
+      if (sizeOf(checked) !== data.length) {
+        throw new RangeError(
+          `Tensor: shape ${formatShape(checked)} holds ${sizeOf(checked)} elements, ` +
+            `data has ${data.length}`,
+        );
+      }
+      checkFinite("Tensor", "data", data, checked);
+    }
+    this.data = data;
+    this.shape = Object.freeze([...checked]);
+    this.strides = Object.freeze(contiguousStrides(checked));
+    this.requiresGrad = options?.requiresGrad ?? false;
+    if (typeof this.requiresGrad !== "boolean") {
+      throw new TypeError(
+        `Tensor: requiresGrad must be a boolean, got ${describe(this.requiresGrad)}`,
+      );
+    }
+    this.grad = null;
+    this.op = null;
+    this.inputs = [];
+    this.params = undefined;
+    this.saved = undefined;
+    this.mark = 0;
+  }
+
+  /** Number of elements (the product of the shape's sizes). */
+  get size(): number {
+    return this.data.length;
+  }
+
+  /** Number of axes. */
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  // --- element-wise ops (NumPy broadcasting; numbers are lifted to constant scalars) ---
+
+  /** this + other, broadcast. */
+  add(other: Tensor | number): Tensor {
+    return applyOp(tensorOps.add, [this, lift("add", other)], undefined);
+  }
+  /** this − other, broadcast. */
+  sub(other: Tensor | number): Tensor {
+    return applyOp(tensorOps.sub, [this, lift("sub", other)], undefined);
+  }
+  /** this · other element by element, broadcast. */
+  mul(other: Tensor | number): Tensor {
+    return applyOp(tensorOps.mul, [this, lift("mul", other)], undefined);
+  }
+  /** this / other element by element, broadcast; a zero denominator is an error. */
+  div(other: Tensor | number): Tensor {
+    return applyOp(tensorOps.div, [this, lift("div", other)], undefined);
+  }
+  /**
+   * this ** exponent. A number exponent is a constant (any base, if it is whole); a Tensor
+   * exponent is differentiated too, which needs every base element positive.
+   *
+   * @throws {RangeError} for a Tensor exponent and a non-positive base element, or a
+   * result that is not finite.
+   */
+  pow(exponent: Tensor | number): Tensor {
+    if (!(exponent instanceof Tensor)) {
+      return applyOp(tensorOps.powConst, [this], { exponent: checkedNumber("pow", exponent) });
+    }
+    const bad = this.data.findIndex((x) => !(x > 0));
+    if (bad !== -1) {
+      throw new RangeError(
+        `pow: a Tensor exponent needs a positive base (d/dy x^y = x^y·ln x), got base ` +
+          `${this.data[bad]} at ${formatIndex(bad, this.shape)}`,
+      );
+    }
+    return applyOp(tensorOps.pow, [this, exponent], undefined);
+  }
+  /** −this */
+  neg(): Tensor {
+    return applyOp(tensorOps.neg, [this], undefined);
+  }
+  /** e^this, element by element. */
+  exp(): Tensor {
+    return applyOp(tensorOps.exp, [this], undefined);
+  }
+  /** Natural logarithm, element by element; elements must be positive. */
+  log(): Tensor {
+    return applyOp(tensorOps.log, [this], undefined);
+  }
+  /** Square root, element by element; elements must be ≥ 0 (> 0 for a gradient). */
+  sqrt(): Tensor {
+    return applyOp(tensorOps.sqrt, [this], undefined);
+  }
+  /** Hyperbolic tangent, element by element. */
+  tanh(): Tensor {
+    return applyOp(tensorOps.tanh, [this], undefined);
+  }
+  /** max(x, 0), element by element, with derivative 0 at 0. */
+  relu(): Tensor {
+    return applyOp(tensorOps.relu, [this], undefined);
+  }
+  /** 1 / (1 + e^−x), element by element, without overflow. */
+  sigmoid(): Tensor {
+    return applyOp(tensorOps.sigmoid, [this], undefined);
+  }
+  /** GELU in its tanh approximation, ½x(1 + tanh(√(2/π)(x + 0.044715x³))), as GPT-2. */
+  gelu(): Tensor {
+    return applyOp(tensorOps.gelu, [this], undefined);
+  }
+
+  // --- reductions ---
+
+  /** Sum over `axis` (all axes when none is given), left to right along it. */
+  sum(options?: ReduceParams): Tensor {
+    return applyOp(tensorOps.sum, [this], options);
+  }
+  /** Mean over `axis` (all axes when none is given). */
+  mean(options?: ReduceParams): Tensor {
+    return applyOp(tensorOps.mean, [this], options);
+  }
+  /** Largest element over `axis`; its gradient goes to the first largest element. */
+  max(options?: ReduceParams): Tensor {
+    return applyOp(tensorOps.max, [this], options);
+  }
+  /**
+   * Position of the first largest element along `axis` (of the flattened tensor when none
+   * is given), as a constant tensor of whole numbers: it has no gradient.
+   *
+   * @throws {RangeError} for a bad axis or an empty axis.
+   */
+  argmax(options?: ReduceParams): Tensor {
+    const { positions, layout } = argmaxPositions("argmax", this, options);
+    const out = new Float64Array(positions.length);
+    for (let i = 0; i < out.length; i++) {
+      // The flat position (o·size + k)·inner + i, reduced to k.
+      out[i] = Math.floor(positions[i] / layout.inner) % layout.size;
+    }
+    return trusted(out, layout.shape);
+  }
+
+  // --- linear algebra and shapes ---
+
+  /**
+   * Matrix product over the last two axes, `[..., m, k] × [..., k, n] → [..., m, n]`, with
+   * the leading (batch) axes broadcast.
+   *
+   * @throws {RangeError} naming both shapes when they do not fit.
+   */
+  matmul(other: Tensor): Tensor {
+    return applyOp(tensorOps.matmul, [this, checkedTensor("matmul", other)], undefined);
+  }
+  /** Swaps two axes (default: the last two); a copy. */
+  transpose(axis0 = -2, axis1 = -1): Tensor {
+    const a = normalizeAxis("transpose", axis0, this.shape);
+    const b = normalizeAxis("transpose", axis1, this.shape);
+    const axes = this.shape.map((_, i) => (i === a ? b : i === b ? a : i));
+    return applyOp(tensorOps.permute, [this], { axes });
+  }
+  /** Reorders the axes: result axis i is axis `axes[i]` of this; a copy. */
+  permute(axes: readonly number[]): Tensor {
+    return applyOp(tensorOps.permute, [this], { axes });
+  }
+  /** The same elements in a new shape (one size may be `-1`); a copy. */
+  reshape(shape: readonly number[]): Tensor {
+    return applyOp(tensorOps.reshape, [this], { shape });
+  }
+  /** Positions `start` to `end` (exclusive) along `axis`; a copy. */
+  slice(range: SliceParams): Tensor {
+    return applyOp(tensorOps.slice, [this], range);
+  }
+  /** Probabilities along `axis` (default the last): exp(x − max) / Σ exp(x − max). */
+  softmax(axis = -1): Tensor {
+    return applyOp(tensorOps.softmax, [this], { axis });
+  }
+  /** log softmax along `axis` (default the last), by the log-sum-exp trick. */
+  logSoftmax(axis = -1): Tensor {
+    return applyOp(tensorOps.logSoftmax, [this], { axis });
+  }
+  /**
+   * Mean cross-entropy of these logits (`[..., classes]`) against integer class `targets`,
+   * fused and stable: see {@linkcode crossEntropy}.
+   */
+  crossEntropy(targets: Tensor | ArrayLike<number>): Tensor {
+    return crossEntropy(this, targets);
+  }
+  /** Rows of this table picked by integer `indices`: see {@linkcode gather}. */
+  gather(indices: Tensor | ArrayLike<number>): Tensor {
+    return gather(this, indices);
+  }
+  /**
+   * Keeps the lower triangle of the last two axes (column ≤ row + diagonal) and puts `fill`
+   * elsewhere: with `fill: -1e9` before a softmax, the causal mask of attention.
+   */
+  tril(options?: TrilParams): Tensor {
+    return applyOp(tensorOps.tril, [this], options);
+  }
+
+  // --- gradients ---
+
+  /**
+   * Fills `grad` with ∂this/∂t for every tensor t in the graph that requires a gradient, by
+   * the chain rule in reverse topological order. A tensor of one element needs no
+   * `gradient` (it is 1); any other needs one of its own shape (the vector of a
+   * vector-Jacobian product). Leaves add this pass's gradient to what they held; every
+   * other tensor holds this pass's gradient alone. If any gradient is not finite, a
+   * `RangeError` names the op and nothing is changed.
+   *
+   * @throws {RangeError} when this tensor does not require a gradient, when a non-scalar
+   * gets no gradient or one of the wrong shape, or when a gradient is not finite.
+   */
+  backward(gradient?: Tensor): void {
+    if (!this.requiresGrad) {
+      throw new RangeError(
+        "backward: this tensor does not require a gradient: none of the tensors it was " +
+          "computed from has requiresGrad (or it was computed inside noGrad)",
+      );
+    }
+    let seed: Float64Array;
+    if (gradient === undefined) {
+      if (this.size !== 1) {
+        throw new RangeError(
+          `backward: the output has shape ${formatShape(this.shape)}, not one element: ` +
+            `pass a gradient of that shape, or reduce the output to a scalar first`,
+        );
+      }
+      seed = new Float64Array([1]);
+    } else {
+      checkedTensor("backward", gradient);
+      if (!sameShape(gradient.shape, this.shape)) {
+        throw new RangeError(
+          `backward: gradient ${formatShape(gradient.shape)} does not match the output's ` +
+            `shape ${formatShape(this.shape)}`,
+        );
+      }
+      seed = gradient.data;
+    }
+    propagate(this, seed);
+  }
+
+  /** A constant tensor sharing this one's storage, outside any graph. */
+  detach(): Tensor {
+    return new Tensor(this.data, this.shape);
+  }
+
+  /** The value of a one-element tensor. */
+  item(): number {
+    if (this.size !== 1) {
+      throw new RangeError(`item: needs exactly one element, shape is ${formatShape(this.shape)}`);
+    }
+    return this.data[0];
+  }
+
+  /** The elements as nested arrays (a number for a scalar). */
+  toArray(): NestedNumbers {
+    const build = (axis: number, offset: number): NestedNumbers => {
+      if (axis === this.shape.length) return this.data[offset];
+      const out: NestedNumbers[] = [];
+      for (let i = 0; i < this.shape[axis]; i++) {
+        out.push(build(axis + 1, offset + i * this.strides[axis]));
+      }
+      return out;
+    };
+    return build(0, 0);
+  }
+
+  // --- the optimizers' flat-parameter interface ---
+
+  /** Copies the elements into `into[offset..offset + size)`. */
+  readValues(into: Float64Array, offset: number): void {
+    into.set(this.data, offset);
+  }
+  /** Copies the gradient into `into[offset..offset + size)`: zeros when there is none. */
+  readGrads(into: Float64Array, offset: number): void {
+    if (this.grad === null) into.fill(0, offset, offset + this.size);
+    else into.set(this.grad.data, offset);
+  }
+  /**
+   * Overwrites the elements with `from[offset..offset + size)`.
+   *
+   * @throws {RangeError} when a new value is not finite (nothing is written then).
+   */
+  writeValues(from: Float64Array, offset: number): void {
+    const values = from.subarray(offset, offset + this.size);
+    if (values.length !== this.size) {
+      throw new RangeError(
+        `writeValues: needs ${this.size} values from offset ${offset}, ${from.length} given`,
+      );
+    }
+    checkFinite("writeValues", "new value", values, this.shape);
+    this.data.set(values);
+  }
+  /** Forgets the gradient (it reads as zeros until the next `backward`). */
+  zeroGrad(): void {
+    this.grad = null;
+  }
+
+  /** A readable summary, e.g. `Tensor([2,3], op=add, requiresGrad)`. */
+  toString(): string {
+    const shown = Array.from(this.data.subarray(0, 8)).join(", ");
+    const more = this.size > 8 ? `, … (${this.size} elements)` : "";
+    const made = this.op === null ? "" : `, op=${this.op.name}`;
+    const grad = this.requiresGrad ? ", requiresGrad" : "";
+    return `Tensor(${formatShape(this.shape)} [${shown}${more}]${made}${grad})`;
+  }
+
+  /** How `console.log` shows a Tensor in Deno. */
+  [Symbol.for("Deno.customInspect")](): string {
+    return this.toString();
+  }
+}
+
+/**
+ * Applies a registry op to tensors: runs its forward, refuses a result that is not finite,
+ * and (unless inside {@linkcode noGrad}) records the op when an input requires a gradient.
+ * Every tensor method goes through here; so do the tests that walk the registry.
+ *
+ * @throws {RangeError} from the op's checks, or naming the op when its result holds a value
+ * that is not finite.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { applyOp, tensor } from "./tensor.ts";
+ * import { tensorOps } from "./ops.ts";
+ * const x = tensor([1, 2, 3], { requiresGrad: true });
+ * const y = applyOp(tensorOps.sum, [x], undefined);
+ * y.backward();
+ * assert.ok(y.item() === 6 && x.grad!.data.join() === "1,1,1");
+ * ```
+ */
+export function applyOp<P>(op: TensorOpSpec<P>, inputs: readonly Tensor[], params: P): Tensor {
+  const result = op.forward(inputs, params);
+  const bad = firstNonFinite(result.data);
+  if (bad !== -1) throw forwardError(op, inputs, result.data, result.shape, bad);
+  const out = trusted(result.data, result.shape);
+  if (noGradDepth === 0 && inputs.some((t) => t.requiresGrad)) {
+    out.requiresGrad = true;
+    out.op = op as TensorOpSpec;
+    out.inputs = inputs.slice();
+    out.params = params;
+    out.saved = result.saved;
+  }
+  return out;
+}
+
+/**
+ * Runs `fn` without recording any graph: results of ops inside have no `op` and do not
+ * require a gradient (for evaluation, and for updates made by hand). Scopes nest.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { noGrad, tensor } from "./tensor.ts";
+ * const w = tensor([1, 2], { requiresGrad: true });
+ * const y = noGrad(() => w.mul(2));
+ * assert.ok(!y.requiresGrad && y.op === null);
+ * ```
+ */
+export function noGrad<T>(fn: () => T): T {
+  noGradDepth++;
+  try {
+    return fn();
+  } finally {
+    noGradDepth--;
+  }
+}
+
+/**
+ * Every tensor `root` depends on through tensors that require a gradient, inputs before
+ * the tensors made from them, `root` last. Iterative (no recursion), with stamps instead of
+ * a Set, as the scalar engine's walk.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tensor, tensorTopologicalOrder } from "./tensor.ts";
+ * const x = tensor([1, 2], { requiresGrad: true });
+ * const y = x.mul(x).sum();
+ * assert.ok(tensorTopologicalOrder(y).length === 3); // x, x·x, the sum
+ * ```
+ */
+export function tensorTopologicalOrder(root: Tensor): Tensor[] {
+  walkEpoch = walkEpoch >= 0x3ffffff0 ? 2 : walkEpoch + 2;
+  const entered = walkEpoch;
+  const emitted = walkEpoch + 1;
+  const order: Tensor[] = [];
+  const stack: Tensor[] = [root];
+  while (stack.length > 0) {
+    const node = stack[stack.length - 1];
+    if (node.mark !== entered && node.mark !== emitted) {
+      node.mark = entered;
+      const inputs = node.inputs;
+      for (let j = inputs.length - 1; j >= 0; j--) {
+        const input = inputs[j];
+        if (input.requiresGrad && input.mark !== emitted) stack.push(input);
+      }
+    } else {
+      stack.pop();
+      if (node.mark === entered) {
+        node.mark = emitted;
+        order.push(node);
+      }
+    }
+  }
+  return order;
+}
+
+/** The backward pass proper: computes every gradient aside, then commits them all at once. */
+function propagate(root: Tensor, seed: Float64Array): void {
+  const order = tensorTopologicalOrder(root);
+  const slot = new Map<Tensor, number>();
+  for (let i = 0; i < order.length; i++) slot.set(order[i], i);
+  // This pass's gradient of each tensor. An array may be shared (an op can hand its own
+  // gradient straight to an input), so it is only ever added into once it is `owned`.
+  const pass: (Float64Array | null)[] = new Array(order.length).fill(null);
+  const owned = new Uint8Array(order.length);
+  pass[order.length - 1] = seed;
+  for (let i = order.length - 1; i >= 0; i--) {
+    const node = order[i];
+    const op = node.op;
+    const grad = pass[i];
+    if (op === null || grad === null) continue;
+    const inputs = node.inputs;
+    const needs = inputs.map((t) => t.requiresGrad);
+    const grads = op.backward({
+      grad,
+      inputs,
+      out: node,
+      saved: node.saved,
+      params: node.params,
+      needs,
+    });
+    for (let j = 0; j < inputs.length; j++) {
+      if (!needs[j]) continue;
+      const g = grads[j] as Float64Array;
+      const at = slot.get(inputs[j]) as number;
+      const held = pass[at];
+      if (held === null) {
+        pass[at] = g;
+      } else if (owned[at] === 1) {
+        for (let e = 0; e < g.length; e++) held[e] += g[e];
+      } else {
+        const sum = new Float64Array(g.length);
+        for (let e = 0; e < g.length; e++) sum[e] = held[e] + g[e];
+        pass[at] = sum;
+        owned[at] = 1;
+      }
+      const bad = firstNonFinite(pass[at] as Float64Array);
+      if (bad !== -1) {
+        throw new RangeError(
+          `backward: the gradient reaching input ${j} of ${op.name} ` +
+            `(shape ${formatShape(inputs[j].shape)}) is ${(pass[at] as Float64Array)[bad]} ` +
+            `at ${formatIndex(bad, inputs[j].shape)}`,
+        );
+      }
+    }
+  }
+  // Leaves accumulate: compute every new total first, so a failure changes nothing.
+  const totals: Float64Array[] = new Array(order.length);
+  for (let i = 0; i < order.length; i++) {
+    const node = order[i];
+    const grad = pass[i] as Float64Array;
+    if (node.op !== null) {
+      totals[i] = grad;
+      continue;
+    }
+    const total = grad.slice();
+    if (node.grad !== null) {
+      const before = node.grad.data;
+      for (let e = 0; e < total.length; e++) total[e] += before[e];
+    }
+    const bad = firstNonFinite(total);
+    if (bad !== -1) {
+      throw new RangeError(
+        `backward: the accumulated gradient of a leaf ${formatShape(node.shape)} would be ` +
+          `${total[bad]} at ${formatIndex(bad, node.shape)}`,
+      );
+    }
+    totals[i] = total;
+  }
+  for (let i = 0; i < order.length; i++) order[i].grad = trusted(totals[i], order[i].shape);
+}
+
+// ---------------------------------------------------------------------------------------
+// Creation
+// ---------------------------------------------------------------------------------------
+
+/**
+ * A tensor from nested arrays of numbers (a plain number makes a scalar). Rows must all have
+ * the same length.
+ *
+ * @throws {TypeError} when an element is not a number or an array.
+ * @throws {RangeError} for ragged arrays or elements that are not finite.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tensor } from "./tensor.ts";
+ * const m = tensor([[1, 2, 3], [4, 5, 6]]);
+ * assert.ok(m.shape.join() === "2,3" && m.data[4] === 5);
+ * ```
+ */
+export function tensor(values: NestedNumbers, options?: TensorOptions): Tensor {
+  const shape: number[] = [];
+  let probe: NestedNumbers = values;
+  while (Array.isArray(probe)) {
+    shape.push(probe.length);
+    probe = (probe as readonly NestedNumbers[])[0];
+  }
+  const data = new Float64Array(sizeOf(shape));
+  let filled = 0;
+  const visit = (node: NestedNumbers, axis: number, path: string): void => {
+    if (axis === shape.length) {
+      if (typeof node !== "number") {
+        throw new TypeError(`tensor: element ${path} must be a number, got ${describe(node)}`);
+      }
+      if (!Number.isFinite(node)) {
+        throw new RangeError(`tensor: element ${path} must be finite, got ${node}`);
+      }
+      data[filled++] = node;
+      return;
+    }
+    if (!Array.isArray(node) || node.length !== shape[axis]) {
+      throw new RangeError(
+        `tensor: ragged nested arrays: ${path || "the top level"} should be an array of ` +
+          `${shape[axis]} (as the first one at that depth), got ${describe(node)}`,
+      );
+    }
+    for (let i = 0; i < node.length; i++) visit(node[i], axis + 1, `${path}[${i}]`);
+  };
+  visit(values, 0, "");
+  return new Tensor(data, shape, options);
+}
+
+/**
+ * A tensor of the given shape filled with `value`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { full } from "./tensor.ts";
+ * assert.ok(full([2, 2], 7).data.every((x) => x === 7));
+ * ```
+ */
+export function full(shape: readonly number[], value: number, options?: TensorOptions): Tensor {
+  const checked = checkedShape("full", shape);
+  return new Tensor(
+    new Float64Array(sizeOf(checked)).fill(checkedNumber("full", value)),
+    checked,
+    options,
+  );
+}
+
+/**
+ * A tensor of zeros.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { zeros } from "./tensor.ts";
+ * assert.ok(zeros([3]).data.join() === "0,0,0");
+ * ```
+ */
+export function zeros(shape: readonly number[], options?: TensorOptions): Tensor {
+  return full(shape, 0, options);
+}
+
+/**
+ * A tensor of ones.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ones } from "./tensor.ts";
+ * assert.ok(ones([2, 1]).data.join() === "1,1");
+ * ```
+ */
+export function ones(shape: readonly number[], options?: TensorOptions): Tensor {
+  return full(shape, 1, options);
+}
+
+/**
+ * A scalar (shape `[]`) tensor holding `value`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fromScalar } from "./tensor.ts";
+ * const t = fromScalar(2.5);
+ * assert.ok(t.shape.length === 0 && t.item() === 2.5);
+ * ```
+ */
+export function fromScalar(value: number, options?: TensorOptions): Tensor {
+  return new Tensor(new Float64Array([checkedNumber("fromScalar", value)]), [], options);
+}
+
+/**
+ * Options of {@linkcode arange}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { arange, type ArangeOptions } from "./tensor.ts";
+ * const options: ArangeOptions = { start: 1, step: 2 };
+ * assert.ok(arange(7, options).data.join() === "1,3,5");
+ * ```
+ */
+export interface ArangeOptions extends TensorOptions {
+  /** First value (default 0). */
+  readonly start?: number;
+  /** Distance between values: finite and non-zero (default 1). */
+  readonly step?: number;
+}
+
+/**
+ * The 1-d tensor `start, start + step, …` up to `stop` (excluded), as NumPy's `arange`.
+ *
+ * @throws {RangeError} when a bound is not finite or `step` is 0.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { arange } from "./tensor.ts";
+ * assert.ok(arange(4).data.join() === "0,1,2,3");
+ * ```
+ */
+export function arange(stop: number, options?: ArangeOptions): Tensor {
+  const start = checkedNumber("arange", options?.start ?? 0);
+  const step = checkedNumber("arange", options?.step ?? 1);
+  checkedNumber("arange", stop);
+  if (step === 0) throw new RangeError("arange: step must not be 0");
+  const count = Math.max(0, Math.ceil((stop - start) / step));
+  const data = new Float64Array(count);
+  for (let i = 0; i < count; i++) data[i] = start + i * step;
+  return new Tensor(data, [count], options);
+}
+
+/**
+ * Options of {@linkcode rand} and {@linkcode randn}: where the numbers come from.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { randn, type RandomTensorOptions } from "./tensor.ts";
+ * const options: RandomTensorOptions = { seed: 3 };
+ * assert.ok(randn([2], options).data[0] === randn([2], options).data[0]);
+ * ```
+ */
+export interface RandomTensorOptions extends TensorOptions {
+  /** Seed of a fresh `Random` (default 0), used when no `random` is given. */
+  readonly seed?: number;
+  /** A generator to draw from (it advances), instead of a fresh one. */
+  readonly random?: Random;
+}
+
+function generator(options: RandomTensorOptions | undefined): Random {
+  if (options?.random !== undefined) {
+    if (!(options.random instanceof Random)) {
+      throw new TypeError(`random: must be a Random, got ${describe(options.random)}`);
+    }
+    return options.random;
+  }
+  return new Random(options?.seed ?? 0);
+}
+
+/**
+ * A tensor of standard normal draws from a seeded generator.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { randn } from "./tensor.ts";
+ * const x = randn([1000], { seed: 1 });
+ * assert.ok(Math.abs(x.mean().item()) < 0.1);
+ * ```
+ */
+export function randn(shape: readonly number[], options?: RandomTensorOptions): Tensor {
+  const checked = checkedShape("randn", shape);
+  const random = generator(options);
+  const data = new Float64Array(sizeOf(checked));
+  for (let i = 0; i < data.length; i++) data[i] = random.normal();
+  return new Tensor(data, checked, options);
+}
+
+/**
+ * A tensor of uniform draws in [0, 1) from a seeded generator.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { rand } from "./tensor.ts";
+ * const x = rand([3], { seed: 1 });
+ * assert.ok(x.data.every((u) => u >= 0 && u < 1));
+ * ```
+ */
+export function rand(shape: readonly number[], options?: RandomTensorOptions): Tensor {
+  const checked = checkedShape("rand", shape);
+  const random = generator(options);
+  const data = new Float64Array(sizeOf(checked));
+  for (let i = 0; i < data.length; i++) data[i] = random.next();
+  return new Tensor(data, checked, options);
+}
+
+// ---------------------------------------------------------------------------------------
+// Ops of several tensors
+// ---------------------------------------------------------------------------------------
+
+/**
+ * Joins tensors along an existing axis (default 0); all other sizes must agree.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { concat, tensor } from "./tensor.ts";
+ * const c = concat([tensor([[1, 2]]), tensor([[3, 4], [5, 6]])]);
+ * assert.ok(c.shape.join() === "3,2" && c.data.join() === "1,2,3,4,5,6");
+ * ```
+ */
+export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
+  return applyOp(tensorOps.concat, checkedTensors("concat", tensors), { axis });
+}
+
+/**
+ * Stacks same-shape tensors along a new axis (default 0).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { stack, tensor } from "./tensor.ts";
+ * const s = stack([tensor([1, 2]), tensor([3, 4])], 1);
+ * assert.ok(s.shape.join() === "2,2" && s.data.join() === "1,3,2,4");
+ * ```
+ */
+export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
+  return applyOp(tensorOps.stack, checkedTensors("stack", tensors), { axis });
+}
+
+/**
+ * Rows of `table` (axis 0) picked by integer `indices`: the result has shape
+ * `[...indices.shape, ...table.shape.slice(1)]`. Backward adds each row's gradient into the
+ * row it was read from (an embedding lookup).
+ *
+ * @throws {RangeError} for an index that is not an integer in `[0, table.shape[0])`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { gather, tensor } from "./tensor.ts";
+ * const table = tensor([[0, 0], [1, 1], [2, 2]], { requiresGrad: true });
+ * const rows = gather(table, [2, 0, 2]);
+ * rows.sum().backward();
+ * assert.ok(rows.shape.join() === "3,2" && table.grad!.data.join() === "1,1,0,0,2,2");
+ * ```
+ */
+export function gather(table: Tensor, indices: Tensor | ArrayLike<number>): Tensor {
+  return applyOp(tensorOps.gather, [checkedTensor("gather", table)], {
+    indices: toIndexList("gather", indices),
+  });
+}
+
+/**
+ * Mean cross-entropy of `logits` (`[..., classes]`) against integer class `targets` (one per
+ * row, of shape `logits.shape.slice(0, -1)`): `mean(−log softmax(logits)[target])`, fused
+ * and stable.
+ *
+ * @throws {RangeError} for targets of the wrong shape or not integers in `[0, classes)`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { crossEntropy, tensor } from "./tensor.ts";
+ * const logits = tensor([[0, 0], [0, 0]]);
+ * assert.ok(Math.abs(crossEntropy(logits, [0, 1]).item() - Math.log(2)) < 1e-15);
+ * ```
+ */
+export function crossEntropy(logits: Tensor, targets: Tensor | ArrayLike<number>): Tensor {
+  return applyOp(tensorOps.crossEntropy, [checkedTensor("crossEntropy", logits)], {
+    targets: toIndexList("crossEntropy", targets),
+  });
+}
+
+/**
+ * Options of {@linkcode layerNorm}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { LayerNormOptions } from "./tensor.ts";
+ * const options: LayerNormOptions = { eps: 1e-6 };
+ * assert.ok(options.eps! > 0);
+ * ```
+ */
+export interface LayerNormOptions {
+  /** Added to the variance before the square root (default 1e-5). */
+  readonly eps?: number;
+}
+
+/**
+ * Layer normalisation over the last axis: `(x − mean) / √(var + eps) · weight + bias`, with
+ * the biased variance; `weight` and `bias` have the last axis' size.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { layerNorm, ones, tensor, zeros } from "./tensor.ts";
+ * const y = layerNorm(tensor([[1, 3]]), ones([2]), zeros([2]), { eps: 1e-12 });
+ * assert.ok(Math.abs(y.data[0] + 1) < 1e-9 && Math.abs(y.data[1] - 1) < 1e-9);
+ * ```
+ */
+export function layerNorm(
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor,
+  options?: LayerNormOptions,
+): Tensor {
+  const inputs = [x, weight, bias].map((t) => checkedTensor("layerNorm", t));
+  return applyOp(tensorOps.layerNorm, inputs, { eps: options?.eps ?? 1e-5 });
+}
+
+/**
+ * Options of {@linkcode dropout}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { DropoutOptions } from "./tensor.ts";
+ * import { Random } from "../random.ts";
+ * const options: DropoutOptions = { p: 0.1, random: new Random(1) };
+ * assert.ok(options.training === undefined); // training by default
+ * ```
+ */
+export interface DropoutOptions {
+  /** Probability of zeroing each element, in [0, 1). */
+  readonly p: number;
+  /** Where masks come from: each call draws one seed from it. */
+  readonly random: RandomSource;
+  /** In evaluation mode (`false`) dropout is the identity (default `true`). */
+  readonly training?: boolean;
+}
+
+/**
+ * Inverted dropout: each element is zeroed with probability `p` and the others scaled by
+ * 1/(1 − p), with a mask drawn from `random`; the identity when `training` is false.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { dropout, ones } from "./tensor.ts";
+ * import { Random } from "../random.ts";
+ * const y = dropout(ones([1000]), { p: 0.5, random: new Random(3) });
+ * assert.ok(y.data.every((v) => v === 0 || v === 2));
+ * const same = ones([3]);
+ * assert.ok(dropout(same, { p: 0.5, random: new Random(3), training: false }) === same);
+ * ```
+ */
+export function dropout(x: Tensor, options: DropoutOptions): Tensor {
+  checkedTensor("dropout", x);
+  if (options.training === false) return x;
+  const seed = Math.floor(options.random.next() * 4294967296);
+  return applyOp(tensorOps.dropout, [x], { p: options.p, seed });
+}
+
+/**
+ * `x · weightᵀ + bias` over the last axis of `x`, with `weight` of shape `[out, in]` (as
+ * PyTorch) and an optional `bias` `[out]`. Each output is the left fold
+ * `((b + w₀x₀) + w₁x₁) + …` of a micrograd neuron, in that order, so it reproduces scalar
+ * engines (and the W1 workload) bit for bit.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { linear, tensor } from "./tensor.ts";
+ * const y = linear(tensor([[1, 2]]), tensor([[3, 4], [5, 6]]), tensor([10, 20]));
+ * assert.ok(y.data.join() === "21,37");
+ * ```
+ */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
+  const inputs = bias === undefined ? [x, weight] : [x, weight, bias];
+  return applyOp(tensorOps.linear, checkedTensors("linear", inputs), undefined);
+}
+
+// ---------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------
+
+/** A tensor over checked data, made without scanning it again. */
+function trusted(data: Float64Array, shape: readonly number[]): Tensor {
+  trustedData = true;
+  try {
+    return new Tensor(data, shape);
+  } finally {
+    trustedData = false;
+  }
+}
+
+function lift(op: string, x: Tensor | number): Tensor {
+  if (x instanceof Tensor) return x;
+  return trusted(new Float64Array([checkedNumber(op, x)]), []);
+}
+
+function checkedNumber(op: string, x: unknown): number {
+  if (typeof x !== "number") {
+    throw new TypeError(`${op}: operand must be a number or a Tensor, got ${describe(x)}`);
+  }
+  if (!Number.isFinite(x)) throw new RangeError(`${op}: operand must be finite, got ${x}`);
+  return x;
+}
+
+function checkedTensor(op: string, x: unknown): Tensor {
+  if (!(x instanceof Tensor)) {
+    throw new TypeError(`${op}: expected a Tensor, got ${describe(x)}`);
+  }
+  return x;
+}
+
+function checkedTensors(op: string, xs: unknown): Tensor[] {
+  if (!Array.isArray(xs)) throw new TypeError(`${op}: expected an array of Tensors`);
+  return xs.map((x) => checkedTensor(op, x));
+}
+
+function toIndexList(op: string, indices: Tensor | ArrayLike<number>): IndexList {
+  if (indices instanceof Tensor) return { values: indices.data.slice(), shape: indices.shape };
+  if (indices === null || typeof indices !== "object" || typeof indices.length !== "number") {
+    throw new TypeError(`${op}: indices must be a Tensor or an array, got ${describe(indices)}`);
+  }
+  return { values: Float64Array.from(indices), shape: [indices.length] };
+}
+
+function describe(x: unknown): string {
+  if (Array.isArray(x)) return `an array of ${x.length}`;
+  return `${typeof x} ${typeof x === "string" ? JSON.stringify(x) : String(x)}`;
+}
+
+function firstNonFinite(data: Float64Array): number {
+  for (let i = 0; i < data.length; i++) {
+    // x − x is 0 for every finite x and NaN for NaN and ±Infinity.
+    if (data[i] - data[i] !== 0) return i;
+  }
+  return -1;
+}
+
+function checkFinite(op: string, what: string, data: Float64Array, shape: readonly number[]): void {
+  const bad = firstNonFinite(data);
+  if (bad !== -1) {
+    throw new RangeError(
+      `${op}: ${what} at ${formatIndex(bad, shape)} is ${data[bad]}, not a finite number`,
+    );
+  }
+}
+
+/** The N-d index of flat position `flat` in a row-major tensor of `shape`, e.g. `[1,0,2]`. */
+function formatIndex(flat: number, shape: readonly number[]): string {
+  const index = new Array<number>(shape.length);
+  for (let axis = shape.length - 1; axis >= 0; axis--) {
+    index[axis] = flat % shape[axis];
+    flat = Math.floor(flat / shape[axis]);
+  }
+  return formatShape(index);
+}
+
+function forwardError(
+  op: TensorOpSpec,
+  inputs: readonly TensorData[],
+  data: Float64Array,
+  shape: readonly number[],
+  bad: number,
+): RangeError {
+  const shapes = inputs.map((t) => formatShape(t.shape)).join(", ");
+  // For an element-wise op of one input the culprit is the input element at the same place.
+  const culprit = op.elementwise && inputs.length === 1 && sameShape(inputs[0].shape, shape)
+    ? ` (input ${inputs[0].data[bad]})`
+    : "";
+  return new RangeError(
+    `${op.name}: result element ${formatIndex(bad, shape)} is ${data[bad]}${culprit}, ` +
+      `not a finite number (input shapes ${shapes})`,
+  );
+}
