@@ -132,3 +132,15 @@ export {
   type TensorGradcheckOptions,
   type TensorGradcheckReport,
 } from "./lib/tensor/gradcheck.ts";
+export {
+  Dropout,
+  Embedding,
+  LayerNorm,
+  type LayerNormModuleOptions,
+  Linear,
+  type LinearOptions,
+  Sequential,
+  type SequentialLayer,
+  type TensorInitOptions,
+  type TensorModule,
+} from "./lib/tensor/nn.ts";
