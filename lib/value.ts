@@ -234,23 +234,23 @@ export class Value {
     // Nodes are then processed in a reverse topological order (Kahn's algorithm), and no
     // array as long as the graph is ever built.
     //
-    // Pass 1: reach every node once (its `pending` is still 0), count its consumers, zero
-    // the interior gradients and set the leaves' aside so that a failure can restore them.
-    const leaves: Value[] = [];
+    // Pass 1: reach every node once (its `pending` is still 0), count its consumers and zero
+    // its gradient. A leaf's gradient is first set aside, so this pass's can be added to it
+    // and a failure can put it back; leaves already at 0 (the usual case) need no record.
+    const heldLeaves: Value[] = [];
+    const heldGrads: number[] = [];
     const stack: Value[] = [this];
     while (stack.length > 0) {
       const node = stack.pop() as Value;
-      if (node.op === null) leaves.push(node);
-      else node.grad = 0;
+      if (node.op === null && node.grad !== 0) {
+        heldLeaves.push(node);
+        heldGrads.push(node.grad);
+      }
+      node.grad = 0;
       const a = node.a;
       if (a !== null && a.pending++ === 0) stack.push(a);
       const b = node.b;
       if (b !== null && b.pending++ === 0) stack.push(b);
-    }
-    const held = new Float64Array(leaves.length);
-    for (let i = 0; i < leaves.length; i++) {
-      held[i] = leaves[i].grad;
-      leaves[i].grad = 0;
     }
     // Pass 2: the chain rule, one ready node at a time. After a failure the walk still runs
     // to the end, without arithmetic, so that every `pending` returns to 0.
@@ -265,21 +265,21 @@ export class Value {
       const b = node.b;
       if (b !== null && --b.pending === 0 && b.op !== null) stack.push(b);
     }
-    for (let i = 0; i < leaves.length && failure === null; i++) {
-      // Leaves are never popped, so the sum of their contributions is checked here.
-      const total = leaves[i].grad + held[i];
+    for (let i = 0; i < heldLeaves.length && failure === null; i++) {
+      const total = heldLeaves[i].grad + heldGrads[i];
       if (!Number.isFinite(total)) {
         failure = new RangeError(
-          `backward: the gradient of a leaf (data ${leaves[i].data}) would become ${total}`,
+          `backward: the gradient of a leaf (data ${heldLeaves[i].data}) would become ${total}`,
         );
       }
     }
     if (failure !== null) {
+      // Every leaf held 0 unless set aside above; interior nodes are cleared.
       for (const node of topologicalOrder(this)) node.grad = 0;
-      for (let i = 0; i < leaves.length; i++) leaves[i].grad = held[i];
+      for (let i = 0; i < heldLeaves.length; i++) heldLeaves[i].grad = heldGrads[i];
       throw failure;
     }
-    for (let i = 0; i < leaves.length; i++) leaves[i].grad += held[i];
+    for (let i = 0; i < heldLeaves.length; i++) heldLeaves[i].grad += heldGrads[i];
   }
 
   /** A readable summary, e.g. `Value(data=6, grad=1, op=mul)`. */
@@ -295,26 +295,23 @@ export class Value {
   }
 }
 
-/** Applies the chain rule at one node: hands its gradient to its inputs. */
+/**
+ * Applies the chain rule at one node: hands its gradient to its inputs. Each sum is checked
+ * as it grows, so a gradient that is or becomes non-finite is caught at the op responsible.
+ */
 function propagate(out: Value): RangeError | null {
   const op = out.op;
   if (op === null) return null;
-  const upstream = out.grad;
-  if (!Number.isFinite(upstream)) {
-    return new RangeError(
-      `backward: the gradient reaching ${op.name} (output ${out.data}) is ${upstream}`,
-    );
-  }
   const a = out.a as Value;
   const b = out.b;
   const bData = b === null ? 0 : b.data;
-  const gradA = op.gradA(a.data, bData, out.data) * upstream;
-  if (!Number.isFinite(gradA)) return backwardError(op, a, b, gradA);
+  const gradA = op.gradA(a.data, bData, out.data) * out.grad;
   a.grad += gradA;
+  if (!Number.isFinite(a.grad)) return backwardError(op, a, b, gradA, a.grad);
   if (b !== null && !op.constantB) {
-    const gradB = op.gradB(a.data, bData, out.data) * upstream;
-    if (!Number.isFinite(gradB)) return backwardError(op, a, b, gradB);
+    const gradB = op.gradB(a.data, bData, out.data) * out.grad;
     b.grad += gradB;
+    if (!Number.isFinite(b.grad)) return backwardError(op, a, b, gradB, b.grad);
   }
   return null;
 }
@@ -397,6 +394,16 @@ function forwardError(op: OpSpec, a: Value, b: Value | null, out: number): Range
   return new RangeError(`${op.name}: ${call(op, a, b)} is ${out}, not a finite number`);
 }
 
-function backwardError(op: OpSpec, a: Value, b: Value | null, grad: number): RangeError {
-  return new RangeError(`${op.name}: the gradient at ${call(op, a, b)} is ${grad}`);
+function backwardError(
+  op: OpSpec,
+  a: Value,
+  b: Value | null,
+  share: number,
+  sum: number,
+): RangeError {
+  return Number.isFinite(share)
+    ? new RangeError(
+      `${op.name}: at ${call(op, a, b)} the gradient share ${share} makes an input's sum ${sum}`,
+    )
+    : new RangeError(`${op.name}: the gradient at ${call(op, a, b)} is ${share}`);
 }
