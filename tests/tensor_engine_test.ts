@@ -357,7 +357,7 @@ Deno.test("indexing: gather and crossEntropy check their integers", () => {
   );
   assert.throws(
     () => applyOp(tensorOps.gather, [table], { indices: { values: [0, 1], shape: [3] } }),
-    /gather: 2 indexs do not fill shape \[3\]/,
+    /gather: 2 index values do not fill shape \[3\]/,
   );
   const logits = tensor([[1, 2, 3], [1, 1, 1]]);
   const expected = (Math.log(Math.exp(1) + Math.exp(2) + Math.exp(3)) - 3 + Math.log(3)) / 2;

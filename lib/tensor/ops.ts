@@ -781,7 +781,7 @@ function checkedIndices(op: string, what: string, indices: IndexList, below: num
   const values = indices.values;
   if (sizeOf(indices.shape) !== values.length) {
     throw new RangeError(
-      `${op}: ${values.length} ${what}s do not fill shape ${formatShape(indices.shape)}`,
+      `${op}: ${values.length} ${what} values do not fill shape ${formatShape(indices.shape)}`,
     );
   }
   for (let i = 0; i < values.length; i++) {
