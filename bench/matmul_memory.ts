@@ -4,12 +4,16 @@
  * (6·512²·8 bytes ≈ 12.6 MB). A per-element object would cost tens of bytes per element, so
  * any design that made one would show here as several times the minimum.
  *
- *     deno run -A bench/matmul_memory.ts
+ *     deno run -A bench/matmul_memory.ts [--engine kernel|tensor]
  *
  * (Deno 2 opens /proc/self only with --allow-all. Without it the bench falls back to
  * `Deno.memoryUsage().rss` and getrusage's peak, which cannot be reset; the JSON says which.)
  *
- * Kernel level: the forward and the two backward products with `matmulKernel`, the
+ * Tensor level (`--engine tensor`, the headline): `a.matmul(b).backward(dOut)` through the
+ * Tensor engine, whatever it allocates on the way (its backward materialises the transposes
+ * and keeps gradients in fresh arrays).
+ *
+ * Kernel level (`--engine kernel`, the default): the forward and the two backward products with `matmulKernel`, the
  * transposes Aᵀ and Bᵀ materialised (two more arrays, 8·512²·8 bytes ≈ 16.8 MB in all).
  * Two rounds in one process: the first includes what compiling the loops costs, the second
  * (the headline) only what the data costs.
@@ -23,6 +27,7 @@
 
 import process from "node:process";
 import { matmulKernel } from "../lib/tensor/_matmul.ts";
+import { Tensor } from "../lib/tensor/tensor.ts";
 
 const SIZE = 512;
 const BYTES = SIZE * SIZE * Float64Array.BYTES_PER_ELEMENT;
@@ -74,8 +79,43 @@ interface Round {
   ms: number;
 }
 
+// One forward + backward through the Tensor engine, measured the same way.
+function tensorRound(): Round {
+  resetPeak();
+  const rssBase = statusKb("VmRSS");
+  const start = performance.now();
+  const a = new Tensor(filled(SIZE * SIZE, 1), [SIZE, SIZE], { requiresGrad: true });
+  const b = new Tensor(filled(SIZE * SIZE, 2), [SIZE, SIZE], { requiresGrad: true });
+  const out = a.matmul(b);
+  const rssAfterForward = statusKb("VmRSS");
+  const dOut = new Tensor(filled(SIZE * SIZE, 3), [SIZE, SIZE]);
+  out.backward(dOut);
+  const ms = performance.now() - start;
+  const rssPeak = statusKb("VmHWM");
+  const bT = new Float64Array(SIZE * SIZE);
+  const aT = new Float64Array(SIZE * SIZE);
+  transposeInto(b.data, bT, SIZE, SIZE);
+  transposeInto(a.data, aT, SIZE, SIZE);
+  checkElement(out.data, a.data, b.data, 17, 300);
+  checkElement((a.grad as Tensor).data, dOut.data, bT, 511, 0);
+  checkElement((b.grad as Tensor).data, aT, dOut.data, 3, 511);
+  return measured(rssBase, rssAfterForward, rssPeak, ms);
+}
+
+function measured(rssBase: number, rssAfterForward: number, rssPeak: number, ms: number): Round {
+  return {
+    rss_base: rssBase,
+    rss_after_forward: rssAfterForward,
+    rss_peak: rssPeak,
+    peak_minus_base: rssPeak - rssBase,
+    peak_over_minimum: (rssPeak - rssBase) / MINIMUM,
+    extra_bytes_per_element: (rssPeak - rssBase - MINIMUM) / (SIZE * SIZE),
+    ms,
+  };
+}
+
 // One forward + backward from fresh arrays, measured from a high-water mark reset just before.
-function round(): Round {
+function kernelRound(): Round {
   resetPeak();
   const rssBase = statusKb("VmRSS");
   const start = performance.now();
@@ -99,15 +139,7 @@ function round(): Round {
   checkElement(out, a, b, 17, 300);
   checkElement(dA, dOut, bT, 511, 0);
   checkElement(dB, aT, dOut, 3, 511);
-  return {
-    rss_base: rssBase,
-    rss_after_forward: rssAfterForward,
-    rss_peak: rssPeak,
-    peak_minus_base: rssPeak - rssBase,
-    peak_over_minimum: (rssPeak - rssBase) / MINIMUM,
-    extra_bytes_per_element: (rssPeak - rssBase - ARRAYS * BYTES) / (SIZE * SIZE),
-    ms,
-  };
+  return measured(rssBase, rssAfterForward, rssPeak, ms);
 }
 
 function checkElement(m: Float64Array, x: Float64Array, y: Float64Array, i: number, j: number) {
@@ -116,8 +148,14 @@ function checkElement(m: Float64Array, x: Float64Array, y: Float64Array, i: numb
   if (m[i * SIZE + j] !== s) throw new Error(`matmul_memory: wrong product at (${i}, ${j})`);
 }
 
-const ARRAYS = 8;
 const MINIMUM = 6 * BYTES;
+const engine = Deno.args.includes("--engine")
+  ? Deno.args[Deno.args.indexOf("--engine") + 1]
+  : "kernel";
+if (engine !== "kernel" && engine !== "tensor") {
+  throw new RangeError(`matmul_memory: --engine must be kernel or tensor, got ${engine}`);
+}
+const round = engine === "tensor" ? tensorRound : kernelRound;
 const peakReset = resetPeak();
 // The first round also pays for compiling the loops (V8's optimising compiler allocates
 // while it works); the second runs compiled code, which is what the arrays alone cost.
@@ -126,11 +164,9 @@ const second = round();
 
 console.log(JSON.stringify({
   bench: "matmul_memory",
-  engine: "kernel",
+  engine,
   size: SIZE,
   peak_reset: peakReset,
-  arrays_allocated: ARRAYS,
-  arrays_bytes: ARRAYS * BYTES,
   minimum_bytes: MINIMUM,
   first_round: first,
   second_round: second,

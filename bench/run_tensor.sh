@@ -34,7 +34,9 @@ run() {
 }
 
 run matmul --allow-env --allow-read bench/matmul_bench.ts
-run matmul_memory -A bench/matmul_memory.ts # -A: Deno opens /proc/self only with it
+# -A: Deno opens /proc/self only with it
+run matmul_memory -A bench/matmul_memory.ts --engine kernel
+run matmul_memory_tensor -A bench/matmul_memory.ts --engine tensor
 if [ -f bench/w1_tensor.ts ]; then run w1_tensor --allow-env --allow-read bench/w1_tensor.ts; fi
 run w1_tfjs --allow-env --allow-read bench/w1_tfjs.ts
 if [ -f bench/w1_moons.ts ]; then run w1_scalar --allow-env --allow-read bench/w1_moons.ts; fi
@@ -46,7 +48,7 @@ const median = (xs: number[]) => {
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
-const names = ["matmul", "matmul_memory", "w1_tensor", "w1_tfjs", "w1_scalar"];
+const names = ["matmul", "matmul_memory", "matmul_memory_tensor", "w1_tensor", "w1_tfjs", "w1_scalar"];
 const runs: Record<string, Record<string, unknown>[]> = {};
 const failures: string[] = [];
 for (const entry of [...Deno.readDirSync(dir)].map((e) => e.name).sort()) {
