@@ -65,7 +65,9 @@ export interface TensorOptions {
 // message), so the constructor need not scan them a second time.
 let trustedData = false;
 
-// Stamp of the current topological walk, as in the scalar engine.
+// Stamp of the current topological walk: a tensor whose `mark` differs has not been reached.
+// (Tensor graphs hold tens of nodes, so the order is materialised; the scalar engine, whose
+// graphs hold millions, counts dependencies instead.)
 let walkEpoch = 0;
 
 // Depth of nested `noGrad` scopes: while > 0, ops record no graph.
@@ -501,8 +503,8 @@ export function noGrad<T>(fn: () => T): T {
 
 /**
  * Every tensor `root` depends on through tensors that require a gradient, inputs before
- * the tensors made from them, `root` last. Iterative (no recursion), with stamps instead of
- * a Set, as the scalar engine's walk.
+ * the tensors made from them, `root` last. Iterative (no recursion), with a stamp in each
+ * tensor's `mark` instead of a Set.
  *
  * @example
  * ```ts
