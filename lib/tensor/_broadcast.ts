@@ -53,6 +53,16 @@ export function broadcastIndex(outShape: Shape, inShape: Shape): Int32Array | nu
   for (let axis = offset; axis < rank; axis++) {
     if (inShape[axis - offset] !== 1) strides[axis] = inStrides[axis - offset];
   }
+  return stridedPositions(outShape, strides);
+}
+
+/**
+ * For each element of a tensor of shape `outShape` (row-major), the flat position
+ * `Σ index[axis]·strides[axis]` it reads from: a broadcast (stride 0 on repeated axes) or a
+ * permutation (the input's strides reordered) expressed as one index map.
+ */
+export function stridedPositions(outShape: Shape, strides: readonly number[]): Int32Array {
+  const rank = outShape.length;
   const size = sizeOf(outShape);
   const map = new Int32Array(size);
   if (size === 0) return map;

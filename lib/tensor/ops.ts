@@ -17,7 +17,7 @@
 
 import type { InputDomain } from "../ops.ts";
 import { Random } from "../random.ts";
-import { broadcastIndex, broadcastShapes, sumToShape } from "./_broadcast.ts";
+import { broadcastIndex, broadcastShapes, stridedPositions, sumToShape } from "./_broadcast.ts";
 import { matmulKernel } from "./_matmul.ts";
 import {
   checkedShape,
@@ -576,24 +576,13 @@ function checkedPermutation(x: TensorData, axes: readonly number[]): number[] {
 
 /** Copies `x` with its axes reordered so that result axis i is input axis `axes[i]`. */
 function permuteData(data: Float64Array, shape: Shape, axes: readonly number[]): Float64Array {
-  const rank = shape.length;
   const inStrides = contiguousStrides(shape);
-  const outShape = axes.map((a) => shape[a]);
-  const strides = axes.map((a) => inStrides[a]);
-  const size = data.length;
-  const out = new Float64Array(size);
-  const counter = new Array<number>(rank).fill(0);
-  let position = 0;
-  for (let i = 0; i < size; i++) {
-    out[i] = data[position];
-    for (let axis = rank - 1; axis >= 0; axis--) {
-      counter[axis]++;
-      position += strides[axis];
-      if (counter[axis] < outShape[axis]) break;
-      position -= strides[axis] * counter[axis];
-      counter[axis] = 0;
-    }
-  }
+  const positions = stridedPositions(
+    axes.map((a) => shape[a]),
+    axes.map((a) => inStrides[a]),
+  );
+  const out = new Float64Array(data.length);
+  for (let i = 0; i < out.length; i++) out[i] = data[positions[i]];
   return out;
 }
 
