@@ -98,6 +98,10 @@ function stableSigmoid(x: number): number {
   return e / (1 + e);
 }
 
+// GELU in the tanh form of Hendrycks & Gimpel (as GPT-2 uses it): JavaScript has no erf.
+const GELU_C = Math.sqrt(2 / Math.PI);
+const GELU_K = 0.044715;
+
 const anywhere: InputDomain = { min: -5, max: 5 };
 const positive: InputDomain = { min: 0.05, max: 5 };
 const nonZero: InputDomain = { min: -5, max: 5, avoid: [0], clearance: 0.2 };
@@ -254,6 +258,18 @@ export const ops: Readonly<Record<OpName, OpSpec>> = Object.freeze({
     gradB: zero,
     domains: [[{ min: -10, max: 10 }]],
   }),
+  gelu: defineOp({
+    // x·Φ(x) ≈ ½x(1 + tanh(√(2/π)(x + 0.044715x³))).
+    name: "gelu",
+    arity: 1,
+    forward: (a) => 0.5 * a * (1 + Math.tanh(GELU_C * (a + GELU_K * a * a * a))),
+    gradA: (a) => {
+      const t = Math.tanh(GELU_C * (a + GELU_K * a * a * a));
+      return 0.5 * (1 + t) + 0.5 * a * (1 - t * t) * GELU_C * (1 + 3 * GELU_K * a * a);
+    },
+    gradB: zero,
+    domains: [[{ min: -4, max: 4 }]],
+  }),
   sin: defineOp({
     name: "sin",
     arity: 1,
@@ -299,5 +315,6 @@ export type OpName =
   | "relu"
   | "sigmoid"
   | "softplus"
+  | "gelu"
   | "sin"
   | "cos";

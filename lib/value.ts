@@ -210,6 +210,10 @@ export class Value {
   softplus(): Value {
     return unary(ops.softplus, this);
   }
+  /** GELU, ½x(1 + tanh(√(2/π)(x + 0.044715x³))), as GPT-2 computes it. */
+  gelu(): Value {
+    return unary(ops.gelu, this);
+  }
   /** Sine. */
   sin(): Value {
     return unary(ops.sin, this);

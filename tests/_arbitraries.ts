@@ -56,6 +56,7 @@ export const dagOps = {
   tanh: (p: Value) => p.tanh(),
   sigmoid: (p: Value) => p.sigmoid(),
   softplus: (p: Value) => p.softplus(),
+  gelu: (p: Value) => p.gelu(),
   sin: (p: Value) => p.sin(),
   cos: (p: Value) => p.cos(),
   // Kinked ops: only applied where the argument is clear of the kink (see planDag).

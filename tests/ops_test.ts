@@ -31,6 +31,7 @@ const viaValueApi: Record<OpName, (a: Value, b: Value | number) => Value> = {
   relu: (a) => a.relu(),
   sigmoid: (a) => a.sigmoid(),
   softplus: (a) => a.softplus(),
+  gelu: (a) => a.gelu(),
   sin: (a) => a.sin(),
   cos: (a) => a.cos(),
 };

@@ -15,7 +15,7 @@
  * @module
  */
 
-import type { InputDomain } from "../ops.ts";
+import { type InputDomain, ops, type OpSpec } from "../ops.ts";
 import { Random } from "../random.ts";
 import { broadcastIndex, broadcastShapes, stridedPositions, sumToShape } from "./_broadcast.ts";
 import { matmulKernel } from "./_matmul.ts";
@@ -249,7 +249,6 @@ export interface TensorOpSpec<P = unknown> {
 const anywhere: InputDomain = { min: -3, max: 3 };
 const positive: InputDomain = { min: 0.1, max: 4 };
 const nonZero: InputDomain = { min: -3, max: 3, avoid: [0], clearance: 0.3 };
-const kinkAtZero: InputDomain = { min: -3, max: 3, avoid: [0], clearance: 0.01 };
 const any: TensorInputSpec = { shape: ["..."], domain: anywhere };
 
 function defineTensorOp<P>(spec: TensorOpSpec<P>): TensorOpSpec<P> {
@@ -281,95 +280,78 @@ interface BroadcastMaps {
   readonly mapB: Int32Array | null;
 }
 
-interface BinaryKernels {
-  readonly name: string;
-  /** out[i] = f(x[i], y[i]) for equal-length arrays. */
-  forward(x: Float64Array, y: Float64Array, out: Float64Array): void;
-  /** Fills gx and gy (when not null) with the full-size local gradients times `g`. */
-  backward(
-    g: Float64Array,
-    x: Float64Array,
-    y: Float64Array,
-    out: Float64Array,
-    gx: Float64Array | null,
-    gy: Float64Array | null,
-  ): void;
-  readonly cases: readonly OpCase[];
-}
-
 /**
- * A binary element-wise op with broadcasting. Forward reads both inputs through their index
- * maps; backward computes full-size gradients and sums each back to its input's shape.
+ * A binary element-wise op with broadcasting, made from the scalar registry's `spec`: the
+ * same forward and local derivatives, applied element by element, so an op's calculus is
+ * written once for both engines. Forward reads both inputs through their index maps;
+ * backward computes full-size gradients and sums each back to its input's shape.
  */
-function defineBinary(kernels: BinaryKernels): TensorOpSpec<undefined> {
+function defineBinary(spec: OpSpec, cases: readonly OpCase[]): TensorOpSpec<undefined> {
   return defineTensorOp<undefined>({
-    name: kernels.name,
+    name: spec.name,
     arity: 2,
     elementwise: true,
     forward([a, b]) {
-      const shape = broadcastShapes(kernels.name, a.shape, b.shape);
+      const shape = broadcastShapes(spec.name, a.shape, b.shape);
       const mapA = broadcastIndex(shape, a.shape);
       const mapB = broadcastIndex(shape, b.shape);
+      const x = expand(a.data, mapA);
+      const y = expand(b.data, mapB);
       const out = new Float64Array(sizeOf(shape));
-      kernels.forward(expand(a.data, mapA), expand(b.data, mapB), out);
+      for (let i = 0; i < out.length; i++) out[i] = spec.forward(x[i], y[i]);
       const saved: BroadcastMaps = { mapA, mapB };
       return { data: out, shape, saved };
     },
     backward({ grad, inputs: [a, b], out, saved, needs }) {
       const { mapA, mapB } = saved as BroadcastMaps;
-      const gx = needs[0] ? new Float64Array(grad.length) : null;
-      const gy = needs[1] ? new Float64Array(grad.length) : null;
-      kernels.backward(grad, expand(a.data, mapA), expand(b.data, mapB), out.data, gx, gy);
+      const x = expand(a.data, mapA);
+      const y = expand(b.data, mapB);
+      const z = out.data;
+      let gx: Float64Array | null = null;
+      let gy: Float64Array | null = null;
+      if (needs[0]) {
+        gx = new Float64Array(grad.length);
+        for (let i = 0; i < gx.length; i++) gx[i] = spec.gradA(x[i], y[i], z[i]) * grad[i];
+      }
+      if (needs[1]) {
+        gy = new Float64Array(grad.length);
+        for (let i = 0; i < gy.length; i++) gy[i] = spec.gradB(x[i], y[i], z[i]) * grad[i];
+      }
       return [
         gx === null ? null : sumToShape(gx, mapA, a.data.length),
         gy === null ? null : sumToShape(gy, mapB, b.data.length),
       ];
     },
-    cases: kernels.cases,
+    cases,
   });
 }
 
-interface UnaryKernels {
-  readonly name: string;
-  forward(x: Float64Array, out: Float64Array): void;
-  /** gx[i] = g[i] · f'(x[i]), where out[i] = f(x[i]). */
-  backward(g: Float64Array, x: Float64Array, out: Float64Array, gx: Float64Array): void;
-  readonly domain: InputDomain;
-}
-
-function defineUnary(kernels: UnaryKernels): TensorOpSpec<undefined> {
+/** A unary element-wise op made from the scalar registry's `spec`, checked on its domain. */
+function defineUnary(spec: OpSpec): TensorOpSpec<undefined> {
   return defineTensorOp<undefined>({
-    name: kernels.name,
+    name: spec.name,
     arity: 1,
     elementwise: true,
     forward([a]) {
-      const out = new Float64Array(a.data.length);
-      kernels.forward(a.data, out);
+      const x = a.data;
+      const out = new Float64Array(x.length);
+      for (let i = 0; i < out.length; i++) out[i] = spec.forward(x[i], 0);
       return { data: out, shape: a.shape, saved: null };
     },
     backward({ grad, inputs: [a], out }) {
+      const x = a.data;
+      const z = out.data;
       const gx = new Float64Array(grad.length);
-      kernels.backward(grad, a.data, out.data, gx);
+      for (let i = 0; i < gx.length; i++) gx[i] = spec.gradA(x[i], 0, z[i]) * grad[i];
       return [gx];
     },
-    cases: [{ inputs: [{ shape: ["..."], domain: kernels.domain }], maxBatchRank: 3 }],
+    cases: [{ inputs: [{ shape: ["..."], domain: spec.domains[0][0] }], maxBatchRank: 3 }],
   });
 }
 
 const broadcastPair: readonly OpCase[] = [
   { inputs: [any, any], maxBatchRank: 3 },
 ];
-
-function stableSigmoid(x: number): number {
-  // exp of a large positive number overflows, so only ever exponentiate a non-positive one.
-  if (x >= 0) return 1 / (1 + Math.exp(-x));
-  const e = Math.exp(x);
-  return e / (1 + e);
-}
-
-// GELU in the tanh form of Hendrycks & Gimpel (as GPT-2 uses it): JavaScript has no erf.
-const GELU_C = Math.sqrt(2 / Math.PI);
-const GELU_K = 0.044715;
 
 // ---------------------------------------------------------------------------------------
 // Reductions
@@ -1039,66 +1021,17 @@ export type LinearParams = undefined;
  * ```
  */
 export const tensorOps: TensorOpRegistry = {
-  add: defineBinary({
-    name: "add",
-    forward(x, y, out) {
-      for (let i = 0; i < out.length; i++) out[i] = x[i] + y[i];
-    },
-    backward(g, _x, _y, _out, gx, gy) {
-      if (gx !== null) gx.set(g);
-      if (gy !== null) gy.set(g);
-    },
-    cases: broadcastPair,
-  }),
-  sub: defineBinary({
-    name: "sub",
-    forward(x, y, out) {
-      for (let i = 0; i < out.length; i++) out[i] = x[i] - y[i];
-    },
-    backward(g, _x, _y, _out, gx, gy) {
-      if (gx !== null) gx.set(g);
-      if (gy !== null) { for (let i = 0; i < g.length; i++) gy[i] = -g[i]; }
-    },
-    cases: broadcastPair,
-  }),
-  mul: defineBinary({
-    name: "mul",
-    forward(x, y, out) {
-      for (let i = 0; i < out.length; i++) out[i] = x[i] * y[i];
-    },
-    backward(g, x, y, _out, gx, gy) {
-      if (gx !== null) { for (let i = 0; i < g.length; i++) gx[i] = g[i] * y[i]; }
-      if (gy !== null) { for (let i = 0; i < g.length; i++) gy[i] = g[i] * x[i]; }
-    },
-    cases: broadcastPair,
-  }),
-  div: defineBinary({
-    name: "div",
-    forward(x, y, out) {
-      for (let i = 0; i < out.length; i++) out[i] = x[i] / y[i];
-    },
-    backward(g, _x, y, out, gx, gy) {
-      if (gx !== null) { for (let i = 0; i < g.length; i++) gx[i] = g[i] / y[i]; }
-      if (gy !== null) { for (let i = 0; i < g.length; i++) gy[i] = -g[i] * out[i] / y[i]; }
-    },
-    cases: [{ inputs: [any, { shape: ["..."], domain: nonZero }], maxBatchRank: 3 }],
-  }),
-  pow: defineBinary({
-    // The exponent is a graph input: d/dy x^y = x^y · ln x needs x > 0.
-    name: "pow",
-    forward(x, y, out) {
-      for (let i = 0; i < out.length; i++) out[i] = Math.pow(x[i], y[i]);
-    },
-    backward(g, x, y, out, gx, gy) {
-      if (gx !== null) {
-        for (let i = 0; i < g.length; i++) gx[i] = g[i] * y[i] * Math.pow(x[i], y[i] - 1);
-      }
-      if (gy !== null) {
-        for (let i = 0; i < g.length; i++) gy[i] = g[i] * out[i] * Math.log(x[i]);
-      }
-    },
-    cases: [{ inputs: [{ shape: ["..."], domain: positive }, any], maxBatchRank: 3 }],
-  }),
+  add: defineBinary(ops.add, broadcastPair),
+  sub: defineBinary(ops.sub, broadcastPair),
+  mul: defineBinary(ops.mul, broadcastPair),
+  div: defineBinary(ops.div, [{
+    inputs: [any, { shape: ["..."], domain: nonZero }],
+    maxBatchRank: 3,
+  }]),
+  pow: defineBinary(ops.pow, [{
+    inputs: [{ shape: ["..."], domain: positive }, any],
+    maxBatchRank: 3,
+  }]),
   powConst: defineTensorOp<PowConstParams>({
     // The exponent is a fixed number, so a negative base is fine when it is whole.
     name: "pow",
@@ -1106,13 +1039,16 @@ export const tensorOps: TensorOpRegistry = {
     elementwise: true,
     forward([a], { exponent }) {
       const out = new Float64Array(a.data.length);
-      for (let i = 0; i < out.length; i++) out[i] = Math.pow(a.data[i], exponent);
+      for (let i = 0; i < out.length; i++) out[i] = ops.powConst.forward(a.data[i], exponent);
       return { data: out, shape: a.shape, saved: null };
     },
-    backward({ grad, inputs: [a], params: { exponent } }) {
+    backward({ grad, inputs: [a], out, params: { exponent } }) {
       const gx = new Float64Array(grad.length);
       const x = a.data;
-      for (let i = 0; i < gx.length; i++) gx[i] = grad[i] * exponent * Math.pow(x[i], exponent - 1);
+      const z = out.data;
+      for (let i = 0; i < gx.length; i++) {
+        gx[i] = ops.powConst.gradA(x[i], exponent, z[i]) * grad[i];
+      }
       return [gx];
     },
     cases: [
@@ -1126,96 +1062,14 @@ export const tensorOps: TensorOpRegistry = {
       },
     ],
   }),
-  neg: defineUnary({
-    name: "neg",
-    forward(x, out) {
-      for (let i = 0; i < out.length; i++) out[i] = -x[i];
-    },
-    backward(g, _x, _out, gx) {
-      for (let i = 0; i < gx.length; i++) gx[i] = -g[i];
-    },
-    domain: anywhere,
-  }),
-  exp: defineUnary({
-    name: "exp",
-    forward(x, out) {
-      for (let i = 0; i < out.length; i++) out[i] = Math.exp(x[i]);
-    },
-    backward(g, _x, out, gx) {
-      for (let i = 0; i < gx.length; i++) gx[i] = g[i] * out[i];
-    },
-    domain: anywhere,
-  }),
-  log: defineUnary({
-    name: "log",
-    forward(x, out) {
-      for (let i = 0; i < out.length; i++) out[i] = Math.log(x[i]);
-    },
-    backward(g, x, _out, gx) {
-      for (let i = 0; i < gx.length; i++) gx[i] = g[i] / x[i];
-    },
-    domain: positive,
-  }),
-  sqrt: defineUnary({
-    name: "sqrt",
-    forward(x, out) {
-      for (let i = 0; i < out.length; i++) out[i] = Math.sqrt(x[i]);
-    },
-    backward(g, _x, out, gx) {
-      for (let i = 0; i < gx.length; i++) gx[i] = (g[i] * 0.5) / out[i];
-    },
-    domain: positive,
-  }),
-  tanh: defineUnary({
-    name: "tanh",
-    forward(x, out) {
-      for (let i = 0; i < out.length; i++) out[i] = Math.tanh(x[i]);
-    },
-    backward(g, _x, out, gx) {
-      for (let i = 0; i < gx.length; i++) gx[i] = g[i] * (1 - out[i] * out[i]);
-    },
-    domain: anywhere,
-  }),
-  relu: defineUnary({
-    // At the kink itself the derivative is taken as 0, as PyTorch does.
-    name: "relu",
-    forward(x, out) {
-      for (let i = 0; i < out.length; i++) out[i] = x[i] > 0 ? x[i] : 0;
-    },
-    backward(g, x, _out, gx) {
-      for (let i = 0; i < gx.length; i++) gx[i] = x[i] > 0 ? g[i] : 0;
-    },
-    domain: kinkAtZero,
-  }),
-  sigmoid: defineUnary({
-    name: "sigmoid",
-    forward(x, out) {
-      for (let i = 0; i < out.length; i++) out[i] = stableSigmoid(x[i]);
-    },
-    backward(g, _x, out, gx) {
-      for (let i = 0; i < gx.length; i++) gx[i] = g[i] * out[i] * (1 - out[i]);
-    },
-    domain: { min: -8, max: 8 },
-  }),
-  gelu: defineUnary({
-    // x·Φ(x) ≈ ½x(1 + tanh(√(2/π)(x + 0.044715x³))).
-    name: "gelu",
-    forward(x, out) {
-      for (let i = 0; i < out.length; i++) {
-        const v = x[i];
-        out[i] = 0.5 * v * (1 + Math.tanh(GELU_C * (v + GELU_K * v * v * v)));
-      }
-    },
-    backward(g, x, _out, gx) {
-      for (let i = 0; i < gx.length; i++) {
-        const v = x[i];
-        const t = Math.tanh(GELU_C * (v + GELU_K * v * v * v));
-        const inner = GELU_C * (1 + 3 * GELU_K * v * v);
-        gx[i] = g[i] * (0.5 * (1 + t) + 0.5 * v * (1 - t * t) * inner);
-      }
-    },
-    domain: { min: -4, max: 4 },
-  }),
+  neg: defineUnary(ops.neg),
+  exp: defineUnary(ops.exp),
+  log: defineUnary(ops.log),
+  sqrt: defineUnary(ops.sqrt),
+  tanh: defineUnary(ops.tanh),
+  relu: defineUnary(ops.relu),
+  sigmoid: defineUnary(ops.sigmoid),
+  gelu: defineUnary(ops.gelu),
 
   sum: defineTensorOp<ReduceParams | undefined>({
     name: "sum",
