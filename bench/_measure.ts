@@ -7,6 +7,7 @@
 
 import process from "node:process";
 import { parseArgs } from "node:util";
+import { Lcg32 } from "../lib/random.ts";
 
 /** Resident set size now, in bytes. */
 export function rssNow(): number {
@@ -129,4 +130,12 @@ export function report(result: Record<string, unknown>): void {
 /** The text of a thrown value, for a crash report. */
 export function errorText(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** `length` doubles uniform in [−0.5, 0.5) from `Lcg32(seed)`: the same matrix on every engine. */
+export function uniformArray(length: number, seed: number): Float64Array {
+  const source = new Lcg32(seed);
+  const data = new Float64Array(length);
+  for (let i = 0; i < length; i++) data[i] = source.next() - 0.5;
+  return data;
 }

@@ -16,21 +16,12 @@
 import * as tf from "@tensorflow/tfjs";
 import { matmulKernel } from "../lib/tensor/_matmul.ts";
 import { median } from "./_w1_data.ts";
+import { uniformArray } from "./_measure.ts";
 
 const SIZES = [64, 256, 512];
 
 await tf.setBackend("cpu");
 await tf.ready();
-
-function filled(length: number, seed: number): Float64Array {
-  const data = new Float64Array(length);
-  let s = seed;
-  for (let i = 0; i < length; i++) {
-    s = (Math.imul(1664525, s) + 1013904223) >>> 0;
-    data[i] = s / 2 ** 32 - 0.5;
-  }
-  return data;
-}
 
 // The loop every text starts from, for scale: i-k-j, inner loop over a contiguous row of B.
 function simpleMatmul(a: Float64Array, b: Float64Array, out: Float64Array, size: number): void {
@@ -50,8 +41,8 @@ interface Contestants {
 }
 
 function contestants(size: number): Contestants {
-  const a = filled(size * size, 1);
-  const b = filled(size * size, 2);
+  const a = uniformArray(size * size, 1);
+  const b = uniformArray(size * size, 2);
   const out = new Float64Array(size * size);
   const simpleOut = new Float64Array(size * size);
   const ta = tf.tensor2d(Float32Array.from(a), [size, size], "float32");

@@ -28,6 +28,7 @@
 import process from "node:process";
 import { matmulKernel } from "../lib/tensor/_matmul.ts";
 import { Tensor } from "../lib/tensor/tensor.ts";
+import { uniformArray } from "./_measure.ts";
 
 const SIZE = 512;
 const BYTES = SIZE * SIZE * Float64Array.BYTES_PER_ELEMENT;
@@ -53,16 +54,6 @@ function resetPeak(): boolean {
   }
 }
 
-function filled(length: number, seed: number): Float64Array {
-  const data = new Float64Array(length);
-  let s = seed;
-  for (let i = 0; i < length; i++) {
-    s = (Math.imul(1664525, s) + 1013904223) >>> 0;
-    data[i] = s / 2 ** 32 - 0.5;
-  }
-  return data;
-}
-
 function transposeInto(source: Float64Array, target: Float64Array, rows: number, cols: number) {
   for (let i = 0; i < rows; i++) {
     for (let j = 0; j < cols; j++) target[j * rows + i] = source[i * cols + j];
@@ -84,11 +75,11 @@ function tensorRound(): Round {
   resetPeak();
   const rssBase = statusKb("VmRSS");
   const start = performance.now();
-  const a = new Tensor(filled(SIZE * SIZE, 1), [SIZE, SIZE], { requiresGrad: true });
-  const b = new Tensor(filled(SIZE * SIZE, 2), [SIZE, SIZE], { requiresGrad: true });
+  const a = new Tensor(uniformArray(SIZE * SIZE, 1), [SIZE, SIZE], { requiresGrad: true });
+  const b = new Tensor(uniformArray(SIZE * SIZE, 2), [SIZE, SIZE], { requiresGrad: true });
   const out = a.matmul(b);
   const rssAfterForward = statusKb("VmRSS");
-  const dOut = new Tensor(filled(SIZE * SIZE, 3), [SIZE, SIZE]);
+  const dOut = new Tensor(uniformArray(SIZE * SIZE, 3), [SIZE, SIZE]);
   out.backward(dOut);
   const ms = performance.now() - start;
   const rssPeak = statusKb("VmHWM");
@@ -119,12 +110,12 @@ function kernelRound(): Round {
   resetPeak();
   const rssBase = statusKb("VmRSS");
   const start = performance.now();
-  const a = filled(SIZE * SIZE, 1);
-  const b = filled(SIZE * SIZE, 2);
+  const a = uniformArray(SIZE * SIZE, 1);
+  const b = uniformArray(SIZE * SIZE, 2);
   const out = new Float64Array(SIZE * SIZE);
   matmulKernel(a, b, out, SIZE, SIZE, SIZE);
   const rssAfterForward = statusKb("VmRSS");
-  const dOut = filled(SIZE * SIZE, 3);
+  const dOut = uniformArray(SIZE * SIZE, 3);
   const aT = new Float64Array(SIZE * SIZE);
   const bT = new Float64Array(SIZE * SIZE);
   transposeInto(a, aT, SIZE, SIZE);
