@@ -9,6 +9,9 @@
  * suite reads each op's `cases` (plain data: symbolic shapes, value domains, parameters),
  * draws inputs from them and gradient-checks the op, so an op added here cannot escape.
  *
+ * The element-wise ops are not written here a second time: each is a scalar op of the scalar
+ * registry (`../ops.ts`), its forward and local derivative applied element by element.
+ *
  * Every result is a new contiguous row-major array, never a view: views would save copies
  * but make every op reason about strides and aliasing.
  *
