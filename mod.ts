@@ -21,14 +21,20 @@ export {
   topologicalOrder,
   Value,
   type ValueOptions,
-} from "./lib/value.ts";
-export { DEFAULT_CLEARANCE, type InputDomain, type OpName, ops, type OpSpec } from "./lib/ops.ts";
+} from "./lib/scalar/mod.ts";
+export {
+  DEFAULT_CLEARANCE,
+  type InputDomain,
+  type OpName,
+  ops,
+  type OpSpec,
+} from "./lib/scalar/mod.ts";
 export {
   gradcheck,
   GradcheckError,
   type GradcheckOptions,
   type GradcheckReport,
-} from "./lib/gradcheck.ts";
+} from "./lib/scalar/mod.ts";
 export {
   binaryCrossEntropyWithLogits,
   crossEntropy,
@@ -37,25 +43,24 @@ export {
   logSumExp,
   mse,
   softmax,
-} from "./lib/losses.ts";
+} from "./lib/scalar/mod.ts";
+export { type GradientDescentOptions, gradientDescentStep } from "./lib/scalar/mod.ts";
 export {
   Adam,
   type AdamOptions,
   AdamW,
   type FlatParameter,
-  type GradientDescentOptions,
-  gradientDescentStep,
   type LearningRate,
   Optimizer,
   SGD,
   type SGDOptions,
-} from "./lib/optim.ts";
+} from "./lib/nn/mod.ts";
 export {
   cosineWithWarmup,
   type CosineWithWarmupOptions,
   linearDecay,
   type LinearDecayOptions,
-} from "./lib/schedules.ts";
+} from "./lib/nn/mod.ts";
 export {
   type Activation,
   type InitKind,
@@ -67,11 +72,11 @@ export {
   type Module,
   Neuron,
   type NeuronOptions,
-} from "./lib/nn.ts";
-export { type PlanarDataset, twoMoons, type TwoMoonsOptions } from "./lib/datasets.ts";
-export { type DecisionBoundaryOptions, decisionBoundarySvg } from "./lib/svg_plot.ts";
-export { Lcg32, Random, type RandomSource } from "./lib/random.ts";
-export { DEFAULT_DOT_MAX_NODES, type DotOptions, toDot } from "./lib/dot.ts";
+} from "./lib/nn/mod.ts";
+export { type PlanarDataset, twoMoons, type TwoMoonsOptions } from "./lib/util/mod.ts";
+export { type DecisionBoundaryOptions, decisionBoundarySvg } from "./lib/util/mod.ts";
+export { Lcg32, Random, type RandomSource } from "./lib/util/mod.ts";
+export { DEFAULT_DOT_MAX_NODES, type DotOptions, toDot } from "./lib/scalar/mod.ts";
 export {
   applyOp,
   arange,
@@ -97,7 +102,7 @@ export {
   type TensorOptions,
   tensorTopologicalOrder,
   zeros,
-} from "./lib/tensor/tensor.ts";
+} from "./lib/tensor/mod.ts";
 export {
   type AxisParams,
   type BackwardContext,
@@ -124,14 +129,14 @@ export {
   tensorOps,
   type TensorOpSpec,
   type TrilParams,
-} from "./lib/tensor/ops.ts";
+} from "./lib/tensor/mod.ts";
 export {
   gradcheckTensor,
   type TensorGradcheckEntry,
   TensorGradcheckError,
   type TensorGradcheckOptions,
   type TensorGradcheckReport,
-} from "./lib/tensor/gradcheck.ts";
+} from "./lib/tensor/mod.ts";
 export {
   Dropout,
   Embedding,
@@ -143,4 +148,4 @@ export {
   type SequentialLayer,
   type TensorInitOptions,
   type TensorModule,
-} from "./lib/tensor/nn.ts";
+} from "./lib/nn/mod.ts";

@@ -7,7 +7,7 @@
 
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { Lcg32 } from "../lib/random.ts";
+import { Lcg32 } from "../lib/util/random.ts";
 
 /** Resident set size now, in bytes. */
 export function rssNow(): number {

@@ -8,8 +8,8 @@
  * @module
  */
 
-import { twoMoons } from "../lib/datasets.ts";
-import { Lcg32 } from "../lib/random.ts";
+import { twoMoons } from "../lib/util/datasets.ts";
+import { Lcg32 } from "../lib/util/random.ts";
 
 /** W1's layer sizes: 2 inputs, two hidden layers of 16, one output. */
 export const W1_SIZES: readonly number[] = [2, 16, 16, 1];

@@ -9,13 +9,13 @@
  * @module
  */
 
-import { hinge, l2Penalty } from "../lib/losses.ts";
-import { MLP } from "../lib/nn.ts";
-import { SGD } from "../lib/optim.ts";
-import { Lcg32 } from "../lib/random.ts";
-import { linearDecay } from "../lib/schedules.ts";
-import { twoMoons } from "../lib/datasets.ts";
-import { topologicalOrder, Value } from "../lib/value.ts";
+import { hinge, l2Penalty } from "../lib/scalar/losses.ts";
+import { MLP } from "../lib/nn/mlp.ts";
+import { SGD } from "../lib/nn/optim.ts";
+import { Lcg32 } from "../lib/util/random.ts";
+import { linearDecay } from "../lib/nn/schedules.ts";
+import { twoMoons } from "../lib/util/datasets.ts";
+import { topologicalOrder, Value } from "../lib/scalar/value.ts";
 
 const STEPS = 100;
 const LOSS_FIRST = 1.506192971829493;

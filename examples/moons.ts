@@ -14,15 +14,15 @@
  * @module
  */
 
-import { twoMoons } from "../lib/datasets.ts";
-import { toDot } from "../lib/dot.ts";
-import { hinge, l2Penalty } from "../lib/losses.ts";
-import { MLP } from "../lib/nn.ts";
-import { SGD } from "../lib/optim.ts";
-import { Lcg32 } from "../lib/random.ts";
-import { linearDecay } from "../lib/schedules.ts";
-import { decisionBoundarySvg } from "../lib/svg_plot.ts";
-import { Value } from "../lib/value.ts";
+import { twoMoons } from "../lib/util/datasets.ts";
+import { toDot } from "../lib/scalar/dot.ts";
+import { hinge, l2Penalty } from "../lib/scalar/losses.ts";
+import { MLP } from "../lib/nn/mlp.ts";
+import { SGD } from "../lib/nn/optim.ts";
+import { Lcg32 } from "../lib/util/random.ts";
+import { linearDecay } from "../lib/nn/schedules.ts";
+import { decisionBoundarySvg } from "../lib/util/svg_plot.ts";
+import { Value } from "../lib/scalar/value.ts";
 
 const STEPS = 100;
 const pictureUrl = Deno.args[0] ?? new URL("../docs/moons.svg", import.meta.url);

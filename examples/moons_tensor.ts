@@ -13,12 +13,12 @@
  * @module
  */
 
-import { twoMoons } from "../lib/datasets.ts";
-import { hinge, l2Penalty } from "../lib/losses.ts";
-import { MLP } from "../lib/nn.ts";
-import { SGD } from "../lib/optim.ts";
-import { Lcg32 } from "../lib/random.ts";
-import { Linear, Sequential } from "../lib/tensor/nn.ts";
+import { twoMoons } from "../lib/util/datasets.ts";
+import { hinge, l2Penalty } from "../lib/scalar/losses.ts";
+import { MLP } from "../lib/nn/mlp.ts";
+import { SGD } from "../lib/nn/optim.ts";
+import { Lcg32 } from "../lib/util/random.ts";
+import { Linear, Sequential } from "../lib/nn/modules.ts";
 import { noGrad, type Tensor, tensor } from "../lib/tensor/tensor.ts";
 
 const STEPS = 100;

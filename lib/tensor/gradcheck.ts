@@ -9,8 +9,8 @@
  * @module
  */
 
-import type { GradcheckOptions } from "../gradcheck.ts";
-import { Random } from "../random.ts";
+import type { GradcheckOptions } from "../scalar/gradcheck.ts";
+import { Random } from "../util/random.ts";
 import { formatShape } from "./_shape.ts";
 import { noGrad, Tensor } from "./tensor.ts";
 

@@ -18,8 +18,8 @@
  * @module
  */
 
-import { type InputDomain, ops, type OpSpec } from "../ops.ts";
-import { Random } from "../random.ts";
+import { type InputDomain, ops, type OpSpec } from "../scalar/ops.ts";
+import { Random } from "../util/random.ts";
 import { broadcastIndex, broadcastShapes, stridedPositions, sumToShape } from "./_broadcast.ts";
 import { matmulKernel } from "./_matmul.ts";
 import {

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { Random, type RandomSource } from "../random.ts";
+import { Random, type RandomSource } from "../util/random.ts";
 import {
   argmaxPositions,
   type IndexList,
@@ -960,7 +960,7 @@ export function layerNorm(
  * ```ts
  * import assert from "node:assert/strict";
  * import type { DropoutOptions } from "./tensor.ts";
- * import { Random } from "../random.ts";
+ * import { Random } from "../util/random.ts";
  * const options: DropoutOptions = { p: 0.1, random: new Random(1) };
  * assert.ok(options.training === undefined); // training by default
  * ```
@@ -982,7 +982,7 @@ export interface DropoutOptions {
  * ```ts
  * import assert from "node:assert/strict";
  * import { dropout, ones } from "./tensor.ts";
- * import { Random } from "../random.ts";
+ * import { Random } from "../util/random.ts";
  * const y = dropout(ones([1000]), { p: 0.5, random: new Random(3) });
  * assert.ok(y.data.every((v) => v === 0 || v === 2));
  * const same = ones([3]);

@@ -1,0 +1,211 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { gradcheck, GradcheckError, type GradcheckReport, Value } from "../../mod.ts";
+
+/** x·y + sin(x): ∂/∂x = y + cos x, ∂/∂y = x. */
+function product(x: Value, y: Value): Value {
+  return x.mul(y).add(x.sin());
+}
+
+/** A function whose engine gradient for x is off by `delta` (x·delta is hidden from the graph). */
+function offBy(delta: number): (x: Value) => Value {
+  return (x) => x.mul(x).add(new Value(x.data * delta));
+}
+
+Deno.test("gradcheck: a correct gradient passes and the report says why", () => {
+  const report = gradcheck(product, [0.7, -1.3]);
+  assert.equal(report.passed, true);
+  assert.deepEqual(report.inputs, [0.7, -1.3]);
+  assert.equal(report.output, 0.7 * -1.3 + Math.sin(0.7));
+  assert.deepEqual(report.analytic, [-1.3 + Math.cos(0.7), 0.7]);
+  for (let i = 0; i < 2; i++) {
+    assert.ok(Math.abs(report.numeric[i] - report.analytic[i]) < 1e-8, `numeric ${i}`);
+    assert.equal(report.errors[i], Math.abs(report.analytic[i] - report.numeric[i]));
+    assert.equal(report.tolerances[i], 1e-5 + 1e-3 * Math.abs(report.numeric[i]));
+  }
+});
+
+Deno.test("gradcheck: the report's inputs are a copy", () => {
+  const inputs = [1, 2];
+  const report = gradcheck(product, inputs);
+  inputs[0] = 99;
+  assert.deepEqual(report.inputs, [1, 2]);
+});
+
+Deno.test("gradcheck: agrees with hand-derived gradients on random points", () => {
+  fc.assert(
+    fc.property(
+      fc.double({ min: -4, max: 4, noNaN: true }),
+      fc.double({ min: -4, max: 4, noNaN: true }),
+      (x, y) => {
+        const report = gradcheck(product, [x, y]);
+        // === rather than Object.is: a gradient of -0 and one of 0 are the same gradient.
+        assert.ok(report.analytic[0] === y + Math.cos(x), `∂/∂x at ${x}, ${y}`);
+        assert.ok(report.analytic[1] === x, `∂/∂y at ${x}, ${y}`);
+      },
+    ),
+    { numRuns: 100 },
+  );
+});
+
+Deno.test("gradcheck: a wrong gradient throws a GradcheckError that explains itself", () => {
+  assert.throws(
+    () => gradcheck(offBy(0.5), [2]),
+    (error: unknown) => {
+      assert.ok(error instanceof GradcheckError);
+      assert.equal(error.name, "GradcheckError");
+      assert.match(
+        error.message,
+        /^gradcheck: gradient of input 0 \(x0 = 2\) disagrees: analytic 4, numeric 4\.(5|49)\d*, error 0\.(5|49)\d* > tolerance 0\.0045\d* \(atol 0\.00001 \+ rtol 0\.001·\|numeric\|\)/,
+      );
+      assert.equal(error.report.passed, false);
+      assert.equal(error.report.analytic[0], 4);
+      return true;
+    },
+  );
+});
+
+Deno.test("gradcheck: the message names the first failing input and counts the others", () => {
+  const wrongInBoth = (x: Value, y: Value, z: Value) =>
+    x.add(y).add(z).add(new Value(y.data + z.data));
+  assert.throws(
+    () => gradcheck(wrongInBoth, [1, 2, 3]),
+    /input 1 \(x1 = 2\).*\(and 1 more input\)/,
+  );
+  const wrongInAll = (x: Value, y: Value, z: Value) =>
+    x.add(y).add(z).add(new Value(x.data + y.data + z.data));
+  assert.throws(() => gradcheck(wrongInAll, [1, 2, 3]), /input 0 .*\(and 2 more inputs\)/);
+});
+
+Deno.test("gradcheck: raise false returns the failed report instead", () => {
+  const report: GradcheckReport = gradcheck(offBy(0.5), [2], { raise: false });
+  assert.equal(report.passed, false);
+  assert.ok(report.errors[0] > report.tolerances[0]);
+  assert.equal(gradcheck(offBy(0), [2], { raise: false }).passed, true);
+});
+
+Deno.test("gradcheck: the tolerance is atol + rtol·|numeric|, inclusive", async (t) => {
+  // f = x² + hidden·x at x = 1: analytic 2, numeric 2 + delta.
+  await t.step("an error just inside the tolerance passes", () => {
+    assert.equal(gradcheck(offBy(0.9e-3), [1], { atol: 0, rtol: 0.5e-3 }).passed, true);
+  });
+  await t.step("an error just outside fails", () => {
+    assert.throws(() => gradcheck(offBy(1.1e-3), [1], { atol: 0, rtol: 0.5e-3 }), GradcheckError);
+  });
+  await t.step("atol alone", () => {
+    assert.equal(gradcheck(offBy(1e-3), [1], { atol: 2e-3, rtol: 0 }).passed, true);
+    assert.equal(gradcheck(offBy(3e-3), [1], { atol: 2e-3, rtol: 0, raise: false }).passed, false);
+  });
+  await t.step("the default tolerance catches an error of 1e-4 at gradient 2", () => {
+    assert.equal(gradcheck(offBy(1e-4), [1], { raise: false }).passed, true);
+    assert.equal(gradcheck(offBy(3e-3), [1], { raise: false }).passed, false);
+  });
+});
+
+Deno.test("gradcheck: step sets the finite difference's half-width", () => {
+  // For x³ the central difference is exactly 3x² + h²: a large step shows it.
+  const cube = (x: Value) => x.pow(3);
+  const report = gradcheck(cube, [1], { step: 0.5, rtol: 0.2 });
+  assert.ok(Math.abs(report.numeric[0] - 3.25) < 1e-12);
+  assert.throws(() => gradcheck(cube, [1], { step: 0.5 }), GradcheckError);
+});
+
+Deno.test("gradcheck: an input that does not reach the output has gradient 0", () => {
+  const report = gradcheck((x, _unused) => x.exp(), [0.5, 3]);
+  assert.deepEqual(report.analytic.slice(1), [0]);
+  assert.equal(report.numeric[1], 0);
+});
+
+Deno.test("gradcheck: each evaluation uses fresh leaves", () => {
+  const seen = new Set<Value>();
+  gradcheck((x, y) => {
+    assert.ok(!seen.has(x) && !seen.has(y));
+    seen.add(x);
+    seen.add(y);
+    return x.mul(y);
+  }, [1, 2]);
+  assert.equal(seen.size, 2 * (1 + 2 * 2)); // one analytic pass, two per input
+});
+
+Deno.test("gradcheck: refuses invalid options naming the option and value", async (t) => {
+  const square = (x: Value) => x.mul(x);
+  for (const step of [0, -1e-6, NaN, Infinity]) {
+    await t.step(`step ${step}`, () => {
+      assert.throws(
+        () => gradcheck(square, [1], { step }),
+        new RangeError(`gradcheck: step must be a finite number > 0, got ${step}`),
+      );
+    });
+  }
+  for (const name of ["atol", "rtol"] as const) {
+    for (const value of [-1, NaN, Infinity]) {
+      await t.step(`${name} ${value}`, () => {
+        assert.throws(
+          () => gradcheck(square, [1], { [name]: value }),
+          new RangeError(`gradcheck: ${name} must be a finite number ≥ 0, got ${value}`),
+        );
+      });
+    }
+  }
+  await t.step("a non-number tolerance", () => {
+    // deno-lint-ignore no-explicit-any
+    assert.throws(() => gradcheck(square, [1], { atol: "0.1" as any }), /atol .* got 0\.1/);
+  });
+  await t.step("raise that is not a boolean", () => {
+    assert.throws(
+      // deno-lint-ignore no-explicit-any
+      () => gradcheck(square, [1], { raise: 0 as any }),
+      new TypeError("gradcheck: raise must be a boolean, got number 0"),
+    );
+  });
+});
+
+Deno.test("gradcheck: refuses invalid inputs and functions", async (t) => {
+  const square = (x: Value) => x.mul(x);
+  await t.step("no inputs", () => {
+    assert.throws(() => gradcheck(square, []), /gradcheck: inputs must be a non-empty array/);
+  });
+  await t.step("not an array", () => {
+    // deno-lint-ignore no-explicit-any
+    assert.throws(() => gradcheck(square, 3 as any), /non-empty array of numbers, got 3/);
+  });
+  for (const bad of [NaN, Infinity, "1"]) {
+    await t.step(`input ${String(bad)}`, () => {
+      assert.throws(
+        // deno-lint-ignore no-explicit-any
+        () => gradcheck(square, [0, bad as any]),
+        new RangeError(`gradcheck: input 1 must be a finite number, got ${String(bad)}`),
+      );
+    });
+  }
+  await t.step("fn not a function", () => {
+    assert.throws(
+      // deno-lint-ignore no-explicit-any
+      () => gradcheck(42 as any, [1]),
+      new TypeError("gradcheck: fn must be a function, got number"),
+    );
+  });
+  await t.step("fn returning a number or a string", () => {
+    // deno-lint-ignore no-explicit-any
+    const returnsNumber = ((x: Value) => x.data * 2) as any;
+    assert.throws(
+      () => gradcheck(returnsNumber, [1]),
+      new TypeError("gradcheck: fn must return a Value, got number 2"),
+    );
+    // deno-lint-ignore no-explicit-any
+    const returnsString = (() => "y") as any;
+    assert.throws(
+      () => gradcheck(returnsString, [1]),
+      new TypeError('gradcheck: fn must return a Value, got string "y"'),
+    );
+  });
+  await t.step("fn that returns a Value only at the unperturbed point", () => {
+    // deno-lint-ignore no-explicit-any
+    const sometimes = ((x: Value) => (x.data === 1 ? x : undefined)) as any;
+    assert.throws(() => gradcheck(sometimes, [1]), /must return a Value, got undefined/);
+  });
+  await t.step("fn evaluated outside its domain: the engine's error, unchanged", () => {
+    assert.throws(() => gradcheck((x) => x.log(), [0]), /log: log\(0\) is -Infinity/);
+    assert.throws(() => gradcheck((x) => x.log(), [1e-7]), /log: log\(-9(\.\d+)?e-7\) is NaN/);
+  });
+});

@@ -1,0 +1,62 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { tensorOps, type TensorOpSpec } from "../../lib/tensor/ops.ts";
+import { applyOp, Tensor } from "../../lib/tensor/tensor.ts";
+import { gradcheckTensor } from "../../lib/tensor/gradcheck.ts";
+import { drawnTensors, opCallArbitrary } from "./_tensor_arbitraries.ts";
+
+const registry = Object.entries(tensorOps) as [string, TensorOpSpec][];
+
+Deno.test("tensor registry: every op declares cases whose inputs match its arity", () => {
+  assert.ok(registry.length >= 30);
+  for (const [key, op] of registry) {
+    assert.ok(op.cases.length > 0, `${key} has no input generator data`);
+    for (const c of op.cases) {
+      assert.ok(c.inputs.length > 0, `${key}: a case without inputs`);
+      if (op.arity !== "variadic") assert.equal(c.inputs.length, op.arity, key);
+    }
+  }
+});
+
+Deno.test("tensor registry: every op's backward agrees with central differences", async (t) => {
+  for (const [key, op] of registry) {
+    await t.step(key, () => {
+      op.cases.forEach((c, caseIndex) => {
+        fc.assert(
+          fc.property(opCallArbitrary(c), (call) => {
+            const inputs = drawnTensors(call);
+            const report = gradcheckTensor(
+              (...xs) => applyOp(op, xs, call.params),
+              inputs,
+              { raise: false },
+            );
+            assert.ok(
+              report.passed,
+              `${key} case ${caseIndex}: ${JSON.stringify(report.worst)} ` +
+                `shapes ${JSON.stringify(call.inputs.map((x) => x.shape))} ` +
+                `params ${JSON.stringify(call.params)}`,
+            );
+          }),
+          { numRuns: 100 },
+        );
+      });
+    });
+  }
+});
+
+Deno.test("tensor registry: forward is deterministic and leaves its inputs untouched", () => {
+  for (const [key, op] of registry) {
+    fc.assert(
+      fc.property(opCallArbitrary(op.cases[0]), (call) => {
+        const inputs = drawnTensors(call);
+        const before = inputs.map((x) => Array.from(x.data));
+        const first = applyOp(op, inputs, call.params);
+        const second = applyOp(op, inputs, call.params);
+        assert.deepEqual(Array.from(first.data), Array.from(second.data), key);
+        assert.deepEqual(inputs.map((x) => Array.from(x.data)), before, key);
+        assert.ok(first instanceof Tensor && first.op === null, key); // constants: no graph
+      }),
+      { numRuns: 5 },
+    );
+  }
+});
