@@ -106,8 +106,10 @@ export {
 export {
   type AxisParams,
   type BackwardContext,
+  type ClampParams,
   type CrossEntropyParams,
   type Dim,
+  type DivParams,
   type DropoutParams,
   type GatherParams,
   type IndexList,
@@ -122,6 +124,7 @@ export {
   type ReshapeParams,
   type SliceParams,
   type SoftmaxParams,
+  type SqueezeParams,
   type TensorData,
   type TensorInputSpec,
   type TensorOpName,
@@ -129,6 +132,8 @@ export {
   tensorOps,
   type TensorOpSpec,
   type TrilParams,
+  type UnaryOpName,
+  type WhereParams,
 } from "./lib/tensor/mod.ts";
 export {
   gradcheckTensor,

@@ -43,8 +43,10 @@ export {
 export {
   type AxisParams,
   type BackwardContext,
+  type ClampParams,
   type CrossEntropyParams,
   type Dim,
+  type DivParams,
   type DropoutParams,
   type GatherParams,
   type IndexList,
@@ -59,6 +61,7 @@ export {
   type ReshapeParams,
   type SliceParams,
   type SoftmaxParams,
+  type SqueezeParams,
   type TensorData,
   type TensorInputSpec,
   type TensorOpName,
@@ -66,6 +69,8 @@ export {
   tensorOps,
   type TensorOpSpec,
   type TrilParams,
+  type UnaryOpName,
+  type WhereParams,
 } from "./ops.ts";
 export {
   gradcheckTensor,

@@ -13,8 +13,10 @@
  */
 
 import { Random, type RandomSource } from "../util/random.ts";
+import type { DivOptions } from "../scalar/value.ts";
 import {
   argmaxPositions,
+  type ClampParams,
   type IndexList,
   type ReduceParams,
   type SliceParams,
@@ -110,11 +112,7 @@ export class Tensor {
   readonly strides: readonly number[];
   /** Whether `backward` computes a gradient for this tensor. */
   requiresGrad: boolean;
-  /**
-   * ∂root/∂this after `backward` (same shape as this), or `null` before. Leaves accumulate
-   * it across calls until `zeroGrad`; other tensors hold the last pass's gradient.
-   */
-  grad: Tensor | null;
+  #grad: Tensor | null;
   /** The registry op that produced this tensor, or `null` for a leaf or a constant. */
   op: TensorOpSpec | null;
   /** The op's tensor inputs (empty for a leaf). */
@@ -155,12 +153,38 @@ export class Tensor {
         `Tensor: requiresGrad must be a boolean, got ${describe(this.requiresGrad)}`,
       );
     }
-    this.grad = null;
+    this.#grad = null;
     this.op = null;
     this.inputs = [];
     this.params = undefined;
     this.saved = undefined;
     this.mark = 0;
+  }
+
+  /**
+   * ∂root/∂this after `backward` (same shape as this), or `null` before. Leaves accumulate
+   * it across calls until `zeroGrad`; other tensors hold the last pass's gradient. May be
+   * set by hand to `null` or to a tensor of this one's shape.
+   *
+   * @throws {RangeError} (on assignment) for a tensor of another shape.
+   * @throws {TypeError} (on assignment) for anything but a Tensor or `null`.
+   */
+  get grad(): Tensor | null {
+    return this.#grad;
+  }
+  set grad(gradient: Tensor | null) {
+    if (gradient !== null) {
+      if (!(gradient instanceof Tensor)) {
+        throw new TypeError(`grad: must be a Tensor or null, got ${describe(gradient)}`);
+      }
+      if (!sameShape(gradient.shape, this.shape)) {
+        throw new RangeError(
+          `grad: a gradient of shape ${formatShape(gradient.shape)} cannot be assigned to a ` +
+            `tensor of shape ${formatShape(this.shape)}`,
+        );
+      }
+    }
+    this.#grad = gradient;
   }
 
   /** Number of elements (the product of the shape's sizes). */
@@ -187,9 +211,16 @@ export class Tensor {
   mul(other: Tensor | number): Tensor {
     return applyOp(tensorOps.mul, [this, lift("mul", other)], undefined);
   }
-  /** this / other element by element, broadcast; a zero denominator is an error. */
-  div(other: Tensor | number): Tensor {
-    return applyOp(tensorOps.div, [this, lift("div", other)], undefined);
+  /**
+   * this / other element by element, broadcast, by the scalar engine's rule: a denominator's
+   * magnitude is kept at least `eps` (default `DEFAULT_EPS`, sign kept, 0 counts as
+   * positive). Where |other| < eps the result does not depend on `other`, so it gets no
+   * gradient there: the derivative of what is computed.
+   *
+   * @throws {RangeError} when `eps` is negative or not finite, or a result is not finite.
+   */
+  div(other: Tensor | number, options?: DivOptions): Tensor {
+    return applyOp(tensorOps.div, [this, lift("div", other)], options);
   }
   /**
    * this ** exponent. A number exponent is a constant (any base, if it is whole); a Tensor
@@ -243,6 +274,47 @@ export class Tensor {
   gelu(): Tensor {
     return applyOp(tensorOps.gelu, [this], undefined);
   }
+  /** |x|, element by element, with derivative 0 at 0. */
+  abs(): Tensor {
+    return applyOp(tensorOps.abs, [this], undefined);
+  }
+  /** log(1 + e^x), element by element, without overflow. */
+  softplus(): Tensor {
+    return applyOp(tensorOps.softplus, [this], undefined);
+  }
+  /** Sine, element by element. */
+  sin(): Tensor {
+    return applyOp(tensorOps.sin, [this], undefined);
+  }
+  /** Cosine, element by element. */
+  cos(): Tensor {
+    return applyOp(tensorOps.cos, [this], undefined);
+  }
+  /**
+   * Keeps every element within [`min`, `max`] (either bound may be left out). The gradient
+   * passes where an element lies within the bounds (bounds included, as in PyTorch).
+   *
+   * @throws {RangeError} when a bound is not finite or `min > max`.
+   */
+  clamp(bounds: ClampParams): Tensor {
+    return applyOp(tensorOps.clamp, [this], bounds);
+  }
+  /**
+   * Without an axis of size 1: `axis`, or every size-1 axis when none is given; a copy.
+   *
+   * @throws {RangeError} when `axis` is out of range or its size is not 1.
+   */
+  squeeze(axis?: number): Tensor {
+    return applyOp(tensorOps.squeeze, [this], axis === undefined ? undefined : { axis });
+  }
+  /**
+   * With a new axis of size 1 at `axis` (a position in the result; −1 appends); a copy.
+   *
+   * @throws {RangeError} when `axis` is out of range.
+   */
+  unsqueeze(axis: number): Tensor {
+    return applyOp(tensorOps.unsqueeze, [this], { axis });
+  }
 
   // --- reductions ---
 
@@ -254,9 +326,27 @@ export class Tensor {
   mean(options?: ReduceParams): Tensor {
     return applyOp(tensorOps.mean, [this], options);
   }
-  /** Largest element over `axis`; its gradient goes to the first largest element. */
-  max(options?: ReduceParams): Tensor {
-    return applyOp(tensorOps.max, [this], options);
+  /**
+   * Given a tensor or a number: the element-wise larger of the two, broadcast (as
+   * `Value.max`; at a tie the gradient goes to this). Otherwise: the largest element over
+   * `axis` (all axes when none is given), whose gradient goes to the first largest element.
+   */
+  max(other?: Tensor | number | ReduceParams): Tensor {
+    if (other instanceof Tensor || typeof other === "number") {
+      return applyOp(tensorOps.maximum, [this, lift("max", other)], undefined);
+    }
+    return applyOp(tensorOps.max, [this], other);
+  }
+  /**
+   * Given a tensor or a number: the element-wise smaller of the two, broadcast (as
+   * `Value.min`). Otherwise: the smallest element over `axis` (all axes when none is given),
+   * whose gradient goes to the first smallest element.
+   */
+  min(other?: Tensor | number | ReduceParams): Tensor {
+    if (other instanceof Tensor || typeof other === "number") {
+      return applyOp(tensorOps.minimum, [this, lift("min", other)], undefined);
+    }
+    return applyOp(tensorOps.min, [this], other);
   }
   /**
    * Position of the first largest element along `axis` (of the flattened tensor when none

@@ -183,11 +183,11 @@ Deno.test("backward: a non-scalar needs an explicit gradient of its shape", () =
 });
 
 Deno.test("backward: a gradient that is not finite is named and changes nothing", () => {
-  const x = tensor([1e-200, 1], { requiresGrad: true });
+  const x = tensor([1e-6, 1], { requiresGrad: true });
   x.mul(1).sum().backward();
   const before = Array.from(x.grad!.data);
-  // 1/x is 1e200 at 1e-200, but its derivative −1/x² is −1e400: beyond float64.
-  const y = tensor(1).div(x).sum();
+  // 1e300/x is 1e306 at 1e-6, but its derivative −1e300/x² is −1e312: beyond float64.
+  const y = tensor(1e300).div(x).sum();
   assert.throws(
     () => y.backward(),
     /backward: the gradient reaching input 1 of div \(shape \[2\]\) is -Infinity at \[0\]/,
@@ -209,9 +209,11 @@ Deno.test("forward: results that are not finite are refused, naming the op and t
     /exp: result element \[0,1\] is Infinity \(input 800\), not a finite number \(input shapes \[1,2\]\)/,
   );
   assert.throws(() => tensor([1, -1]).log(), /log: result element \[1\] is NaN \(input -1\)/);
+  // A zero denominator is kept at DEFAULT_EPS, as in the scalar engine: 0/eps is 0.
+  assert.deepEqual(tensor([1, 0]).div(tensor([[1, 0]])).toArray(), [[1, 0]]);
   assert.throws(
-    () => tensor([1, 0]).div(tensor([[1, 0]])),
-    /div: result element \[0,1\] is NaN, not a finite number \(input shapes \[2\], \[1,2\]\)/,
+    () => tensor([1, 1e300]).div(tensor([[1, 0]])),
+    /div: result element \[0,1\] is Infinity, not a finite number \(input shapes \[2\], \[1,2\]\)/,
   );
   assert.throws(
     () => tensor([-1, 2]).pow(tensor(0.5)),
@@ -469,4 +471,23 @@ Deno.test("gradcheckTensor: catches a wrong backward, and checks its options", (
   // Hiding the dependency from the graph is caught.
   assert.ok(!gradcheckTensor((t) => t.detach(), [x], { raise: false }).passed);
   assert.equal(gradcheckTensor(() => zeros([0]), []).worst, null);
+});
+
+Deno.test("grad: a gradient of the wrong shape is refused when it is assigned", () => {
+  const w = tensor([[1, 2, 3]], { requiresGrad: true });
+  assert.throws(
+    () => (w.grad = tensor([1, 2, 3])),
+    /^RangeError: grad: a gradient of shape \[3\] cannot be assigned to a tensor of shape \[1,3\]$/,
+  );
+  assert.throws(
+    // deno-lint-ignore no-explicit-any
+    () => (w.grad = [1, 2, 3] as any),
+    /^TypeError: grad: must be a Tensor or null, got an array of 3$/,
+  );
+  assert.equal(w.grad, null); // nothing was stored
+  w.grad = tensor([[0.5, 0.5, 0.5]]);
+  w.mul(2).sum().backward();
+  assert.deepEqual(w.grad.toArray(), [[2.5, 2.5, 2.5]]);
+  w.grad = null;
+  assert.equal(w.grad, null);
 });
