@@ -35,15 +35,9 @@ export {
   type GradcheckOptions,
   type GradcheckReport,
 } from "./lib/scalar/mod.ts";
-export {
-  binaryCrossEntropyWithLogits,
-  crossEntropy,
-  hinge,
-  l2Penalty,
-  logSumExp,
-  mse,
-  softmax,
-} from "./lib/scalar/mod.ts";
+// The scalar crossEntropy, logSumExp, mse and softmax are reached through "/scalar": at the
+// root a plain name is the tensor function.
+export { binaryCrossEntropyWithLogits, hinge, l2Penalty } from "./lib/scalar/mod.ts";
 export { type GradientDescentOptions, gradientDescentStep } from "./lib/scalar/mod.ts";
 export {
   Adam,
@@ -82,6 +76,7 @@ export {
   arange,
   type ArangeOptions,
   concat,
+  crossEntropy,
   dropout,
   type DropoutOptions,
   fromScalar,
@@ -134,6 +129,46 @@ export {
   type TrilParams,
   type UnaryOpName,
   type WhereParams,
+} from "./lib/tensor/mod.ts";
+export {
+  abs,
+  add,
+  argmax,
+  clamp,
+  cos,
+  div,
+  exp,
+  gelu,
+  log,
+  logSoftmax,
+  logSumExp,
+  matmul,
+  max,
+  maximum,
+  mean,
+  min,
+  minimum,
+  mse,
+  mul,
+  neg,
+  permute,
+  pow,
+  relu,
+  reshape,
+  sigmoid,
+  sin,
+  slice,
+  softmax,
+  softplus,
+  sqrt,
+  squeeze,
+  sub,
+  sum,
+  tanh,
+  transpose,
+  tril,
+  unsqueeze,
+  where,
 } from "./lib/tensor/mod.ts";
 export {
   gradcheckTensor,

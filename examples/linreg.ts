@@ -12,7 +12,8 @@
  * @module
  */
 
-import { gradientDescentStep, mse, Random, toDot, Value } from "../mod.ts";
+import { Random, toDot, Value } from "../mod.ts";
+import { gradientDescentStep, mse } from "../lib/scalar/mod.ts";
 
 /** One row of the seed's training log. */
 export interface SeedStep {

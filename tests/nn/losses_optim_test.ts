@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { gradcheck, gradientDescentStep, mse, Value } from "../../mod.ts";
+import { gradcheck, gradientDescentStep, Value } from "../../mod.ts";
+import { mse } from "../../lib/scalar/mod.ts";
 
 const real = fc.double({ min: -5, max: 5, noNaN: true });
 
