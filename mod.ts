@@ -69,7 +69,13 @@ export {
 } from "./lib/nn/mod.ts";
 export { type PlanarDataset, twoMoons, type TwoMoonsOptions } from "./lib/util/mod.ts";
 export { type DecisionBoundaryOptions, decisionBoundarySvg } from "./lib/util/mod.ts";
-export { Lcg32, Random, type RandomSource } from "./lib/util/mod.ts";
+export {
+  Lcg32,
+  Random,
+  type RandomSource,
+  randomSourceOf,
+  type SeedOptions,
+} from "./lib/util/mod.ts";
 export { DEFAULT_DOT_MAX_NODES, type DotOptions, toDot } from "./lib/scalar/mod.ts";
 export {
   applyOp,

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { Random, type RandomSource } from "../util/random.ts";
+import { Random, type RandomSource, randomSourceOf, type SeedOptions } from "../util/random.ts";
 import { Value } from "../scalar/value.ts";
 
 /**
@@ -72,7 +72,8 @@ const INIT_KINDS: readonly InitKind[] = ["auto", "kaiming", "xavier", "uniform"]
 
 /**
  * Where a module's initial weights come from. Give a `seed` (the weights are then drawn from
- * `new Random(seed)`) or a `source` of your own, such as `new Lcg32(42)`.
+ * `new Random(seed)`) or a `source` of your own, such as `new Lcg32(42)`: one of the two is
+ * required, as everywhere in the library ({@linkcode SeedOptions}).
  *
  * @example
  * ```ts
@@ -84,10 +85,10 @@ const INIT_KINDS: readonly InitKind[] = ["auto", "kaiming", "xavier", "uniform"]
  * assert.ok(seeded.seed === 7 && w1.init === "uniform");
  * ```
  */
-export interface InitOptions {
+export interface InitOptions extends SeedOptions {
   /** Seed of the `Random` the weights are drawn from: an integer in [0, 2³²). */
   readonly seed?: number;
-  /** A generator to draw the weights from instead; takes precedence over `seed`. */
+  /** A generator to draw the weights from instead of a seed (it advances). */
   readonly source?: RandomSource;
   /** The initialisation scheme (default `"auto"`). */
   readonly init?: InitKind;
@@ -263,7 +264,9 @@ export class Layer implements Module {
     const source = randomSource(name, options);
     const neurons: Neuron[] = [];
     for (let j = 0; j < nout; j++) {
-      neurons.push(new Neuron(nin, { ...options, source, activation, fanOut: nout }));
+      neurons.push(
+        new Neuron(nin, { ...options, seed: undefined, source, activation, fanOut: nout }),
+      );
     }
     this.neurons = neurons;
     this.name = name;
@@ -353,6 +356,7 @@ export class MLP implements Module {
       layers.push(
         new Layer(width, sizes[i], {
           ...options,
+          seed: undefined,
           source,
           activation: activations[i],
           name: `layer ${i + 1}`,
@@ -489,13 +493,7 @@ function checkedActivation(where: string, activation: Activation): Activation {
 }
 
 function randomSource(where: string, options: InitOptions): RandomSource {
-  if (options.source !== undefined) return options.source;
-  if (options.seed === undefined) {
-    throw new RangeError(
-      `${where}: give a seed (or a random source) so the initial weights are reproducible`,
-    );
-  }
-  return new Random(options.seed);
+  return randomSourceOf(where, options);
 }
 
 /** A function drawing one initial weight from a source, by the scheme in `options`. */

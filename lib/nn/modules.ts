@@ -6,7 +6,7 @@
  * @module
  */
 
-import { Random, type RandomSource } from "../util/random.ts";
+import { type RandomSource, randomSourceOf, type SeedOptions } from "../util/random.ts";
 import { dropout, gather, layerNorm, linear, Tensor } from "../tensor/tensor.ts";
 
 /**
@@ -28,8 +28,9 @@ export interface TensorModule {
 }
 
 /**
- * Where a module's initial weights come from: a `seed` (weights are drawn from
- * `new Random(seed)`, default seed 0) or a `source` of your own, such as `new Lcg32(42)`.
+ * Where a module's initial weights (or dropout's masks) come from: a `seed` (drawn from
+ * `new Random(seed)`) or a `source` of your own, such as `new Lcg32(42)`. One of the two is
+ * required, as everywhere in the library ({@linkcode SeedOptions}).
  *
  * @example
  * ```ts
@@ -39,15 +40,15 @@ export interface TensorModule {
  * assert.equal(seeded.seed, 7);
  * ```
  */
-export interface TensorInitOptions {
-  /** Seed of a fresh `Random` (used when no `source` is given). */
+export interface TensorInitOptions extends SeedOptions {
+  /** Seed of a fresh `Random`. */
   readonly seed?: number;
   /** A generator to draw from (it advances), e.g. shared by the layers of a network. */
   readonly source?: RandomSource;
 }
 
-function sourceOf(options: TensorInitOptions | undefined): RandomSource {
-  return options?.source ?? new Random(options?.seed ?? 0);
+function sourceOf(where: string, options: TensorInitOptions | undefined): RandomSource {
+  return randomSourceOf(where, options);
 }
 
 /**
@@ -107,7 +108,7 @@ export class Linear implements TensorModule {
     if (init !== "default" && init !== "uniform") {
       throw new RangeError(`Linear: init must be "default" or "uniform", got ${String(init)}`);
     }
-    const source = sourceOf(options);
+    const source = sourceOf("Linear", options);
     const bound = init === "uniform" ? 1 : 1 / Math.sqrt(inFeatures);
     const data = new Float64Array(outFeatures * inFeatures);
     for (let i = 0; i < data.length; i++) data[i] = bound * (2 * source.next() - 1);
@@ -159,7 +160,7 @@ export class Embedding implements TensorModule {
   constructor(count: number, dim: number, options?: TensorInitOptions) {
     checkedCount("Embedding", "count", count);
     checkedCount("Embedding", "dim", dim);
-    const source = sourceOf(options);
+    const source = sourceOf("Embedding", options);
     const data = new Float64Array(count * dim);
     for (let i = 0; i < data.length; i++) {
       // Box–Muller from any uniform source: 1 − u is in (0, 1], so the logarithm is finite.
@@ -287,12 +288,12 @@ export class Dropout implements TensorModule {
     }
     this.p = p;
     this.training = true;
-    this.#source = sourceOf(options);
+    this.#source = sourceOf("Dropout", options);
   }
 
   /** `x` with a fresh mask (training), or `x` itself (evaluation). */
   forward(x: Tensor): Tensor {
-    return dropout(x, { p: this.p, random: this.#source, training: this.training });
+    return dropout(x, { p: this.p, source: this.#source, training: this.training });
   }
 
   /** None: dropout has nothing to train. */

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { Random, type RandomSource } from "../util/random.ts";
+import { Random, type RandomSource, randomSourceOf, type SeedOptions } from "../util/random.ts";
 import type { DivOptions } from "../scalar/value.ts";
 import {
   argmaxPositions,
@@ -862,7 +862,8 @@ export function arange(stop: number, options?: ArangeOptions): Tensor {
 }
 
 /**
- * Options of {@linkcode rand} and {@linkcode randn}: where the numbers come from.
+ * Options of {@linkcode rand} and {@linkcode randn}: where the numbers come from (a `seed`
+ * or a `source`, one of them required, as everywhere in the library).
  *
  * @example
  * ```ts
@@ -872,25 +873,25 @@ export function arange(stop: number, options?: ArangeOptions): Tensor {
  * assert.ok(randn([2], options).data[0] === randn([2], options).data[0]);
  * ```
  */
-export interface RandomTensorOptions extends TensorOptions {
-  /** Seed of a fresh `Random` (default 0), used when no `random` is given. */
+export interface RandomTensorOptions extends TensorOptions, SeedOptions {
+  /** Seed of a fresh `Random`. */
   readonly seed?: number;
-  /** A generator to draw from (it advances), instead of a fresh one. */
-  readonly random?: Random;
+  /** A generator to draw from instead (it advances), e.g. shared by several calls. */
+  readonly source?: RandomSource;
 }
 
-function generator(options: RandomTensorOptions | undefined): Random {
-  if (options?.random !== undefined) {
-    if (!(options.random instanceof Random)) {
-      throw new TypeError(`random: must be a Random, got ${describe(options.random)}`);
-    }
-    return options.random;
-  }
-  return new Random(options?.seed ?? 0);
+/** A standard normal draw: `Random`'s own, or Box–Muller from any uniform source. */
+function normalDraw(source: RandomSource): number {
+  if (source instanceof Random) return source.normal();
+  // 1 − u is in (0, 1], so the logarithm is finite.
+  const radius = Math.sqrt(-2 * Math.log(1 - source.next()));
+  return radius * Math.cos(2 * Math.PI * source.next());
 }
 
 /**
- * A tensor of standard normal draws from a seeded generator.
+ * A tensor of standard normal draws from `options`' seed or source.
+ *
+ * @throws {RangeError} when neither a seed nor a source is given, or both.
  *
  * @example
  * ```ts
@@ -902,14 +903,16 @@ function generator(options: RandomTensorOptions | undefined): Random {
  */
 export function randn(shape: readonly number[], options?: RandomTensorOptions): Tensor {
   const checked = checkedShape("randn", shape);
-  const random = generator(options);
+  const source = randomSourceOf("randn", options);
   const data = new Float64Array(sizeOf(checked));
-  for (let i = 0; i < data.length; i++) data[i] = random.normal();
+  for (let i = 0; i < data.length; i++) data[i] = normalDraw(source);
   return new Tensor(data, checked, options);
 }
 
 /**
- * A tensor of uniform draws in [0, 1) from a seeded generator.
+ * A tensor of uniform draws in [0, 1) from `options`' seed or source.
+ *
+ * @throws {RangeError} when neither a seed nor a source is given, or both.
  *
  * @example
  * ```ts
@@ -921,9 +924,9 @@ export function randn(shape: readonly number[], options?: RandomTensorOptions): 
  */
 export function rand(shape: readonly number[], options?: RandomTensorOptions): Tensor {
   const checked = checkedShape("rand", shape);
-  const random = generator(options);
+  const source = randomSourceOf("rand", options);
   const data = new Float64Array(sizeOf(checked));
-  for (let i = 0; i < data.length; i++) data[i] = random.next();
+  for (let i = 0; i < data.length; i++) data[i] = source.next();
   return new Tensor(data, checked, options);
 }
 
@@ -1051,38 +1054,47 @@ export function layerNorm(
  * import assert from "node:assert/strict";
  * import type { DropoutOptions } from "./tensor.ts";
  * import { Random } from "../util/random.ts";
- * const options: DropoutOptions = { p: 0.1, random: new Random(1) };
+ * const options: DropoutOptions = { p: 0.1, source: new Random(1) };
  * assert.ok(options.training === undefined); // training by default
  * ```
  */
 export interface DropoutOptions {
   /** Probability of zeroing each element, in [0, 1). */
   readonly p: number;
-  /** Where masks come from: each call draws one seed from it. */
-  readonly random: RandomSource;
+  /** Where masks come from (required): each call draws one seed from it. */
+  readonly source: RandomSource;
   /** In evaluation mode (`false`) dropout is the identity (default `true`). */
   readonly training?: boolean;
 }
 
 /**
  * Inverted dropout: each element is zeroed with probability `p` and the others scaled by
- * 1/(1 − p), with a mask drawn from `random`; the identity when `training` is false.
+ * 1/(1 − p), with a mask drawn from `source`; the identity when `training` is false.
+ *
+ * @throws {TypeError} when `source` is not a RandomSource.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { dropout, ones } from "./tensor.ts";
  * import { Random } from "../util/random.ts";
- * const y = dropout(ones([1000]), { p: 0.5, random: new Random(3) });
+ * const y = dropout(ones([1000]), { p: 0.5, source: new Random(3) });
  * assert.ok(y.data.every((v) => v === 0 || v === 2));
  * const same = ones([3]);
- * assert.ok(dropout(same, { p: 0.5, random: new Random(3), training: false }) === same);
+ * assert.ok(dropout(same, { p: 0.5, source: new Random(3), training: false }) === same);
  * ```
  */
 export function dropout(x: Tensor, options: DropoutOptions): Tensor {
   checkedTensor("dropout", x);
   if (options.training === false) return x;
-  const seed = Math.floor(options.random.next() * 4294967296);
+  if (options?.source === undefined) {
+    throw new RangeError(
+      "dropout: give a source for the masks (e.g. { p, source: new Random(1) }): no random " +
+        "numbers are drawn without one",
+    );
+  }
+  const source = randomSourceOf("dropout", { source: options.source });
+  const seed = Math.floor(source.next() * 4294967296);
   return applyOp(tensorOps.dropout, [x], { p: options.p, seed });
 }
 

@@ -151,10 +151,14 @@ Deno.test("initialisation: seeded, reproducible, and of the stated scale", async
       );
     }
   });
-  await t.step("a source takes precedence over a seed", () => {
-    const a = new Neuron(4, { seed: 1, source: new Random(2) }).parameters().map((p) => p.data);
+  await t.step("a seed is a fresh Random of that seed; a seed and a source are refused", () => {
+    const a = new Neuron(4, { source: new Random(2) }).parameters().map((p) => p.data);
     const b = new Neuron(4, { seed: 2 }).parameters().map((p) => p.data);
     assert.deepEqual(a, b);
+    assert.throws(
+      () => new MLP(2, [2], { seed: 1, source: new Random(2) }),
+      /^RangeError: MLP: give a seed or a source, not both$/,
+    );
   });
 });
 
@@ -207,7 +211,7 @@ Deno.test("nn: bad construction options are refused, naming them", () => {
       /^Neuron: number of inputs must be a positive integer, got 0$/,
     ],
     [() => new Neuron(2, { seed: 1, fanOut: 1.5 }), "RangeError", /^Neuron: fanOut must be/],
-    [() => new Neuron(2), "RangeError", /^Neuron: give a seed \(or a random source\)/],
+    [() => new Neuron(2), "RangeError", /^Neuron: give a seed or a source/],
     [() => new Neuron(2, { seed: -1 }), "RangeError", /^Random: seed must be/],
     [
       () => new Neuron(2, { seed: 1, activation: "gelu" as Activation }),

@@ -127,7 +127,7 @@ Deno.test("cross-engine: the same MLP as Values and as Tensors gives the same lo
 Deno.test("W1 in tensor form: 100 SGD steps reproduce the workload's reference losses", () => {
   // ../shared/bench/WORKLOADS.md: moons data, LCG32(42) weights as 2u − 1 neuron by neuron,
   // hinge loss plus 1e-4·Σp², lr = 1 − 0.9k/100.
-  const moons = twoMoons();
+  const moons = twoMoons({ seed: 1337 });
   const data: Data = { xs: moons.points.map((p) => [...p]), ys: [...moons.labels] };
   const model = tensorMlp([2, 16, 16, 1], new Lcg32(42));
   const sgd = new SGD(model.parameters(), { learningRate: (k) => 1 - 0.9 * k / 100 });
@@ -171,11 +171,15 @@ Deno.test("Linear: y = x·Wᵀ + b, bias-first folds, and W1's micrograd initial
   assert.equal(w1.weight.data[0], -0.49530965043231845);
   assert.equal(w1.weight.data[1], -0.8237499091774225);
   assert.equal(String(w1), "Linear(2 → 16)");
-  const noBias = new Linear(2, 2, { bias: false });
+  const noBias = new Linear(2, 2, { bias: false, seed: 4 });
   assert.equal(noBias.parameters().length, 1);
   assert.equal(String(noBias), "Linear(2 → 2, no bias)");
   gradcheckTensor((xx) => noBias.forward(xx), [tensor([[1, 2]])]);
   assert.throws(() => new Linear(0, 2), /Linear: inFeatures must be a positive integer, got 0/);
+  // One seeding policy: every source of randomness needs a seed or a source.
+  assert.throws(() => new Linear(2, 2), /^RangeError: Linear: give a seed or a source/);
+  assert.throws(() => new Embedding(2, 2), /^RangeError: Embedding: give a seed or a source/);
+  assert.throws(() => new Dropout(0.1), /^RangeError: Dropout: give a seed or a source/);
   assert.throws(() => new Linear(2, 1.5), /outFeatures must be a positive integer, got 1.5/);
   // @ts-expect-error: an unknown init is refused at run time too
   assert.throws(() => new Linear(2, 2, { init: "xavier" }), /init must be "default" or "uniform"/);

@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
-import { Random } from "../../lib/util/random.ts";
+import { Lcg32, Random } from "../../lib/util/random.ts";
 import {
   applyOp,
   arange,
   concat,
   crossEntropy,
   dropout,
+  type DropoutOptions,
   fromScalar,
   full,
   gather,
@@ -83,18 +84,28 @@ Deno.test("creation: nested arrays, filled shapes, ranges, seeded draws", async 
       Array.from(rand([4], { seed: 5 }).data),
       Array.from(rand([4], { seed: 6 }).data),
     );
-    const random = new Random(11);
-    const a = rand([2], { random });
-    const b = rand([2], { random });
+    const source = new Random(11);
+    const a = rand([2], { source });
+    const b = rand([2], { source });
     assert.notDeepEqual(Array.from(a.data), Array.from(b.data));
-    const u = rand([1000]).data;
+    const u = rand([1000], { source: new Lcg32(3) }).data;
     assert.ok(u.every((x) => x >= 0 && x < 1));
     const z = randn([4000], { seed: 1 });
     const variance = z.pow(2).mean().item() - z.mean().item() ** 2;
     assert.ok(Math.abs(variance - 1) < 0.1);
+    // Any uniform source serves randn too (Box–Muller from its draws).
+    const g = randn([4000], { source: new Lcg32(1) });
+    assert.ok(Math.abs(g.pow(2).mean().item() - g.mean().item() ** 2 - 1) < 0.1);
+    // No hidden default generator: a seed or a source is required, once.
+    assert.throws(() => rand([2]), /^RangeError: rand: give a seed or a source/);
+    assert.throws(() => randn([2], {}), /^RangeError: randn: give a seed or a source/);
     assert.throws(
-      () => rand([2], { random: {} as Random }),
-      /random: must be a Random, got object/,
+      () => rand([2], { seed: 1, source: new Random(1) }),
+      /^RangeError: rand: give a seed or a source, not both$/,
+    );
+    assert.throws(
+      () => rand([2], { source: {} as Random }),
+      /^TypeError: rand: source must have a next\(\) method/,
     );
   });
   await t.step("the constructor checks its storage", () => {
@@ -400,10 +411,14 @@ Deno.test("softmax, layerNorm, dropout, tril, linear: values and parameter error
     /layerNorm: needs at least one axis/,
   );
   assert.throws(
-    () => dropout(ones([2]), { p: 1, random: new Random(1) }),
+    () => dropout(ones([2]), { p: 1, source: new Random(1) }),
     /dropout: p must be a probability in \[0, 1\), got 1/,
   );
-  assert.deepEqual(dropout(ones([3]), { p: 0, random: new Random(1) }).toArray(), [1, 1, 1]);
+  assert.deepEqual(dropout(ones([3]), { p: 0, source: new Random(1) }).toArray(), [1, 1, 1]);
+  assert.throws(
+    () => dropout(ones([2]), { p: 0.5 } as unknown as DropoutOptions),
+    /^RangeError: dropout: give a source for the masks/,
+  );
   const scores = ones([3, 3]).tril({ fill: -1e9 });
   assert.deepEqual(scores.toArray(), [[1, -1e9, -1e9], [1, 1, -1e9], [1, 1, 1]]);
   assert.deepEqual(ones([2, 3]).tril({ diagonal: 1 }).toArray(), [[1, 1, 0], [1, 1, 1]]);
