@@ -194,4 +194,5 @@ export {
   type SequentialLayer,
   type TensorInitOptions,
   type TensorModule,
+  TensorModuleBase,
 } from "./lib/nn/mod.ts";

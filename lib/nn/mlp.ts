@@ -409,6 +409,62 @@ export class MLP implements Module {
     return this.#parameters.slice();
   }
 
+  /**
+   * Every parameter with its name, in {@linkcode parameters}' order: `"1.0.w2"` is layer 1's
+   * neuron 0's weight 2 and `"1.0.b"` its bias (layers and neurons counted from 0).
+   */
+  namedParameters(): [string, Value][] {
+    return this.layers.flatMap((layer, l) =>
+      layer.neurons.flatMap((neuron, n) => [
+        ...neuron.weights.map((w, k): [string, Value] => [`${l}.${n}.w${k}`, w]),
+        [`${l}.${n}.b`, neuron.bias] as [string, Value],
+      ])
+    );
+  }
+
+  /** Every parameter's value, by name (see {@linkcode namedParameters}). */
+  stateDict(): Record<string, number> {
+    return Object.fromEntries(this.namedParameters().map(([name, p]) => [name, p.data]));
+  }
+
+  /**
+   * Sets each parameter to the value of the same name in `state`. Every name and value is
+   * checked before anything is written, so a refused state changes nothing.
+   *
+   * @throws {RangeError} naming the parameter when a name is missing from `state`, a name in
+   * `state` is not a parameter, or a value is not a finite number.
+   */
+  loadStateDict(state: Readonly<Record<string, number>>): void {
+    const where = `loadStateDict (${this})`;
+    if (typeof state !== "object" || state === null) {
+      throw new TypeError(`${where}: state must be an object of numbers, got ${state}`);
+    }
+    const named = this.namedParameters();
+    const names = new Set(named.map(([name]) => name));
+    const unexpected = Object.keys(state).filter((name) => !names.has(name));
+    if (unexpected.length > 0) {
+      throw new RangeError(
+        `${where}: unexpected ${unexpected.map((n) => JSON.stringify(n)).join(", ")} in the ` +
+          `state; the parameters are named "layer.neuron.wK" and "layer.neuron.b", ` +
+          `from "0.0.w0" to ${JSON.stringify(named[named.length - 1][0])}`,
+      );
+    }
+    for (const [name] of named) {
+      const value = state[name];
+      if (value === undefined) {
+        throw new RangeError(
+          `${where}: parameter ${JSON.stringify(name)} is missing from the state`,
+        );
+      }
+      if (typeof value !== "number" || !Number.isFinite(value)) {
+        throw new RangeError(
+          `${where}: parameter ${JSON.stringify(name)} must be a finite number, got ${value}`,
+        );
+      }
+    }
+    for (const [name, p] of named) p.data = state[name];
+  }
+
   /** Sets the gradient of every parameter to 0. */
   zeroGrad(): void {
     zeroGrads(this.#parameters);

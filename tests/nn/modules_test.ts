@@ -251,8 +251,10 @@ Deno.test("Dropout module: seeded masks while training, identity in eval mode", 
   assert.ok(Math.abs(kept.length / 4000 - 0.75) < 0.03);
   const replay = new Dropout(0.25, { seed: 9 }).forward(x);
   assert.deepEqual(Array.from(replay.data), Array.from(first.data));
-  drop.training = false;
+  assert.equal(drop.eval(), drop); // chainable, as in PyTorch
+  assert.equal(drop.training, false);
   assert.equal(drop.forward(x), x);
+  assert.notEqual(drop.train().forward(x), x);
   assert.deepEqual(drop.parameters(), []);
   assert.equal(String(drop), "Dropout(0.25)");
   assert.throws(() => new Dropout(1), /Dropout: p must be a probability in \[0, 1\), got 1/);
@@ -273,6 +275,76 @@ Deno.test("Sequential: layers in order, parameters in order, bad layers refused"
   assert.throws(
     () => new Sequential(a, notALayer),
     /Sequential: layer 1 is neither a module nor a function/,
+  );
+});
+
+Deno.test("train and eval reach every module of a container, and dropout obeys them", () => {
+  const drop = new Dropout(0.5, { seed: 1 });
+  const inner = new Sequential(new Linear(2, 2, { seed: 1 }), drop);
+  const model = new Sequential(inner, (x) => x.relu(), new LayerNorm(2));
+  const x = tensor([[1, 2], [3, 4]]);
+  model.eval();
+  for (const m of [model, inner, drop, inner.layers[0] as Linear]) assert.equal(m.training, false);
+  assert.deepEqual(model.forward(x).toArray(), model.forward(x).toArray()); // deterministic
+  model.train();
+  assert.equal(drop.training, true);
+  const masks = new Set(
+    Array.from({ length: 8 }, () => JSON.stringify(inner.forward(tensor([[5, 5]])).toArray())),
+  );
+  assert.ok(masks.size > 1, "dropout active again in training mode");
+  assert.throws(
+    () => model.train("no" as unknown as boolean),
+    /^TypeError: train: mode must be a boolean, got string no$/,
+  );
+});
+
+Deno.test("stateDict and loadStateDict: named copies, and names and shapes checked", () => {
+  const make = (seed: number) =>
+    new Sequential(
+      new Embedding(5, 3, { seed }),
+      new LayerNorm(3),
+      (x) => x.relu(),
+      new Linear(3, 2, { seed: seed + 1 }),
+    );
+  const a = make(1);
+  const b = make(7);
+  assert.deepEqual(Object.keys(a.stateDict()), [
+    "0.weight",
+    "1.weight",
+    "1.bias",
+    "3.weight",
+    "3.bias",
+  ]);
+  assert.deepEqual(a.namedParameters().map(([, p]) => p), a.parameters());
+  const state = a.stateDict();
+  assert.notEqual(state["0.weight"].data, (a.layers[0] as Embedding).weight.data); // a copy
+  b.loadStateDict(state);
+  const ids = tensor([[0, 4, 2]]);
+  assert.deepEqual(b.forward(ids).toArray(), a.forward(ids).toArray());
+  // A copy: training b further does not change a's state.
+  (b.layers[0] as Embedding).weight.data[0] += 1;
+  assert.notEqual(a.stateDict()["0.weight"].data[0], b.stateDict()["0.weight"].data[0]);
+
+  const before = JSON.stringify(b.stateDict());
+  const wrongShape = { ...state, "3.weight": tensor([[1, 2], [3, 4]]) };
+  assert.throws(
+    () => b.loadStateDict(wrongShape),
+    /parameter "3.weight" has shape \[2,3\], the state gives shape \[2,2\]$/,
+  );
+  const { "1.bias": _dropped, ...missing } = state;
+  assert.throws(
+    () => b.loadStateDict(missing),
+    /parameter "1.bias" \(shape \[3\]\) is missing from the state$/,
+  );
+  assert.throws(
+    () => b.loadStateDict({ ...state, "4.weight": tensor([1]) }),
+    /unexpected "4.weight" in the state; the parameters are "0.weight", "1.weight", "1.bias", "3.weight", "3.bias"$/,
+  );
+  assert.equal(JSON.stringify(b.stateDict()), before); // refused states wrote nothing
+  const lone = new Linear(2, 1, { seed: 3, bias: false });
+  assert.throws(
+    () => lone.loadStateDict({ bias: tensor([0]) }),
+    /^RangeError: loadStateDict \(Linear\(2 → 1, no bias\)\): unexpected "bias"/,
   );
 });
 
