@@ -151,10 +151,14 @@ Deno.test("initialisation: seeded, reproducible, and of the stated scale", async
       );
     }
   });
-  await t.step("a source takes precedence over a seed", () => {
-    const a = new Neuron(4, { seed: 1, source: new Random(2) }).parameters().map((p) => p.data);
+  await t.step("a seed is a fresh Random of that seed; a seed and a source are refused", () => {
+    const a = new Neuron(4, { source: new Random(2) }).parameters().map((p) => p.data);
     const b = new Neuron(4, { seed: 2 }).parameters().map((p) => p.data);
     assert.deepEqual(a, b);
+    assert.throws(
+      () => new MLP(2, [2], { seed: 1, source: new Random(2) }),
+      /^RangeError: MLP: give a seed or a source, not both$/,
+    );
   });
 });
 
@@ -207,7 +211,7 @@ Deno.test("nn: bad construction options are refused, naming them", () => {
       /^Neuron: number of inputs must be a positive integer, got 0$/,
     ],
     [() => new Neuron(2, { seed: 1, fanOut: 1.5 }), "RangeError", /^Neuron: fanOut must be/],
-    [() => new Neuron(2), "RangeError", /^Neuron: give a seed \(or a random source\)/],
+    [() => new Neuron(2), "RangeError", /^Neuron: give a seed or a source/],
     [() => new Neuron(2, { seed: -1 }), "RangeError", /^Random: seed must be/],
     [
       () => new Neuron(2, { seed: 1, activation: "gelu" as Activation }),
@@ -365,4 +369,31 @@ Deno.test("training: an MLP learns XOR to loss < 0.01 in 150 Adam steps", () => 
   inputs.forEach((x, i) => {
     assert.equal(model.forwardScalar(x).data > 0.5, targets[i] === 1, `XOR(${x})`);
   });
+});
+
+Deno.test("MLP: namedParameters, stateDict and loadStateDict with name checks", () => {
+  const a = new MLP(2, [3, 1], { seed: 1 });
+  const b = new MLP(2, [3, 1], { seed: 2 });
+  const names = a.namedParameters().map(([name]) => name);
+  assert.deepEqual(names.slice(0, 4), ["0.0.w0", "0.0.w1", "0.0.b", "0.1.w0"]);
+  assert.equal(names.at(-1), "1.0.b");
+  assert.deepEqual(a.namedParameters().map(([, p]) => p), a.parameters());
+  b.loadStateDict(a.stateDict());
+  assert.equal(b.forwardScalar([0.5, -1]).data, a.forwardScalar([0.5, -1]).data);
+  const state = a.stateDict();
+  const before = JSON.stringify(b.stateDict());
+  const { "0.2.b": _gone, ...missing } = state;
+  assert.throws(
+    () => b.loadStateDict(missing),
+    /: parameter "0.2.b" is missing from the state$/,
+  );
+  assert.throws(
+    () => b.loadStateDict({ ...state, "2.0.b": 1 }),
+    /unexpected "2.0.b" in the state; the parameters are named .* from "0.0.w0" to "1.0.b"$/,
+  );
+  assert.throws(
+    () => b.loadStateDict({ ...state, "1.0.w2": NaN }),
+    /parameter "1.0.w2" must be a finite number, got NaN$/,
+  );
+  assert.equal(JSON.stringify(b.stateDict()), before);
 });

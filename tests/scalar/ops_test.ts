@@ -34,6 +34,8 @@ const viaValueApi: Record<OpName, (a: Value, b: Value | number) => Value> = {
   gelu: (a) => a.gelu(),
   sin: (a) => a.sin(),
   cos: (a) => a.cos(),
+  max: (a, b) => a.max(b),
+  min: (a, b) => a.min(b),
 };
 
 const opNames = Object.keys(ops) as OpName[];
@@ -244,4 +246,34 @@ Deno.test("gradB is 0 for unary ops and for a constant second input", () => {
       { numRuns: 20 },
     );
   }
+});
+
+Deno.test("max, min and clamp: values, the tie rule and the gradient of a clamp", () => {
+  for (
+    const [x, low, high, expected, grad] of [
+      [0.5, -1, 1, 0.5, 1],
+      [-3, -1, 1, -1, 0],
+      [3, -1, 1, 1, 0],
+      [1, -1, 1, 1, 1], // on a bound the gradient passes, as in PyTorch
+      [2, 2, 2, 2, 1],
+    ] as const
+  ) {
+    const v = new Value(x);
+    const y = v.clamp(low, high);
+    y.backward();
+    assert.equal(y.data, expected, `clamp(${x}, ${low}, ${high})`);
+    assert.equal(v.grad, grad, `clamp'(${x}, ${low}, ${high})`);
+  }
+  const a = new Value(2);
+  const b = new Value(2);
+  a.max(b).add(a.min(b)).backward();
+  assert.deepEqual([a.grad, b.grad], [2, 0]); // a tie hands the whole gradient to `this`
+  assert.throws(
+    () => new Value(0).clamp(1, -1),
+    /^RangeError: clamp: low 1 is greater than high -1$/,
+  );
+  assert.throws(
+    () => new Value(0).clamp(NaN, 1),
+    /^RangeError: clamp: low must be finite, got NaN$/,
+  );
 });

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { ops } from "../../lib/scalar/ops.ts";
 import { tensorOps, type TensorOpSpec } from "../../lib/tensor/ops.ts";
-import { applyOp, type Tensor } from "../../lib/tensor/tensor.ts";
+import { applyOp, Tensor } from "../../lib/tensor/tensor.ts";
 import { drawnTensors, opCallArbitrary } from "./_tensor_arbitraries.ts";
 
 // Each op's forward is compared with a plain reference written independently of it: the
@@ -33,7 +33,6 @@ const scalarTwin: Record<string, (a: number, b: number) => number> = {
   add: ops.add.forward,
   sub: ops.sub.forward,
   mul: ops.mul.forward,
-  div: ops.div.forward,
   pow: ops.pow.forward,
   neg: ops.neg.forward,
   exp: ops.exp.forward,
@@ -43,6 +42,12 @@ const scalarTwin: Record<string, (a: number, b: number) => number> = {
   relu: ops.relu.forward,
   sigmoid: ops.sigmoid.forward,
   gelu: (x) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3))),
+  abs: Math.abs,
+  softplus: ops.softplus.forward,
+  sin: Math.sin,
+  cos: Math.cos,
+  maximum: Math.max,
+  minimum: Math.min,
 };
 
 function forEachCall(
@@ -130,6 +135,7 @@ Deno.test("reductions, softmax and logSoftmax match direct loops over each slice
     ["sum", (xs) => xs.reduce((s, v) => s + v, 0)],
     ["mean", (xs) => xs.reduce((s, v) => s + v, 0) / xs.length],
     ["max", (xs) => Math.max(...xs)],
+    ["min", (xs) => Math.min(...xs)],
   ];
   for (const [name, reduce] of reducers) {
     forEachCall(tensorOps[name as "sum"] as TensorOpSpec, ([x], params, out) => {
@@ -165,5 +171,34 @@ Deno.test("permute moves every element to its permuted index", () => {
       axes.forEach((a, k) => (source[a] = index[k]));
       assert.equal(out.data[i], broadcastRead(x, source));
     }
+  });
+});
+
+Deno.test("clamp, where, squeeze and unsqueeze match direct definitions", () => {
+  forEachCall(tensorOps.clamp as TensorOpSpec, ([x], params, out) => {
+    const { min = -Infinity, max = Infinity } = params as { min?: number; max?: number };
+    x.data.forEach((v, i) => assert.equal(out.data[i], v < min ? min : v > max ? max : v));
+  });
+  forEachCall(tensorOps.where as TensorOpSpec, ([a, b], params, out) => {
+    const { condition } = params as { condition: { values: number[]; shape: number[] } };
+    const c = new Tensor(Float64Array.from(condition.values), condition.shape);
+    for (let i = 0; i < out.size; i++) {
+      const index = unravel(i, out.shape);
+      const chosen = broadcastRead(c, index) !== 0 ? a : b;
+      assert.equal(out.data[i], broadcastRead(chosen, index));
+    }
+  });
+  forEachCall(tensorOps.squeeze as TensorOpSpec, ([x], params, out) => {
+    const axis = (params as { axis?: number } | undefined)?.axis;
+    const at = axis === undefined ? -1 : axis < 0 ? axis + x.rank : axis;
+    const expected = x.shape.filter((s, i) => (at === -1 ? s !== 1 : i !== at));
+    assert.deepEqual(out.shape, expected);
+    assert.deepEqual(Array.from(out.data), Array.from(x.data));
+  });
+  forEachCall(tensorOps.unsqueeze as TensorOpSpec, ([x], params, out) => {
+    const { axis } = params as { axis: number };
+    const at = axis < 0 ? axis + x.rank + 1 : axis;
+    assert.deepEqual(out.shape, [...x.shape.slice(0, at), 1, ...x.shape.slice(at)]);
+    assert.deepEqual(Array.from(out.data), Array.from(x.data));
   });
 });

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { type OpName, ops } from "../../lib/scalar/ops.ts";
 import { tensorOps, type TensorOpSpec } from "../../lib/tensor/ops.ts";
-import { applyOp, Tensor } from "../../lib/tensor/tensor.ts";
+import { applyOp, Tensor, tensor } from "../../lib/tensor/tensor.ts";
 import { gradcheckTensor } from "../../lib/tensor/gradcheck.ts";
 import { drawnTensors, opCallArbitrary } from "./_tensor_arbitraries.ts";
 
@@ -59,4 +60,58 @@ Deno.test("tensor registry: forward is deterministic and leaves its inputs untou
       { numRuns: 5 },
     );
   }
+});
+
+Deno.test("every unary op of the scalar registry is a tensor op and a Tensor method", () => {
+  const unary = (Object.keys(ops) as OpName[]).filter((name) => ops[name].arity === 1);
+  assert.ok(unary.length >= 12);
+  for (const name of unary) {
+    const op = (tensorOps as unknown as Record<string, TensorOpSpec>)[name];
+    assert.ok(op !== undefined, `tensorOps has no ${name}`);
+    assert.equal(op.name, ops[name].name);
+    const method = (Tensor.prototype as unknown as Record<string, unknown>)[name];
+    assert.equal(typeof method, "function", `Tensor has no method ${name}`);
+    const x = tensor([0.5, 1.5], { requiresGrad: true });
+    const y = (method as (this: Tensor) => Tensor).call(x);
+    assert.equal(y.op, op, `Tensor.${name} applies ${y.op?.name}`);
+    assert.deepEqual(Array.from(y.data), [0.5, 1.5].map((v) => ops[name].forward(v, 0)));
+  }
+});
+
+Deno.test("max and min: element-wise with an operand, reductions without", () => {
+  const a = tensor([[1, 5], [4, 2]], { requiresGrad: true });
+  assert.equal(a.max(3).op, tensorOps.maximum);
+  assert.deepEqual(a.max(3).toArray(), [[3, 5], [4, 3]]);
+  assert.deepEqual(a.min(tensor([2, 3])).toArray(), [[1, 3], [2, 2]]);
+  assert.equal(a.max().item(), 5);
+  assert.deepEqual(a.min({ axis: 1 }).toArray(), [1, 2]);
+  // Ties: the whole gradient goes to the tensor the method is called on, as Value.max does.
+  const x = tensor([2, 2], { requiresGrad: true });
+  const y = tensor([2, 1], { requiresGrad: true });
+  x.max(y).sum().backward();
+  assert.deepEqual([Array.from(x.grad!.data), Array.from(y.grad!.data)], [[1, 1], [0, 0]]);
+});
+
+Deno.test("clamp, where, squeeze and unsqueeze refuse bad parameters, naming them", () => {
+  const x = tensor([[1, 2, 3]]);
+  assert.throws(
+    () => x.clamp({ min: 2, max: 1 }),
+    /^RangeError: clamp: min 2 is greater than max 1$/,
+  );
+  assert.throws(
+    () => x.clamp({ min: NaN }),
+    /^RangeError: clamp: min must be a finite number, got NaN$/,
+  );
+  assert.deepEqual(x.clamp({ min: 1.5, max: 2.5 }).toArray(), [[1.5, 2, 2.5]]);
+  assert.throws(
+    () => x.squeeze(1),
+    /^RangeError: squeeze: axis 1 of shape \[1,3\] has size 3, not 1$/,
+  );
+  assert.deepEqual(x.squeeze().shape, [3]);
+  assert.deepEqual(x.unsqueeze(-1).shape, [1, 3, 1]);
+  assert.throws(() => x.unsqueeze(3), /^RangeError: unsqueeze: axis 3 is out of range \[-3, 2\]/);
+  assert.throws(
+    () => applyOp(tensorOps.where, [x, x], { condition: { values: [1, 0], shape: [3] } }),
+    /^RangeError: where: 2 condition values do not fill shape \[3\]$/,
+  );
 });
