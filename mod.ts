@@ -30,10 +30,12 @@ export {
   type OpSpec,
 } from "./lib/scalar/mod.ts";
 export {
+  DEFAULT_GRADCHECK_TOLERANCES,
   gradcheck,
   GradcheckError,
   type GradcheckOptions,
   type GradcheckReport,
+  PYTORCH_GRADCHECK_TOLERANCES,
 } from "./lib/scalar/mod.ts";
 export {
   binaryCrossEntropyWithLogits,

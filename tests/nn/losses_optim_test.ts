@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import { fc } from "../_seed.ts";
 import { gradcheck, gradientDescentStep, mse, Value } from "../../mod.ts";
 
 const real = fc.double({ min: -5, max: 5, noNaN: true });

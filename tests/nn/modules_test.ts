@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import { fc } from "../_seed.ts";
 import { Adam, AdamW, type FlatParameter, SGD } from "../../lib/nn/optim.ts";
 import { twoMoons } from "../../lib/util/datasets.ts";
 import { Lcg32 } from "../../lib/util/random.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import { fc } from "../_seed.ts";
 import { Adam, AdamW, type FlatParameter, type Optimizer, SGD } from "../../lib/nn/optim.ts";
 import { cosineWithWarmup, linearDecay } from "../../lib/nn/schedules.ts";
 import { gradientDescentStep } from "../../lib/scalar/gradient_descent.ts";

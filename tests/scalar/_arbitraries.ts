@@ -3,7 +3,7 @@
  * expression DAGs, so that lib/ never imports a test library.
  */
 
-import fc from "fast-check";
+import { fc } from "../_seed.ts";
 import { DEFAULT_CLEARANCE, type InputDomain, Value } from "../../mod.ts";
 
 /** True when `x` keeps at least the domain's clearance from every avoided point. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import { fc } from "../_seed.ts";
 import { ops } from "../../lib/scalar/ops.ts";
 import { tensorOps, type TensorOpSpec } from "../../lib/tensor/ops.ts";
 import { applyOp, type Tensor } from "../../lib/tensor/tensor.ts";
