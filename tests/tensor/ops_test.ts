@@ -60,3 +60,47 @@ Deno.test("tensor registry: forward is deterministic and leaves its inputs untou
     );
   }
 });
+
+/** A backward made wrong for input `k` alone: its gradient is passed through `mutate`. */
+function mutatedBackward(
+  op: TensorOpSpec,
+  k: number,
+  mutate: (g: number) => number,
+): TensorOpSpec {
+  return {
+    ...op,
+    backward: (context) =>
+      op.backward(context).map((g, i) => (g === null || i !== k ? g : g.map(mutate))),
+  };
+}
+
+const backwardMutants: readonly [string, (g: number) => number][] = [
+  ["scaled by 1.001", (g) => g * 1.001],
+  ["scaled by 1 + 1e-5", (g) => g * (1 + 1e-5)],
+  ["biased by 1e-6", (g) => g + 1e-6],
+];
+
+Deno.test("tensor registry: the precise check catches a backward 0.1%, 1e-5 or 1e-6 off", async (t) => {
+  for (const [key, op] of registry) {
+    const inputCount = Math.max(...op.cases.map((c) => c.inputs.length));
+    for (let k = 0; k < inputCount; k++) {
+      for (const [label, mutate] of backwardMutants) {
+        await t.step(`${key}, input ${k} ${label}`, () => {
+          const wrong = mutatedBackward(op, k, mutate);
+          const caught = op.cases.some((c) =>
+            c.inputs.length > k &&
+            fc.check(
+              fc.property(opCallArbitrary(c), (call) => {
+                const inputs = drawnTensors(call);
+                const fn = (...xs: Tensor[]) => applyOp(wrong, xs, call.params);
+                return gradcheckTensor(fn, inputs, { raise: false }).passed;
+              }),
+              { numRuns: 100 },
+            ).failed
+          );
+          assert.ok(caught, `${key}: input ${k}'s gradient ${label} went unnoticed`);
+        });
+      }
+    }
+  }
+});
