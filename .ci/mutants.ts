@@ -510,10 +510,19 @@ if (list) {
   Deno.exit(0);
 }
 
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const root = new URL("..", import.meta.url).pathname;
 const copy = await Deno.makeTempDir({ prefix: "dcslm-mutants-" });
 const cp = await new Deno.Command("cp", {
-  args: ["-a", ...COPIED.map((p) => `${root}${p}`), copy],
+  args: ["-a", ...COPIED.map((p) => `${root}${p}`).filter(exists), copy],
 }).output();
 if (!cp.success) throw new Error(`mutants: copying the repository failed`);
 
