@@ -12,6 +12,20 @@ export function clearOfAvoided(domain: InputDomain, x: number): boolean {
   return (domain.avoid ?? []).every((point) => Math.abs(x - point) >= clearance);
 }
 
+/**
+ * The gradcheck step for inputs drawn from `domains`: 1e-3, or less where needed so that no
+ * central difference (half-width step·max(1, |x|)) reaches halfway to an avoided point.
+ */
+export function checkStep(domains: readonly InputDomain[]): number {
+  let step = 1e-3;
+  for (const d of domains) {
+    if (d.avoid === undefined || d.avoid.length === 0) continue;
+    const reach = Math.max(1, Math.abs(d.min), Math.abs(d.max));
+    step = Math.min(step, (d.clearance ?? DEFAULT_CLEARANCE) / (2 * reach));
+  }
+  return step;
+}
+
 /** Numbers of one input domain: within [min, max], clear of avoided points, whole if asked. */
 export function domainArbitrary(domain: InputDomain): fc.Arbitrary<number> {
   const numbers = domain.integer

@@ -266,3 +266,28 @@ Deno.test("gradcheck: refuses invalid inputs and functions", async (t) => {
     assert.throws(() => gradcheck((x) => x.log(), [1e-7]), /log: log\(-0\.000999\d*\) is NaN/);
   });
 });
+
+Deno.test("gradcheck: catches a derivative scaled by 1.001, by 1 + 1e-5, or biased by 1e-6", async (t) => {
+  // sin(x)·(1 + e) + b·x with the e·sin(x) + b·x part hidden from the graph: the engine says
+  // cos x, the function's derivative is (1 + e)·cos x + b.
+  const wrong = (e: number, b: number) => (x: Value) =>
+    x.sin().add(new Value(e * Math.sin(x.data) + b * x.data));
+  const cases: [string, number, number][] = [
+    ["× 1.001", 1e-3, 0],
+    ["× (1 + 1e-5)", 1e-5, 0],
+    ["+ 1e-6", 0, 1e-6],
+  ];
+  for (const [label, e, b] of cases) {
+    await t.step(label, () => {
+      fc.assert(
+        fc.property(fc.double({ min: -3, max: 3, noNaN: true }), (x) => {
+          // Where cos x is tiny a relative error is tiny too: keep to |cos x| > 0.05.
+          fc.pre(b !== 0 || Math.abs(Math.cos(x)) > 0.05);
+          assert.equal(gradcheck(wrong(e, b), [x], { raise: false }).passed, false, `at ${x}`);
+          assert.equal(gradcheck(wrong(0, 0), [x], { raise: false }).passed, true, `at ${x}`);
+        }),
+        { numRuns: 100 },
+      );
+    });
+  }
+});

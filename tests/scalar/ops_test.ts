@@ -9,7 +9,7 @@ import {
   type OpSpec,
   Value,
 } from "../../mod.ts";
-import { domainArbitrary, domainTupleArbitrary, inDomain } from "./_arbitraries.ts";
+import { checkStep, domainArbitrary, domainTupleArbitrary, inDomain } from "./_arbitraries.ts";
 
 /**
  * How the Value API calls each registry op. Typed over every OpName, so an op added to the
@@ -76,7 +76,8 @@ function specAgreesWithFiniteDifferences(
 ): fc.IPropertyWithHooks<[number[]]> {
   return fc.property(domainTupleArbitrary(domain), (point) => {
     const { fn, inputs } = checkedFunction(spec, point, (a, b) => applySpec(spec, a, b));
-    gradcheck(fn, inputs); // throws GradcheckError, whose message fast-check prints
+    // Throws a GradcheckError, whose message fast-check prints.
+    gradcheck(fn, inputs, { step: checkStep(domain) });
   });
 }
 
@@ -136,7 +137,7 @@ Deno.test("every op through the Value API agrees with central differences", asyn
               assert.equal(out.a, a);
               return out;
             });
-            const report = gradcheck(fn, inputs);
+            const report = gradcheck(fn, inputs, { step: checkStep(domain) });
             assert.equal(report.output, spec.forward(point[0], point[1] ?? 0));
           }),
           { numRuns: runsPerDomain },
@@ -174,12 +175,13 @@ Deno.test("a constant input of an op receives no gradient", () => {
 
 /**
  * Wrong derivatives the checker must catch in every op: gross ones, and ones as small as a
- * derivative off by 0.1%, by 1e-5 relative, or by 1e-6 absolute.
+ * derivative off by 0.1%, by 1e-5 or 1e-6 relative, or by 1e-6 absolute.
  */
 const derivativeMutants: readonly [string, (g: number) => number][] = [
   ["negated", (g) => -g],
   ["scaled by 1.001", (g) => g * 1.001],
   ["scaled by 1 + 1e-5", (g) => g * (1 + 1e-5)],
+  ["scaled by 1 + 1e-6", (g) => g * (1 + 1e-6)],
   ["biased by 1e-6", (g) => g + 1e-6],
 ];
 
