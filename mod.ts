@@ -30,10 +30,12 @@ export {
   type OpSpec,
 } from "./lib/scalar/mod.ts";
 export {
+  DEFAULT_GRADCHECK_TOLERANCES,
   gradcheck,
   GradcheckError,
   type GradcheckOptions,
   type GradcheckReport,
+  PYTORCH_GRADCHECK_TOLERANCES,
 } from "./lib/scalar/mod.ts";
 // The scalar crossEntropy, logSumExp, mse and softmax are reached through "/scalar": at the
 // root a plain name is the tensor function.

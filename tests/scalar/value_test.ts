@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import { fc } from "../_seed.ts";
 import { DEFAULT_EPS, gradcheck, ops, topologicalOrder, Value } from "../../mod.ts";
 import { buildDag, dagArbitrary, type DagCase, type DagPlan, planDag } from "./_arbitraries.ts";
 

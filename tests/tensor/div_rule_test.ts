@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import { fc } from "../_seed.ts";
 import { DEFAULT_EPS, Value } from "../../lib/scalar/value.ts";
 import { tensor } from "../../lib/tensor/tensor.ts";
 

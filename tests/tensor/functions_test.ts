@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import { fc } from "../_seed.ts";
 import * as root from "../../mod.ts";
 import * as scalar from "../../lib/scalar/mod.ts";
 import * as tensorModule from "../../lib/tensor/mod.ts";

@@ -1,12 +1,26 @@
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import { fc } from "../_seed.ts";
 import { type OpName, ops } from "../../lib/scalar/ops.ts";
-import { tensorOps, type TensorOpSpec } from "../../lib/tensor/ops.ts";
+import { type OpCase, tensorOps, type TensorOpSpec } from "../../lib/tensor/ops.ts";
 import { applyOp, Tensor, tensor } from "../../lib/tensor/tensor.ts";
 import { gradcheckTensor } from "../../lib/tensor/gradcheck.ts";
+import { checkStep } from "../scalar/_arbitraries.ts";
 import { drawnTensors, opCallArbitrary } from "./_tensor_arbitraries.ts";
 
 const registry = Object.entries(tensorOps) as [string, TensorOpSpec][];
+
+/**
+ * The gradcheck step of a case: no difference reaches halfway to an avoided point of a
+ * domain, nor moves an element halfway to a neighbour where ties are kinks (`separation`).
+ */
+function caseStep(c: OpCase): number {
+  let step = checkStep(c.inputs.map((spec) => spec.domain));
+  for (const { domain, separation } of c.inputs) {
+    const reach = Math.max(1, Math.abs(domain.min), Math.abs(domain.max));
+    if (separation !== undefined) step = Math.min(step, separation / (2 * reach));
+  }
+  return step;
+}
 
 Deno.test("tensor registry: every op declares cases whose inputs match its arity", () => {
   assert.ok(registry.length >= 30);
@@ -29,7 +43,7 @@ Deno.test("tensor registry: every op's backward agrees with central differences"
             const report = gradcheckTensor(
               (...xs) => applyOp(op, xs, call.params),
               inputs,
-              { raise: false },
+              { raise: false, step: caseStep(c) },
             );
             assert.ok(
               report.passed,
@@ -114,4 +128,49 @@ Deno.test("clamp, where, squeeze and unsqueeze refuse bad parameters, naming the
     () => applyOp(tensorOps.where, [x, x], { condition: { values: [1, 0], shape: [3] } }),
     /^RangeError: where: 2 condition values do not fill shape \[3\]$/,
   );
+});
+
+/** A backward made wrong for input `k` alone: its gradient is passed through `mutate`. */
+function mutatedBackward(
+  op: TensorOpSpec,
+  k: number,
+  mutate: (g: number) => number,
+): TensorOpSpec {
+  return {
+    ...op,
+    backward: (context) =>
+      op.backward(context).map((g, i) => (g === null || i !== k ? g : g.map(mutate))),
+  };
+}
+
+const backwardMutants: readonly [string, (g: number) => number][] = [
+  ["scaled by 1.001", (g) => g * 1.001],
+  ["scaled by 1 + 1e-5", (g) => g * (1 + 1e-5)],
+  ["scaled by 1 + 1e-6", (g) => g * (1 + 1e-6)],
+  ["biased by 1e-6", (g) => g + 1e-6],
+];
+
+Deno.test("tensor registry: the precise check catches a backward 1e-3, 1e-5 or 1e-6 relative off, or 1e-6 biased", async (t) => {
+  for (const [key, op] of registry) {
+    const inputCount = Math.max(...op.cases.map((c) => c.inputs.length));
+    for (let k = 0; k < inputCount; k++) {
+      for (const [label, mutate] of backwardMutants) {
+        await t.step(`${key}, input ${k} ${label}`, () => {
+          const wrong = mutatedBackward(op, k, mutate);
+          const caught = op.cases.some((c) =>
+            c.inputs.length > k &&
+            fc.check(
+              fc.property(opCallArbitrary(c), (call) => {
+                const inputs = drawnTensors(call);
+                const fn = (...xs: Tensor[]) => applyOp(wrong, xs, call.params);
+                return gradcheckTensor(fn, inputs, { raise: false, step: caseStep(c) }).passed;
+              }),
+              { numRuns: 100 },
+            ).failed
+          );
+          assert.ok(caught, `${key}: input ${k}'s gradient ${label} went unnoticed`);
+        });
+      }
+    }
+  }
 });

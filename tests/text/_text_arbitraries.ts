@@ -1,4 +1,4 @@
-import fc from "fast-check";
+import { fc } from "../_seed.ts";
 
 /** Fragments that exercise the split patterns: contractions, digits, whitespace runs, emoji. */
 const FRAGMENTS = [

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import { fc } from "../_seed.ts";
 import shakespeare from "../../data/shakespeare.txt" with { type: "text" };
 import { BpeTokenizer, type SplitPattern } from "../../lib/text/mod.ts";
 import { trainByScan, trainIncremental } from "../../lib/text/_bpe_train.ts";

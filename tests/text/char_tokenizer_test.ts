@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import { fc } from "../_seed.ts";
 import names from "../../data/names.txt" with { type: "text" };
 import shakespeare from "../../data/shakespeare.txt" with { type: "text" };
 import { CharTokenizer } from "../../lib/text/mod.ts";

@@ -1,7 +1,7 @@
 // Our encoder with OpenAI's published ranks against an independent implementation, js-tiktoken
 // (a test-only dependency): identical ids for any string, and decode gives the string back.
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import { fc } from "../_seed.ts";
 import { Tiktoken } from "js-tiktoken/lite";
 import cl100k from "js-tiktoken/ranks/cl100k_base";
 import gpt2 from "js-tiktoken/ranks/gpt2";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import { fc } from "../_seed.ts";
 import { decodeUtf8, firstInvalidUtf8 } from "../../lib/text/mod.ts";
 
 const SEED = 8_005;

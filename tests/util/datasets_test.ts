@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import { fc } from "../_seed.ts";
 import { twoMoons } from "../../lib/util/datasets.ts";
 import { Lcg32, Random } from "../../lib/util/random.ts";
 import { sha256OfFloat64 } from "../_sha256.ts";
