@@ -1,6 +1,20 @@
 /**
- * DCSLM: a small language model built from first principles. This module is the public API:
- * a scalar reverse-mode autodiff engine whose every op is proven against finite differences.
+ * DCSLM: a small language model built from first principles. This module is the public API,
+ * every layer of the stack re-exported, bottom-up:
+ *
+ * - helpers (`lib/util`, also `./util`): seeded generators `Lcg32` and `Random` and the
+ *   seeding policy `randomSourceOf`, the `twoMoons` data set, SVG plots;
+ * - the scalar engine (`lib/scalar`, also `./scalar`): `Value` and `backward`, the op
+ *   registry `ops`, `gradcheck`, `toDot`, scalar losses and the seed's `gradientDescentStep`;
+ * - the tensor engine (`lib/tensor`, also `./tensor`): `Tensor`, the op registry `tensorOps`,
+ *   every op as a function too (`matmul`, `softmax`, `crossEntropy`…), `gradcheckTensor`;
+ * - networks (`lib/nn`, also `./nn`): the scalar `MLP`, the tensor modules `Linear`,
+ *   `Embedding`, `LayerNorm`, `Dropout`, `Sequential`, the optimizers and schedules;
+ * - text (`lib/text`, also `./text`): `CharTokenizer`, the byte-level `BpeTokenizer`, seeded
+ *   splits and batch samplers.
+ *
+ * Naming rule: a plain name here is the tensor function; the scalar function of the same
+ * name (`softmax`, `logSumExp`, `crossEntropy`, `mse`) is imported from `./scalar`.
  *
  * @example
  * ```ts
@@ -10,6 +24,15 @@
  * const y = x.mul(x).add(x.tanh());
  * y.backward();
  * assert.ok(Math.abs(x.grad - (4 + 1 - Math.tanh(2) ** 2)) < 1e-12);
+ * ```
+ *
+ * @example The same derivative on the tensor engine, element by element:
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tensor } from "./mod.ts";
+ * const x = tensor([2, -1], { requiresGrad: true });
+ * x.mul(x).add(x.tanh()).sum().backward();
+ * assert.ok(Math.abs(x.grad!.data[0] - (4 + 1 - Math.tanh(2) ** 2)) < 1e-12);
  * ```
  *
  * @module
@@ -198,3 +221,31 @@ export {
   type TensorModule,
   TensorModuleBase,
 } from "./lib/nn/mod.ts";
+export {
+  type BpeEncodeOptions,
+  type BpeFile,
+  BpeTokenizer,
+  type BpeTrainOptions,
+  CharTokenizer,
+  type CharTokenizerOptions,
+  CL100K_PATTERN,
+  decodeUtf8,
+  firstInvalidUtf8,
+  GPT2_PATTERN,
+  linesOf,
+  patternSource,
+  type ProseSplit,
+  sampleWindows,
+  type SampleWindowsOptions,
+  sampleWordBatch,
+  shuffled,
+  type SplitPattern,
+  splitProse,
+  splitWords,
+  type SplitWordsOptions,
+  type TiktokenRanks,
+  type TokenBatch,
+  type WordExamples,
+  wordExamples,
+  type WordSplit,
+} from "./lib/text/mod.ts";
