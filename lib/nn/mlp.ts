@@ -13,7 +13,8 @@ import { Value } from "../scalar/value.ts";
 
 /**
  * What every trainable part of a network offers: its parameters, a way to clear their
- * gradients, and a readable description.
+ * gradients, a training or evaluation mode (as the tensor modules have; no scalar module
+ * behaves differently in them yet), and a readable description.
  *
  * @example
  * ```ts
@@ -28,6 +29,12 @@ export interface Module {
   parameters(): Value[];
   /** Sets the gradient of every parameter to 0. */
   zeroGrad(): void;
+  /** True in training mode (the default), false in evaluation mode. */
+  readonly training: boolean;
+  /** Sets training mode (`true`, the default) or evaluation mode, here and in every part. */
+  train(mode?: boolean): this;
+  /** Sets evaluation mode here and in every part: `train(false)`. */
+  eval(): this;
   /** A one-line description of the module's shape. */
   toString(): string;
 }
@@ -166,6 +173,7 @@ export interface MLPOptions extends InitOptions {
  * ```
  */
 export class Neuron implements Module {
+  #training = true;
   /** One weight an input, labelled `w0`, `w1`, …. */
   readonly weights: readonly Value[];
   /** The bias, labelled `b`; starts at 0. */
@@ -220,6 +228,26 @@ export class Neuron implements Module {
     zeroGrads(this.parameters());
   }
 
+  /** True in training mode (the default), false in evaluation mode. */
+  get training(): boolean {
+    return this.#training;
+  }
+
+  /**
+   * Sets training mode (`true`, the default) or evaluation mode.
+   *
+   * @throws {TypeError} when `mode` is not a boolean.
+   */
+  train(mode = true): this {
+    this.#training = checkedMode(mode);
+    return this;
+  }
+
+  /** Sets evaluation mode: `train(false)`. */
+  eval(): this {
+    return this.train(false);
+  }
+
   /** E.g. `Neuron(2 inputs, relu)`. */
   toString(): string {
     return `Neuron(${this.weights.length} inputs, ${this.activation})`;
@@ -239,6 +267,7 @@ export class Neuron implements Module {
  * ```
  */
 export class Layer implements Module {
+  #training = true;
   /** The neurons, in order. */
   readonly neurons: readonly Neuron[];
   /** How error messages and `toString` call the layer. */
@@ -301,6 +330,27 @@ export class Layer implements Module {
     zeroGrads(this.parameters());
   }
 
+  /** True in training mode (the default), false in evaluation mode. */
+  get training(): boolean {
+    return this.#training;
+  }
+
+  /**
+   * Sets training mode (`true`, the default) or evaluation mode, here and in every part.
+   *
+   * @throws {TypeError} when `mode` is not a boolean.
+   */
+  train(mode = true): this {
+    this.#training = checkedMode(mode);
+    for (const part of this.neurons) part.train(mode);
+    return this;
+  }
+
+  /** Sets evaluation mode: `train(false)`. */
+  eval(): this {
+    return this.train(false);
+  }
+
   /** E.g. `Layer(2 → 16, relu)`, or with a name: `layer 1 (2 → 16, relu)`. */
   toString(): string {
     const shape = `(${this.nin} → ${this.nout}, ${this.activation})`;
@@ -325,6 +375,7 @@ export class Layer implements Module {
  * ```
  */
 export class MLP implements Module {
+  #training = true;
   /** The layers, input side first. */
   readonly layers: readonly Layer[];
   readonly #parameters: readonly Value[];
@@ -470,6 +521,27 @@ export class MLP implements Module {
     zeroGrads(this.#parameters);
   }
 
+  /** True in training mode (the default), false in evaluation mode. */
+  get training(): boolean {
+    return this.#training;
+  }
+
+  /**
+   * Sets training mode (`true`, the default) or evaluation mode, here and in every part.
+   *
+   * @throws {TypeError} when `mode` is not a boolean.
+   */
+  train(mode = true): this {
+    this.#training = checkedMode(mode);
+    for (const part of this.layers) part.train(mode);
+    return this;
+  }
+
+  /** Sets evaluation mode: `train(false)`. */
+  eval(): this {
+    return this.train(false);
+  }
+
   /** E.g. `MLP(2 → 16 relu → 16 relu → 1 linear; 337 parameters)`. */
   toString(): string {
     const shape = this.layers.map((layer) => ` → ${layer.nout} ${layer.activation}`).join("");
@@ -582,4 +654,11 @@ function standardNormal(source: RandomSource): number {
   const u = 1 - source.next(); // in (0, 1], so the logarithm is finite
   const v = source.next();
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+}
+
+function checkedMode(mode: unknown): boolean {
+  if (typeof mode !== "boolean") {
+    throw new TypeError(`train: mode must be a boolean, got ${typeof mode} ${String(mode)}`);
+  }
+  return mode;
 }

@@ -92,9 +92,15 @@ export abstract class TensorModuleBase implements TensorModule {
     return this.namedParameters().map(([, p]) => p);
   }
 
-  /** True in training mode (the default), false in evaluation mode. */
+  /**
+   * True in training mode (the default), false in evaluation mode. Assigning it is
+   * `train(mode)`: it reaches every child too.
+   */
   get training(): boolean {
     return this.#training;
+  }
+  set training(mode: boolean) {
+    this.train(mode);
   }
 
   /**

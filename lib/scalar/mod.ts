@@ -1,6 +1,8 @@
 /**
  * The scalar engine: `Value`, its op registry, `gradcheck`, `toDot`, scalar losses and the
- * seed's gradient-descent step. Everything here works on one number at a time.
+ * seed's gradient-descent step. Everything here works on one number at a time. `softmax`,
+ * `logSumExp`, `crossEntropy` and `mse` here are the scalar ones; the package root and
+ * `/tensor` export the tensor functions under those names.
  *
  * @example
  * ```ts

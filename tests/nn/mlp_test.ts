@@ -415,3 +415,17 @@ Deno.test("MLP: namedParameters, stateDict and loadStateDict with name checks", 
   );
   assert.equal(JSON.stringify(b.stateDict()), before);
 });
+
+Deno.test("MLP: train and eval reach every layer and neuron", () => {
+  const model = new MLP(2, [3, 1], { seed: 1 });
+  assert.equal(model.training, true);
+  assert.equal(model.eval(), model);
+  const parts = [model, ...model.layers, ...model.layers.flatMap((layer) => layer.neurons)];
+  assert.ok(parts.every((part) => part.training === false));
+  model.train();
+  assert.ok(parts.every((part) => part.training === true));
+  assert.throws(
+    () => model.train(0 as unknown as boolean),
+    /^TypeError: train: mode must be a boolean, got number 0$/,
+  );
+});

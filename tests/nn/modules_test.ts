@@ -304,6 +304,9 @@ Deno.test("train and eval reach every module of a container, and dropout obeys t
   assert.deepEqual(model.forward(x).toArray(), model.forward(x).toArray()); // deterministic
   model.train();
   assert.equal(drop.training, true);
+  inner.training = false; // assigning is train(false), children included
+  assert.equal(drop.training, false);
+  model.train();
   const masks = new Set(
     Array.from({ length: 8 }, () => JSON.stringify(inner.forward(tensor([[5, 5]])).toArray())),
   );

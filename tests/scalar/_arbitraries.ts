@@ -76,6 +76,9 @@ export const dagOps = {
   // Kinked ops: only applied where the argument is clear of the kink (see planDag).
   abs: (p: Value) => p.abs(),
   relu: (p: Value) => p.relu(),
+  // Kinked where the operands tie: only applied to distinct nodes clear of each other.
+  max: (p: Value, q: Value) => p.max(q),
+  min: (p: Value, q: Value) => p.min(q),
 } as const;
 
 /** The name of a DAG building block. */
@@ -83,6 +86,7 @@ export type DagOpName = keyof typeof dagOps;
 
 const dagOpNames = Object.keys(dagOps) as DagOpName[];
 const kinked: ReadonlySet<DagOpName> = new Set(["abs", "relu"]);
+const tied: ReadonlySet<DagOpName> = new Set(["max", "min"]);
 
 /** One step: apply `op` to pool nodes `left` and `right` (indices counted back from the top). */
 export interface DagInstruction {
@@ -141,6 +145,10 @@ export function planDag(dag: DagCase): DagPlan | null {
     const right = instruction.right % pool.length;
     let op = instruction.op;
     if (kinked.has(op) && Math.abs(pool[left].data) < kinkClearance) op = "tanh";
+    if (
+      tied.has(op) && left !== right &&
+      Math.abs(pool[left].data - pool[right].data) < kinkClearance
+    ) op = "tanh";
     let node: Value;
     try {
       node = dagOps[op](pool[left], pool[right]);

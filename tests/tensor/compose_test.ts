@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { fc } from "../_seed.ts";
 import { concat, layerNorm, ones, Tensor, zeros } from "../../lib/tensor/tensor.ts";
 import { gradcheckTensor } from "../../lib/tensor/gradcheck.ts";
+import { logSumExp, where } from "../../lib/tensor/functions.ts";
 
 // Random chains of tensor ops, every step chosen to fit the shape it receives, are
 // gradient-checked as a whole: each op's backward must compose with the others' (shared
@@ -33,6 +34,13 @@ const steps: Record<string, Step> = {
   reshapeSwap: (x) => x.reshape([-1]).reshape([x.shape[1], x.shape[0]]),
   tril: (x) => x.tril({ fill: 0.5 }),
   matmulSelfT: (x) => x.matmul(x.transpose()).mul(0.25),
+  sin: (x) => x.sin(),
+  cos: (x) => x.cos(),
+  softplus: (x) => x.softplus(),
+  unsqueezeSqueeze: (x, _w, arg) => x.unsqueeze(arg % 3).mul(2).squeeze(arg % 3),
+  whereColumns: (x, _w, arg) =>
+    where(Array.from({ length: x.shape[1] }, (_, j) => (j + arg) % 2), x, x.tanh()),
+  logSumExpKeep: (x, _w, arg) => logSumExp(x, { axis: arg % 2, keepDims: true }),
 };
 
 const stepNames = Object.keys(steps);
