@@ -487,17 +487,28 @@ function parseArguments(args: readonly string[]) {
   return { only, sample, list, timeout };
 }
 
-async function run(cwd: string, paths: readonly string[], timeout: number): Promise<boolean> {
+/** Whether the tests at `paths` pass in `cwd`, and the first test that failed if not. */
+async function run(
+  cwd: string,
+  paths: readonly string[],
+  timeout: number,
+): Promise<{ passed: boolean; firstFailure: string }> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["test", "--no-check", "--quiet", ...paths],
     cwd,
-    stdout: "null",
+    stdout: "piped",
     stderr: "null",
   }).spawn();
   const timer = setTimeout(() => child.kill("SIGKILL"), timeout * 1000);
-  const status = await child.status;
+  const output = await child.output();
   clearTimeout(timer);
-  return status.success;
+  // deno-lint-ignore no-control-regex
+  const text = new TextDecoder().decode(output.stdout).replace(/\x1b\[[0-9;]*m/g, "");
+  const failed = text.split("\n").find((line) => / \.\.\. FAILED/.test(line));
+  const firstFailure = output.success
+    ? ""
+    : failed?.replace(/ \.\.\. FAILED.*/, "").trim() ?? (output.signal ? "timed out" : "?");
+  return { passed: output.success, firstFailure };
 }
 
 const { only, sample, list, timeout } = parseArguments(Deno.args);
@@ -533,9 +544,11 @@ let killed = 0;
 let equivalent = 0;
 const started = performance.now();
 try {
-  // The unmutated suite must pass, or every mutant would look killed.
-  if (!(await run(copy, ["tests/scalar/ops_test.ts", "tests/tensor/ops_test.ts"], timeout))) {
-    throw new Error("mutants: the tests fail without any mutant");
+  // Every set of tests must pass unmutated, or its mutants would look killed.
+  const testSets = new Map(everyMutant.map((m) => [m.tests.join(" "), m.tests]));
+  for (const [key, paths] of testSets) {
+    const { passed, firstFailure } = await run(copy, paths, timeout);
+    if (!passed) throw new Error(`mutants: ${key} fails without any mutant: ${firstFailure}`);
   }
   for (const m of everyMutant) {
     const path = `${copy}/${m.file}`;
@@ -548,12 +561,12 @@ try {
     await Deno.writeTextFile(path, original.replace(m.find, () => m.replace));
     const t0 = performance.now();
     try {
-      let survived = await run(copy, m.tests, timeout);
-      if (survived) survived = await run(copy, [], timeout); // the whole suite
+      let result = await run(copy, m.tests, timeout);
+      if (result.passed) result = await run(copy, [], timeout); // the whole suite
       const seconds = ((performance.now() - t0) / 1000).toFixed(0);
-      if (!survived) {
+      if (!result.passed) {
         killed++;
-        console.log(`killed   ${m.id} (${seconds} s)`);
+        console.log(`killed   ${m.id} (${seconds} s; by "${result.firstFailure}")`);
       } else if (m.equivalent !== undefined) {
         equivalent++;
         console.log(`equiv.   ${m.id}: ${m.equivalent}`);

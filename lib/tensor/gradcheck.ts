@@ -1,6 +1,7 @@
 /**
  * Gradient checking for tensor functions: every element of every input is perturbed, and
- * the central difference is compared with what `backward` computed.
+ * the Richardson-extrapolated central difference (the scalar `gradcheck`'s, good to ~1e-10
+ * relative for smooth functions) is compared with what `backward` computed.
  *
  * A function with a tensor result is reduced to a number by a fixed random projection,
  * `Σ wᵢ·outᵢ` (the weights are drawn from a seeded generator), so that the gradient of every
