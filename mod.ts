@@ -18,6 +18,7 @@
 export {
   DEFAULT_EPS,
   type DivOptions,
+  isGradEnabled,
   topologicalOrder,
   Value,
   type ValueOptions,
