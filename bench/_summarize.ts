@@ -6,6 +6,13 @@
  * Files read, for workload NAME and run R: NAME.R.out (the script's stdout, JSON last line),
  * NAME.R.err, NAME.R.rc (exit code), NAME.R.time (/usr/bin/time -v), and machine.txt.
  *
+ * Where a base engine ran too (files base_NAME.R.*, run r of the base right after run r of
+ * this tree), the summary adds `vs_base`: for each ratio, the median over the pairs of runs,
+ * so that a change in the machine's load between pairs cancels out. Ratios above 1 favour
+ * this tree: `speedup` (base time / time), `cpu_speedup` (the same in CPU time),
+ * `node_rate` (nodes per second / the base's, each engine counting its own nodes) and
+ * `memory` (base bytes per node after the forward pass / ours).
+ *
  * @module
  */
 
@@ -93,6 +100,40 @@ function summarise(runs: Run[]): Record<string, unknown> {
   };
 }
 
+/** The time a workload's report counts: the whole training loop for W1, else total_ms. */
+function timeOf(result: Record<string, unknown>): unknown {
+  return result.train_ms ?? result.total_ms;
+}
+
+/** The median over run pairs of `top(ours, base) / bottom(ours, base)`, where both are numbers. */
+function pairedRatio(
+  ours: Run[],
+  base: Run[],
+  ratio: (o: Record<string, unknown>, b: Record<string, unknown>) => [unknown, unknown],
+): number | null {
+  const ratios: number[] = [];
+  for (let i = 0; i < Math.min(ours.length, base.length); i++) {
+    const o = ours[i].result;
+    const b = base[i].result;
+    if (o === null || b === null) continue;
+    const [top, bottom] = ratio(o, b);
+    if (typeof top === "number" && typeof bottom === "number" && bottom > 0) {
+      ratios.push(top / bottom);
+    }
+  }
+  const m = median(ratios);
+  return m === null ? null : Math.round(m * 1000) / 1000;
+}
+
+function versusBase(ours: Run[], base: Run[]): Record<string, number | null> {
+  return {
+    speedup: pairedRatio(ours, base, (o, b) => [timeOf(b), timeOf(o)]),
+    cpu_speedup: pairedRatio(ours, base, (o, b) => [b.cpu_ms, o.cpu_ms]),
+    node_rate: pairedRatio(ours, base, (o, b) => [o.nodes_per_second, b.nodes_per_second]),
+    memory: pairedRatio(ours, base, (o, b) => [b.bytes_per_node_fwd, o.bytes_per_node_fwd]),
+  };
+}
+
 function machine(dir: string): Record<string, string> {
   const info: Record<string, string> = {};
   for (const line of (readOrNull(`${dir}/machine.txt`) ?? "").split("\n")) {
@@ -108,11 +149,18 @@ function main(dir: string): void {
     const match = /^(.+)\.(\d+)\.rc$/.exec(entry.name);
     if (match !== null) names.set(match[1], Math.max(names.get(match[1]) ?? 0, Number(match[2])));
   }
+  const runsOf = (name: string): Run[] => {
+    const runs: Run[] = [];
+    for (let r = 1; r <= (names.get(name) ?? 0); r++) runs.push(readRun(dir, name, r));
+    return runs;
+  };
   const workloads: Record<string, unknown> = {};
   for (const name of [...names.keys()].sort()) {
-    const runs: Run[] = [];
-    for (let r = 1; r <= (names.get(name) as number); r++) runs.push(readRun(dir, name, r));
-    workloads[name] = summarise(runs);
+    const summary = summarise(runsOf(name));
+    if (names.has(`base_${name}`)) {
+      summary.vs_base = versusBase(runsOf(name), runsOf(`base_${name}`));
+    }
+    workloads[name] = summary;
   }
   console.log(JSON.stringify({ statistic: "median", machine: machine(dir), workloads }));
 }

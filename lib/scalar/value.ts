@@ -302,10 +302,10 @@ export class Value {
   }
 }
 
-// How far back the sweep may reach by rank: a few times the number of nodes reached so far,
-// plus this slack. Further back lies an op's result made long before the rest of the graph;
-// walking every rank down to it would mostly visit nothing, so a search orders that graph.
-const RANK_SLACK = 65_536;
+// How far ahead of the rank being visited the ring may reach: this many ranks, or a few times
+// the nodes reached so far. Further lies an op's result made long before the rest of the
+// graph; a ring reaching it would be mostly empty, so a search orders that graph instead.
+const RING_LIMIT = 1 << 24;
 
 /** What `sweep` returns when creation order is not a topological order of the graph. */
 const OUT_OF_ORDER = "out of order";
@@ -414,15 +414,15 @@ class Pass {
     const rank = this.ranks === null
       ? this.root.stamp - node.stamp
       : this.ranks.get(node) as number;
-    if (
-      !(rank > this.visited) || (this.ranks === null && rank >= 4 * this.reachedCount + RANK_SLACK)
-    ) {
+    const span = rank - this.visited;
+    const tooFar = this.ranks === null && span > RING_LIMIT && span > 4 * this.reachedCount;
+    if (!(span > 0) || tooFar) {
       // An input made after its consumer (wired by hand, or the count wrapped), or an op's
       // result made long before the rest of the graph: creation order will not do.
       this.outOfOrder = true;
       return 0;
     }
-    if (rank - this.visited > this.mask) this.grow(rank - this.visited);
+    if (span > this.mask) this.grow(span);
     const slot = rank & this.mask;
     const there = this.slots[slot];
     if (there === undefined) {
