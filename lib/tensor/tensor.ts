@@ -71,7 +71,7 @@ let trustedData = false;
 
 // Stamp of the current topological walk: a tensor whose `mark` differs has not been reached.
 // (Tensor graphs hold tens of nodes, so the order is materialised; the scalar engine, whose
-// graphs hold millions, counts dependencies instead.)
+// graphs hold millions, sweeps their creation order instead.)
 let walkEpoch = 0;
 
 /**
