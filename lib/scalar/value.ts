@@ -175,15 +175,15 @@ export class Value {
 
   /** this + other */
   add(other: Value | number): Value {
-    return binary(ops.add, this, other);
+    return binary(ops.add, this, lift(ops.add, other));
   }
   /** this − other */
   sub(other: Value | number): Value {
-    return binary(ops.sub, this, other);
+    return binary(ops.sub, this, lift(ops.sub, other));
   }
   /** this · other */
   mul(other: Value | number): Value {
-    return binary(ops.mul, this, other);
+    return binary(ops.mul, this, lift(ops.mul, other));
   }
   /**
    * this / other, with the denominator's magnitude kept at least `eps` (sign kept, 0 counts
@@ -197,11 +197,10 @@ export class Value {
     if (!(eps >= 0 && eps < Infinity)) {
       throw new RangeError(`div: eps must be a finite number ≥ 0, got ${eps}`);
     }
-    const denominator = other instanceof Value
-      ? other.data
-      : checkedNumber(ops.div.name, "operand", other);
-    if (Math.abs(denominator) >= eps) return binary(ops.div, this, other);
-    return binary(ops.div, this, denominator < 0 ? -eps : eps);
+    const denominator = lift(ops.div, other);
+    const b = denominator instanceof Value ? denominator.data : denominator;
+    if (Math.abs(b) >= eps) return binary(ops.div, this, denominator);
+    return binary(ops.div, this, b < 0 ? -eps : eps);
   }
   /**
    * this ** exponent. A number exponent is a constant (any base, if it is whole); a `Value`
@@ -218,7 +217,7 @@ export class Value {
       }
       return binary(ops.pow, this, exponent);
     }
-    return binary(ops.powConst, this, exponent);
+    return binary(ops.powConst, this, lift(ops.powConst, exponent));
   }
   /** −this */
   neg(): Value {
@@ -561,10 +560,14 @@ function binary(op: OpSpec, a: Value, b: Value | number): Value {
     if (!Number.isFinite(out)) throw forwardError(op, a.data, b.data, out);
     return record(op, out, a, b, 0);
   }
-  const constant = checkedNumber(op.name, "operand", b);
-  const out = op.forward(a.data, constant);
-  if (!Number.isFinite(out)) throw forwardError(op, a.data, constant, out);
-  return record(op, out, a, null, constant);
+  const out = op.forward(a.data, b);
+  if (!Number.isFinite(out)) throw forwardError(op, a.data, b, out);
+  return record(op, out, a, null, b);
+}
+
+/** A `Value` operand as it is, a number operand checked to be finite: what `binary` takes. */
+function lift(op: OpSpec, x: Value | number): Value | number {
+  return x instanceof Value ? x : checkedNumber(op.name, "operand", x);
 }
 
 /** The node holding `data`; inside `noGrad` a plain leaf, so no graph is kept alive. */
