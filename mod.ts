@@ -41,6 +41,7 @@
 export {
   DEFAULT_EPS,
   type DivOptions,
+  isGradEnabled,
   topologicalOrder,
   Value,
   type ValueOptions,

@@ -16,6 +16,7 @@ import { Lcg32 } from "../lib/util/random.ts";
 import { linearDecay } from "../lib/nn/schedules.ts";
 import { twoMoons } from "../lib/util/datasets.ts";
 import { topologicalOrder, Value } from "../lib/scalar/value.ts";
+import { cpuMs } from "./_measure.ts";
 
 const STEPS = 100;
 const LOSS_FIRST = 1.506192971829493;
@@ -44,6 +45,7 @@ const stepMs: number[] = [];
 let lossFirst = NaN;
 let lossLast = NaN;
 let accLastStep = NaN;
+const cpuStart = cpuMs();
 const start = performance.now();
 for (let k = 0; k < STEPS; k++) {
   const stepStart = performance.now();
@@ -57,6 +59,7 @@ for (let k = 0; k < STEPS; k++) {
   accLastStep = accuracy;
 }
 const trainMs = performance.now() - start;
+const trainCpuMs = cpuMs() - cpuStart;
 
 const after = loss();
 const nodesPerStep = topologicalOrder(after.total).length;
@@ -71,6 +74,7 @@ console.log(JSON.stringify({
   train_ms: trainMs,
   step_ms_mean: trainMs / STEPS,
   step_ms_median: median,
+  cpu_ms: trainCpuMs,
   loss_first: lossFirst,
   loss_last: lossLast,
   acc_last_step: accLastStep,

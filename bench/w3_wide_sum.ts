@@ -18,6 +18,7 @@ import { topologicalOrder, Value } from "../mod.ts";
 import {
   accurateSum,
   checkReference,
+  cpuMs,
   errorText,
   ms,
   readFlags,
@@ -66,6 +67,7 @@ function main(): void {
   const bLeaves: Value[] = [];
 
   const rssBase = rssNow();
+  const cpu0 = cpuMs();
   const t0 = performance.now();
   let t1 = t0;
   let t2 = t0;
@@ -95,6 +97,7 @@ function main(): void {
     else if (phase === "forward") t2 = now;
     else t3 = now;
   }
+  const cpu = cpuMs() - cpu0;
   const peak = rssPeak();
 
   const leavesMs = t1 - t0;
@@ -141,6 +144,7 @@ function main(): void {
     forward_ms: forwardMs === null ? null : ms(forwardMs),
     backward_ms: backwardMs === null ? null : ms(backwardMs),
     total_ms: seconds === null ? null : ms(seconds * 1000),
+    cpu_ms: ms(cpu),
     nodes_per_second: seconds === null ? null : Math.round(nodes / seconds),
     rss_base: rssBase,
     rss_after_forward: rssAfterForward,

@@ -24,6 +24,7 @@ export {
   Value,
   type ValueOptions,
 } from "./value.ts";
+export { isGradEnabled, noGrad } from "./grad_mode.ts";
 export { DEFAULT_CLEARANCE, type InputDomain, type OpName, ops, type OpSpec } from "./ops.ts";
 export {
   DEFAULT_GRADCHECK_TOLERANCES,

@@ -1,13 +1,15 @@
 /**
  * The scalar reverse-mode autodiff engine: `Value`, its ops, and `backward`.
  *
- * Every op builds a new `Value` whose `op`, `a` and `b` remember how it was made; `backward`
- * walks that graph in reverse topological order and applies each op's local derivative
- * from the registry in `ops.ts` (the chain rule, one edge at a time).
+ * Every op builds a new `Value` whose `op`, `a` and `b` (or `constant`, when the second
+ * operand is a plain number) remember how it was made; `backward` visits that graph in reverse
+ * creation order, which is a reverse topological order, and applies each op's local
+ * derivative from the registry in `ops.ts` (the chain rule, one edge at a time).
  *
  * @module
  */
 
+import { isGradEnabled } from "./grad_mode.ts";
 import { ops, type OpSpec } from "./ops.ts";
 
 /**
@@ -58,12 +60,27 @@ export interface ValueOptions {
 // node a field.
 const labels = new WeakMap<Value, string>();
 
+// Creation numbers. A node's inputs exist before it does, so they always hold smaller numbers:
+// creation order is already a topological order, and `backward` sweeps it in reverse instead
+// of first discovering an order. The numbers wrap below 2^30 so that the field stays a small
+// integer for V8; a graph built across the wrap has an edge that goes up in number, which
+// `backward` detects, and it then orders that graph by a depth-first search instead.
+const STAMP_WRAP = 2 ** 30;
+let stampCount = 0;
+
+function nextStamp(): number {
+  const stamp = stampCount;
+  stampCount = stamp + 1 === STAMP_WRAP ? 0 : stamp + 1;
+  return stamp;
+}
+
 /**
  * A scalar in a computational graph: its value `data`, the gradient `grad` that `backward`
  * computes for it, and the op and inputs that made it.
  *
- * Each op accepts a `Value` or a plain number (lifted to a leaf `Value`) and returns a new
- * `Value`. Results and gradients that are not finite are refused with a `RangeError` naming
+ * Each op accepts a `Value` or a plain number and returns a new `Value`. A number operand is
+ * no node of its own: the result keeps it in `constant` (with `b` null) and it receives no
+ * gradient. Results and gradients that are not finite are refused with a `RangeError` naming
  * the op and the offending value, so the engine never holds NaN or ±Infinity silently.
  *
  * @example The seed's training loop: fit w so that w·2 = 8.
@@ -91,13 +108,20 @@ export class Value {
   op: OpSpec | null;
   /** The op's first input, or `null` for a leaf. */
   a: Value | null;
-  /** The op's second input, or `null` for a leaf or a unary op. */
+  /** The op's second input, or `null` for a leaf, a unary op, or a number operand. */
   b: Value | null;
   /**
-   * During `backward`: how many of this node's consumers have yet to hand it their gradient.
-   * 0 at every other time, which is how a walk knows it has not reached the node yet.
+   * The op's second operand when it was a plain number (`x.mul(2)` keeps 2 here and `b` is
+   * `null`); 0 otherwise. A constant, so it receives no gradient.
    */
-  pending: number;
+  constant: number;
+  /**
+   * Bookkeeping of `backward`. For an op's result, its creation number: a node made later
+   * holds a larger one (until the count wraps at 2^30), so every input holds a smaller one
+   * than the nodes made from it. For a leaf, the number of the last backward pass that
+   * reached it, drawn from the same count.
+   */
+  stamp: number;
 
   /**
    * A leaf holding `data`, which must be a finite number.
@@ -107,9 +131,10 @@ export class Value {
    */
   constructor(data: number, options?: ValueOptions) {
     // V8 chooses a field's representation from the first value stored in it. Storing a
-    // fraction first makes `data` and `grad` double fields from the start; had the first
-    // Value been made from a small integer, the first fraction would migrate every live
-    // node to a new hidden class (measured: ~50× slower on the first pass over 3M nodes).
+    // fraction first makes the number fields doubles from the start; had the first Value been
+    // made from a small integer, the first fraction would migrate every live node to a new
+    // hidden class (measured: ~50× slower on the first pass over 3M nodes). `stamp` is
+    // meant to stay a small integer, which costs no separate heap number.
     this.data = 0.5;
     this.data = checkedNumber("Value", "data", data, false);
     this.grad = 0.5;
@@ -117,7 +142,9 @@ export class Value {
     this.op = null;
     this.a = null;
     this.b = null;
-    this.pending = 0;
+    this.constant = 0.5;
+    this.constant = 0;
+    this.stamp = nextStamp();
     if (options?.label !== undefined) labels.set(this, options.label);
   }
 
@@ -127,6 +154,23 @@ export class Value {
   }
   set label(name: string) {
     labels.set(this, name);
+  }
+
+  /**
+   * A new leaf with the same `data` and no history: gradients stop here.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Value } from "./value.ts";
+   * const x = new Value(3);
+   * const y = x.mul(x.detach()); // the second factor is held constant
+   * y.backward();
+   * assert.equal(x.grad, 3);
+   * ```
+   */
+  detach(): Value {
+    return new Value(this.data);
   }
 
   /** this + other */
@@ -154,8 +198,9 @@ export class Value {
       throw new RangeError(`div: eps must be a finite number ≥ 0, got ${eps}`);
     }
     const denominator = lift(ops.div, other);
-    if (Math.abs(denominator.data) >= eps) return binary(ops.div, this, denominator);
-    return binary(ops.div, this, new Value(denominator.data < 0 ? -eps : eps));
+    const b = denominator instanceof Value ? denominator.data : denominator;
+    if (Math.abs(b) >= eps) return binary(ops.div, this, denominator);
+    return binary(ops.div, this, b < 0 ? -eps : eps);
   }
   /**
    * this ** exponent. A number exponent is a constant (any base, if it is whole); a `Value`
@@ -257,57 +302,14 @@ export class Value {
    * the gradients they had before the call and the other nodes are cleared to 0.
    */
   backward(): void {
-    // Like PyTorch's autograd engine, count dependencies instead of materialising a
-    // topological order: a node is ready once each of its consumers has handed it its share.
-    // Nodes are then processed in a reverse topological order (Kahn's algorithm), and no
-    // array as long as the graph is ever built.
-    //
-    // Pass 1: reach every node once (its `pending` is still 0), count its consumers and zero
-    // its gradient. A leaf's gradient is first set aside, so this pass's can be added to it
-    // and a failure can put it back; leaves already at 0 (the usual case) need no record.
-    const heldLeaves: Value[] = [];
-    const heldGrads: number[] = [];
-    const stack: Value[] = [this];
-    while (stack.length > 0) {
-      const node = stack.pop() as Value;
-      if (node.op === null && node.grad !== 0) {
-        heldLeaves.push(node);
-        heldGrads.push(node.grad);
-      }
-      node.grad = 0;
-      const a = node.a;
-      if (a !== null && a.pending++ === 0) stack.push(a);
-      const b = node.b;
-      if (b !== null && b.pending++ === 0) stack.push(b);
-    }
-    // Pass 2: the chain rule, one ready node at a time. After a failure the walk still runs
-    // to the end, without arithmetic, so that every `pending` returns to 0.
-    let failure: RangeError | null = null;
-    this.grad = 1;
-    stack.push(this);
-    while (stack.length > 0) {
-      const node = stack.pop() as Value;
-      if (failure === null) failure = propagate(node);
-      const a = node.a;
-      if (a !== null && --a.pending === 0 && a.op !== null) stack.push(a);
-      const b = node.b;
-      if (b !== null && --b.pending === 0 && b.op !== null) stack.push(b);
-    }
-    for (let i = 0; i < heldLeaves.length && failure === null; i++) {
-      const total = heldLeaves[i].grad + heldGrads[i];
-      if (!Number.isFinite(total)) {
-        failure = new RangeError(
-          `backward: the gradient of a leaf (data ${heldLeaves[i].data}) would become ${total}`,
-        );
-      }
-    }
-    if (failure !== null) {
-      // Every leaf held 0 unless set aside above; interior nodes are cleared.
-      for (const node of topologicalOrder(this)) node.grad = 0;
-      for (let i = 0; i < heldLeaves.length; i++) heldLeaves[i].grad = heldGrads[i];
-      throw failure;
-    }
-    for (let i = 0; i < heldLeaves.length; i++) heldLeaves[i].grad += heldGrads[i];
+    // Creation order is a topological order, so one sweep in reverse creation order applies
+    // the chain rule at each node after all of its consumers have handed it their share.
+    // Where that order does not hold (nodes wired by hand, an interior node made long before
+    // the rest, or the creation count wrapped), the sweep notices, puts back every gradient
+    // it changed, and a depth-first search supplies the order instead.
+    let outcome = sweep(this, null);
+    if (outcome === OUT_OF_ORDER) outcome = sweep(this, ranksFromSearch(this));
+    if (outcome !== null) throw outcome;
   }
 
   /** A readable summary, e.g. `Value(data=6, grad=1, op=mul)`. */
@@ -323,32 +325,216 @@ export class Value {
   }
 }
 
+// How far ahead of the rank being visited the ring may reach: this many ranks, or a few times
+// the nodes reached so far. Further lies an op's result made long before the rest of the
+// graph; a ring reaching it would be mostly empty, so a search orders that graph instead.
+const RING_LIMIT = 1 << 24;
+
+/** What `sweep` returns when creation order is not a topological order of the graph. */
+const OUT_OF_ORDER = "out of order";
+
 /**
- * Applies the chain rule at one node: hands its gradient to its inputs. Each sum is checked
- * as it grows, so a gradient that is or becomes non-finite is caught at the op responsible.
+ * One backward pass from `root`: the chain rule at every node `root` depends on, consumers
+ * before their inputs. Returns `null` on success, the error of a gradient that is not finite
+ * (the gradients are then put back), or `OUT_OF_ORDER` (gradients put back too).
+ *
+ * Op results are visited by rank, 0 for the root: with `ranks` null, the distance back from
+ * the root in creation order (`root.stamp − node.stamp`), otherwise the rank given. Every
+ * input ranks after its consumers, so walking the ranks upward reaches each node after all of
+ * its consumers have handed it their share: its gradient is then complete. Leaves need no
+ * place in the order (they pass nothing on), only their sums.
  */
-function propagate(out: Value): RangeError | null {
-  const op = out.op;
-  if (op === null) return null;
-  const a = out.a as Value;
-  const b = out.b;
-  const bData = b === null ? 0 : b.data;
-  const gradA = op.gradA(a.data, bData, out.data) * out.grad;
-  a.grad += gradA;
-  if (!Number.isFinite(a.grad)) return backwardError(op, a, b, gradA, a.grad);
-  if (b !== null && !op.constantB) {
-    const gradB = op.gradB(a.data, bData, out.data) * out.grad;
-    b.grad += gradB;
-    if (!Number.isFinite(b.grad)) return backwardError(op, a, b, gradB, b.grad);
+function sweep(
+  root: Value,
+  ranks: Map<Value, number> | null,
+): RangeError | typeof OUT_OF_ORDER | null {
+  const pass = new Pass(root, ranks);
+  pass.reach(root, 1);
+  for (let rank = 0; rank <= pass.last && pass.ok(); rank++) {
+    const node = pass.take(rank);
+    if (node === undefined) continue; // no op result of this graph has this rank
+    const op = node.op as OpSpec;
+    // The chain rule: each input receives ∂node/∂input · ∂root/∂node.
+    const a = node.a as Value;
+    const b = node.b;
+    const bData = b === null ? node.constant : b.data;
+    pass.hand(node, a, op.gradA(a.data, bData, node.data) * node.grad);
+    if (b !== null && !op.constantB) {
+      pass.hand(node, b, op.gradB(a.data, bData, node.data) * node.grad);
+    }
   }
-  return null;
+  return pass.finish();
+}
+
+/**
+ * The bookkeeping of one `sweep`: the op results reached but not yet visited, in a ring of
+ * slots indexed by rank (a chain needs two slots, however long it is), and the leaves that
+ * held a gradient before the pass.
+ */
+class Pass {
+  /** The highest rank reached so far. */
+  last = 0;
+  /** The first gradient found not finite: the sweep stops and the gradients are put back. */
+  failure: RangeError | null = null;
+  /** Set when an input does not rank after its consumer: this order cannot be used. */
+  outOfOrder = false;
+  // A leaf reached by this pass carries this stamp, drawn from the creation count so that a
+  // leaf later wired by hand into an op's result still ranks after every input it had then.
+  private readonly stamp = nextStamp();
+  // Ranks from `visited + 1` to `last` live in the ring, at `rank & mask`.
+  private visited = -1;
+  private slots: (Value | undefined)[] = takeSpareSlots();
+  private mask = this.slots.length - 1;
+  private reachedCount = 0;
+  // Leaves that held a gradient: their sum for this pass starts from 0, and what they held
+  // is added back at the end (or restored after a failure). Usually none.
+  private readonly heldLeaves: Value[] = [];
+  private readonly heldGrads: number[] = [];
+
+  constructor(readonly root: Value, readonly ranks: Map<Value, number> | null) {}
+
+  /** Whether the sweep may go on. */
+  ok(): boolean {
+    return this.failure === null && !this.outOfOrder;
+  }
+
+  /** The op result of `rank`, if one was reached, and frees its slot. */
+  take(rank: number): Value | undefined {
+    this.visited = rank;
+    const slot = rank & this.mask;
+    const node = this.slots[slot];
+    this.slots[slot] = undefined;
+    return node;
+  }
+
+  /** Hands `share` of the gradient to `input`, an input of `consumer`, and checks the sum. */
+  hand(consumer: Value, input: Value, share: number): void {
+    const sum = this.reach(input, share);
+    if (this.failure === null && !Number.isFinite(sum)) {
+      this.failure = backwardError(consumer, share, sum);
+    }
+  }
+
+  /**
+   * Adds `share` to `node`'s gradient for this pass and returns the new sum. The first share
+   * replaces what the node held (an op result's gradient is this pass's alone; a leaf's old
+   * one is set aside).
+   */
+  reach(node: Value, share: number): number {
+    if (node.op === null) {
+      if (node.stamp === this.stamp) {
+        node.grad += share;
+        return node.grad;
+      }
+      node.stamp = this.stamp;
+      if (node.grad !== 0) {
+        this.heldLeaves.push(node);
+        this.heldGrads.push(node.grad);
+      }
+      node.grad = 0 + share; // a sum from 0, as every gradient is: 0 + −0 is 0
+      return node.grad;
+    }
+    const rank = this.ranks === null
+      ? this.root.stamp - node.stamp
+      : this.ranks.get(node) as number;
+    const span = rank - this.visited;
+    const tooFar = this.ranks === null && span > RING_LIMIT && span > 4 * this.reachedCount;
+    if (!(span > 0) || tooFar) {
+      // An input made after its consumer (wired by hand, or the count wrapped), or an op's
+      // result made long before the rest of the graph: creation order will not do.
+      this.outOfOrder = true;
+      return 0;
+    }
+    if (span > this.mask) this.grow(span);
+    const slot = rank & this.mask;
+    const there = this.slots[slot];
+    if (there === undefined) {
+      this.slots[slot] = node;
+      this.reachedCount++;
+      if (rank > this.last) this.last = rank;
+      node.grad = 0 + share;
+      return node.grad;
+    }
+    if (there !== node) {
+      this.outOfOrder = true; // two nodes with one creation number: the count wrapped
+      return 0;
+    }
+    node.grad += share;
+    return node.grad;
+  }
+
+  /** Makes room for ranks up to `span` beyond the last one visited. */
+  private grow(span: number): void {
+    let size = this.slots.length * 2;
+    while (size <= span) size *= 2;
+    const slots = new Array<Value | undefined>(size);
+    for (let rank = this.visited + 1; rank <= this.last; rank++) {
+      slots[rank & (size - 1)] = this.slots[rank & this.mask];
+    }
+    this.slots = slots;
+    this.mask = size - 1;
+  }
+
+  /**
+   * Ends the pass: on success, adds back to each leaf what it held. Otherwise puts every
+   * gradient back: leaves this pass reached to what they held, every other node to 0.
+   */
+  finish(): RangeError | typeof OUT_OF_ORDER | null {
+    for (let rank = this.visited + 1; rank <= this.last; rank++) this.take(rank);
+    keepSpareSlots(this.slots);
+    if (this.ok()) {
+      for (let j = 0; j < this.heldLeaves.length && this.failure === null; j++) {
+        const leaf = this.heldLeaves[j];
+        const total = leaf.grad + this.heldGrads[j];
+        if (Number.isFinite(total)) leaf.grad = total;
+        else {
+          this.failure = new RangeError(
+            `backward: the gradient of a leaf (data ${leaf.data}) would become ${total}`,
+          );
+        }
+      }
+      if (this.failure === null) return null;
+    }
+    for (const node of topologicalOrder(this.root)) {
+      if (node.op !== null || node.stamp === this.stamp) node.grad = 0;
+    }
+    for (let j = 0; j < this.heldLeaves.length; j++) {
+      this.heldLeaves[j].grad = this.heldGrads[j];
+    }
+    if (!this.outOfOrder) return this.failure;
+    if (this.ranks === null) return OUT_OF_ORDER;
+    return new RangeError("backward: the graph has a cycle (a node is its own input)");
+  }
+}
+
+// The ring of the last pass, left empty, for the next one: a training step's pass would
+// otherwise spend a good part of its time making a new one. Kept only while small.
+let spareSlots: (Value | undefined)[] | null = null;
+const SPARE_SLOTS_LIMIT = 1 << 17;
+
+function takeSpareSlots(): (Value | undefined)[] {
+  const slots = spareSlots ?? new Array<Value | undefined>(1024).fill(undefined);
+  spareSlots = null;
+  return slots;
+}
+
+function keepSpareSlots(slots: (Value | undefined)[]): void {
+  if (slots.length <= SPARE_SLOTS_LIMIT) spareSlots = slots;
+}
+
+/** Ranks from a depth-first search: the root 0, every input after all of its consumers. */
+function ranksFromSearch(root: Value): Map<Value, number> {
+  const order = topologicalOrder(root);
+  const ranks = new Map<Value, number>();
+  for (let i = 0; i < order.length; i++) ranks.set(order[i], order.length - 1 - i);
+  return ranks;
 }
 
 /**
  * Every node `root` depends on, inputs before the nodes made from them, `root` last.
  *
  * Iterative depth-first search with an explicit stack, so a chain of millions of nodes does
- * not overflow the call stack. (`backward` does not need this list: it counts dependencies.)
+ * not overflow the call stack. (`backward` does not need this list: creation order serves.)
  *
  * @example
  * ```ts
@@ -382,27 +568,42 @@ export function topologicalOrder(root: Value): Value[] {
   return order;
 }
 
+/** `op` applied to `a`: the forward and the node that remembers it. */
 function unary(op: OpSpec, a: Value): Value {
   const out = op.forward(a.data, 0);
-  if (!Number.isFinite(out)) throw forwardError(op, a, null, out);
-  const node = new Value(out);
-  node.op = op;
-  node.a = a;
-  return node;
+  if (!Number.isFinite(out)) throw forwardError(op, a.data, null, out);
+  return record(op, out, a, null, 0);
 }
 
-function binary(op: OpSpec, a: Value, b: Value): Value {
-  const out = op.forward(a.data, b.data);
-  if (!Number.isFinite(out)) throw forwardError(op, a, b, out);
-  const node = new Value(out);
-  node.op = op;
-  node.a = a;
-  node.b = b;
-  return node;
+/**
+ * `op` applied to `a` and `b`. A number `b` makes no node: the result keeps it as `constant`.
+ */
+function binary(op: OpSpec, a: Value, b: Value | number): Value {
+  if (b instanceof Value) {
+    const out = op.forward(a.data, b.data);
+    if (!Number.isFinite(out)) throw forwardError(op, a.data, b.data, out);
+    return record(op, out, a, b, 0);
+  }
+  const out = op.forward(a.data, b);
+  if (!Number.isFinite(out)) throw forwardError(op, a.data, b, out);
+  return record(op, out, a, null, b);
 }
 
-function lift(op: OpSpec, x: Value | number): Value {
-  return x instanceof Value ? x : new Value(checkedNumber(op.name, "operand", x, true));
+/** A `Value` operand as it is, a number operand checked to be finite: what `binary` takes. */
+function lift(op: OpSpec, x: Value | number): Value | number {
+  return x instanceof Value ? x : checkedNumber(op.name, "operand", x, true);
+}
+
+/** The node holding `data`; inside `noGrad` a plain leaf, so no graph is kept alive. */
+function record(op: OpSpec, data: number, a: Value, b: Value | null, constant: number): Value {
+  const node = new Value(data);
+  if (isGradEnabled()) {
+    node.op = op;
+    node.a = a;
+    node.b = b;
+    node.constant = constant;
+  }
+  return node;
 }
 
 function checkedNumber(where: string, what: string, x: unknown, orValue: boolean): number {
@@ -419,21 +620,19 @@ function checkedNumber(where: string, what: string, x: unknown, orValue: boolean
   return x;
 }
 
-function call(op: OpSpec, a: Value, b: Value | null): string {
-  return `${op.name}(${a.data}${b === null ? "" : `, ${b.data}`})`;
+function call(op: OpSpec, a: number, b: number | null): string {
+  return `${op.name}(${a}${b === null ? "" : `, ${b}`})`;
 }
 
-function forwardError(op: OpSpec, a: Value, b: Value | null, out: number): RangeError {
+function forwardError(op: OpSpec, a: number, b: number | null, out: number): RangeError {
   return new RangeError(`${op.name}: ${call(op, a, b)} is ${out}, not a finite number`);
 }
 
-function backwardError(
-  op: OpSpec,
-  a: Value,
-  b: Value | null,
-  share: number,
-  sum: number,
-): RangeError {
+/** The error for `node`'s op when a share it handed, or the sum it made, is not finite. */
+function backwardError(node: Value, share: number, sum: number): RangeError {
+  const op = node.op as OpSpec;
+  const a = (node.a as Value).data;
+  const b = node.b !== null ? node.b.data : op.arity === 2 ? node.constant : null;
   return Number.isFinite(share)
     ? new RangeError(
       `${op.name}: at ${call(op, a, b)} the gradient share ${share} makes an input's sum ${sum}`,

@@ -12,6 +12,7 @@
  * @module
  */
 
+import { isGradEnabled } from "../scalar/grad_mode.ts";
 import { Random, type RandomSource, randomSourceOf, type SeedOptions } from "../util/random.ts";
 import type { DivOptions } from "../scalar/value.ts";
 import {
@@ -33,6 +34,9 @@ import {
   sameShape,
   sizeOf,
 } from "./_shape.ts";
+
+// One switch for both engines: `noGrad` turns off recording for Values and Tensors alike.
+export { noGrad } from "../scalar/grad_mode.ts";
 
 /**
  * Nested arrays of numbers, as {@linkcode tensor} reads them and `toArray` writes them.
@@ -69,11 +73,8 @@ let trustedData = false;
 
 // Stamp of the current topological walk: a tensor whose `mark` differs has not been reached.
 // (Tensor graphs hold tens of nodes, so the order is materialised; the scalar engine, whose
-// graphs hold millions, counts dependencies instead.)
+// graphs hold millions, sweeps their creation order instead.)
 let walkEpoch = 0;
-
-// Depth of nested `noGrad` scopes: while > 0, ops record no graph.
-let noGradDepth = 0;
 
 /**
  * An N-dimensional array of float64 numbers in a computational graph.
@@ -537,7 +538,7 @@ export class Tensor {
 
 /**
  * Applies a registry op to tensors: runs its forward, refuses a result that is not finite,
- * and (unless inside {@linkcode noGrad}) records the op when an input requires a gradient.
+ * and (unless inside `noGrad`) records the op when an input requires a gradient.
  * Every tensor method goes through here; so do the tests that walk the registry.
  *
  * @throws {RangeError} from the op's checks, or naming the op when its result holds a value
@@ -559,7 +560,7 @@ export function applyOp<P>(op: TensorOpSpec<P>, inputs: readonly Tensor[], param
   const bad = firstNonFinite(result.data);
   if (bad !== -1) throw forwardError(op, inputs, result.data, result.shape, bad);
   const out = trusted(result.data, result.shape);
-  if (noGradDepth === 0 && inputs.some((t) => t.requiresGrad)) {
+  if (isGradEnabled() && inputs.some((t) => t.requiresGrad)) {
     out.requiresGrad = true;
     out.op = op as TensorOpSpec;
     out.inputs = inputs.slice();
@@ -567,28 +568,6 @@ export function applyOp<P>(op: TensorOpSpec<P>, inputs: readonly Tensor[], param
     out.saved = result.saved;
   }
   return out;
-}
-
-/**
- * Runs `fn` without recording any graph: results of ops inside have no `op` and do not
- * require a gradient (for evaluation, and for updates made by hand). Scopes nest.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { noGrad, tensor } from "./tensor.ts";
- * const w = tensor([1, 2], { requiresGrad: true });
- * const y = noGrad(() => w.mul(2));
- * assert.ok(!y.requiresGrad && y.op === null);
- * ```
- */
-export function noGrad<T>(fn: () => T): T {
-  noGradDepth++;
-  try {
-    return fn();
-  } finally {
-    noGradDepth--;
-  }
 }
 
 /**
