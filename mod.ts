@@ -31,20 +31,16 @@ export {
   type OpSpec,
 } from "./lib/scalar/mod.ts";
 export {
+  DEFAULT_GRADCHECK_TOLERANCES,
   gradcheck,
   GradcheckError,
   type GradcheckOptions,
   type GradcheckReport,
+  PYTORCH_GRADCHECK_TOLERANCES,
 } from "./lib/scalar/mod.ts";
-export {
-  binaryCrossEntropyWithLogits,
-  crossEntropy,
-  hinge,
-  l2Penalty,
-  logSumExp,
-  mse,
-  softmax,
-} from "./lib/scalar/mod.ts";
+// The scalar crossEntropy, logSumExp, mse and softmax are reached through "/scalar": at the
+// root a plain name is the tensor function.
+export { binaryCrossEntropyWithLogits, hinge, l2Penalty } from "./lib/scalar/mod.ts";
 export { type GradientDescentOptions, gradientDescentStep } from "./lib/scalar/mod.ts";
 export {
   Adam,
@@ -76,13 +72,20 @@ export {
 } from "./lib/nn/mod.ts";
 export { type PlanarDataset, twoMoons, type TwoMoonsOptions } from "./lib/util/mod.ts";
 export { type DecisionBoundaryOptions, decisionBoundarySvg } from "./lib/util/mod.ts";
-export { Lcg32, Random, type RandomSource } from "./lib/util/mod.ts";
+export {
+  Lcg32,
+  Random,
+  type RandomSource,
+  randomSourceOf,
+  type SeedOptions,
+} from "./lib/util/mod.ts";
 export { DEFAULT_DOT_MAX_NODES, type DotOptions, toDot } from "./lib/scalar/mod.ts";
 export {
   applyOp,
   arange,
   type ArangeOptions,
   concat,
+  crossEntropy,
   dropout,
   type DropoutOptions,
   fromScalar,
@@ -107,8 +110,10 @@ export {
 export {
   type AxisParams,
   type BackwardContext,
+  type ClampParams,
   type CrossEntropyParams,
   type Dim,
+  type DivParams,
   type DropoutParams,
   type GatherParams,
   type IndexList,
@@ -123,6 +128,7 @@ export {
   type ReshapeParams,
   type SliceParams,
   type SoftmaxParams,
+  type SqueezeParams,
   type TensorData,
   type TensorInputSpec,
   type TensorOpName,
@@ -130,6 +136,48 @@ export {
   tensorOps,
   type TensorOpSpec,
   type TrilParams,
+  type UnaryOpName,
+  type WhereParams,
+} from "./lib/tensor/mod.ts";
+export {
+  abs,
+  add,
+  argmax,
+  clamp,
+  cos,
+  div,
+  exp,
+  gelu,
+  log,
+  logSoftmax,
+  logSumExp,
+  matmul,
+  max,
+  maximum,
+  mean,
+  min,
+  minimum,
+  mse,
+  mul,
+  neg,
+  permute,
+  pow,
+  relu,
+  reshape,
+  sigmoid,
+  sin,
+  slice,
+  softmax,
+  softplus,
+  sqrt,
+  squeeze,
+  sub,
+  sum,
+  tanh,
+  transpose,
+  tril,
+  unsqueeze,
+  where,
 } from "./lib/tensor/mod.ts";
 export {
   gradcheckTensor,
@@ -149,4 +197,5 @@ export {
   type SequentialLayer,
   type TensorInitOptions,
   type TensorModule,
+  TensorModuleBase,
 } from "./lib/nn/mod.ts";
