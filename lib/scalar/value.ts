@@ -304,9 +304,9 @@ export class Value {
   backward(): void {
     // Creation order is a topological order, so one sweep in reverse creation order applies
     // the chain rule at each node after all of its consumers have handed it their share.
-    // Where that order does not hold (nodes wired by hand, an interior node made long before
-    // the rest, or the creation count wrapped), the sweep notices, puts back every gradient
-    // it changed, and a depth-first search supplies the order instead.
+    // Where that order does not hold (nodes wired by hand, an op's result made more than 2^24
+    // nodes before the rest, or the creation count wrapped), the sweep notices, puts back
+    // every gradient it changed, and a depth-first search supplies the order instead.
     let outcome = sweep(this, null);
     if (outcome === OUT_OF_ORDER) outcome = sweep(this, ranksFromSearch(this));
     if (outcome !== null) throw outcome;
