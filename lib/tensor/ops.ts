@@ -21,7 +21,7 @@
 import { type InputDomain, ops, type OpSpec } from "../scalar/ops.ts";
 import { Random } from "../util/random.ts";
 import { broadcastIndex, broadcastShapes, stridedPositions, sumToShape } from "./_broadcast.ts";
-import { matmulKernel } from "./_matmul.ts";
+import { product } from "./kernels/_product.ts";
 import {
   checkedShape,
   contiguousStrides,
@@ -479,46 +479,22 @@ interface MatmulSaved {
   readonly mapB: Int32Array | null;
 }
 
-/** The `rows`×`cols` matrix at `data[offset..]`, transposed into `into` (cols×rows). */
-function transposeInto(
-  data: Float64Array,
-  offset: number,
-  rows: number,
-  cols: number,
-  into: Float64Array,
-): void {
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) into[c * rows + r] = data[offset + r * cols + c];
-  }
-}
-
-function addInto(target: Float64Array, offset: number, source: Float64Array): void {
-  for (let i = 0; i < source.length; i++) target[offset + i] += source[i];
-}
-
 /**
- * Batched gradient of one matmul operand: for each result batch t, `product(t)` (a matrix
- * of `rows×cols` computed by the kernel) is added at that operand's batch `map[t]`. When the
- * operand is not broadcast each of its batches is written exactly once, straight into place.
+ * Batched gradient of one matmul operand: for each result batch t, `product(t, …)` writes
+ * (or, accumulating, adds) that batch's matrix of `block` elements at the operand's batch
+ * `map[t]`. When the operand is not broadcast each of its batches is written exactly once;
+ * when it is, the products of the batches that reused it are summed in place, in batch order.
  */
 function batchedGrad(
   batch: number,
   map: Int32Array | null,
   operandSize: number,
-  rows: number,
-  cols: number,
-  product: (t: number, out: Float64Array, outOffset: number) => void,
+  block: number,
+  product: (t: number, out: Float64Array, outOffset: number, accumulate: boolean) => void,
 ): Float64Array {
   const grad = new Float64Array(operandSize);
-  const block = rows * cols;
-  if (map === null) {
-    for (let t = 0; t < batch; t++) product(t, grad, t * block);
-    return grad;
-  }
-  const scratch = new Float64Array(block);
   for (let t = 0; t < batch; t++) {
-    product(t, scratch, 0);
-    addInto(grad, map[t] * block, scratch);
+    product(t, grad, (map === null ? t : map[t]) * block, map !== null);
   }
   return grad;
 }
@@ -1155,7 +1131,16 @@ export const tensorOps: TensorOpRegistry = {
       for (let t = 0; t < batch; t++) {
         const ta = mapA === null ? t : mapA[t];
         const tb = mapB === null ? t : mapB[t];
-        matmulKernel(a.data, b.data, out, m, k, n, ta * m * k, tb * k * n, t * m * n);
+        product(
+          { data: a.data, offset: ta * m * k, transposed: false },
+          { data: b.data, offset: tb * k * n, transposed: false },
+          out,
+          t * m * n,
+          m,
+          k,
+          n,
+          false,
+        );
       }
       const saved: MatmulSaved = { m, k, n, batch, mapA, mapB };
       return { data: out, shape: [...batchShape, m, n], saved };
@@ -1164,18 +1149,35 @@ export const tensorOps: TensorOpRegistry = {
       const { m, k, n, batch, mapA, mapB } = saved as MatmulSaved;
       let gradA: Float64Array | null = null;
       let gradB: Float64Array | null = null;
+      // Bᵀ and Aᵀ are read in place from B's and A's storage (transposed operands).
       if (needs[0]) {
-        const bt = new Float64Array(n * k);
-        gradA = batchedGrad(batch, mapA, a.data.length, m, k, (t, out, at) => {
-          transposeInto(b.data, (mapB === null ? t : mapB[t]) * k * n, k, n, bt);
-          matmulKernel(grad, bt, out, m, n, k, t * m * n, 0, at); // G·Bᵀ
+        gradA = batchedGrad(batch, mapA, a.data.length, m * k, (t, out, at, accumulate) => {
+          const tb = mapB === null ? t : mapB[t];
+          product( // G·Bᵀ
+            { data: grad, offset: t * m * n, transposed: false },
+            { data: b.data, offset: tb * k * n, transposed: true },
+            out,
+            at,
+            m,
+            n,
+            k,
+            accumulate,
+          );
         });
       }
       if (needs[1]) {
-        const at = new Float64Array(k * m);
-        gradB = batchedGrad(batch, mapB, b.data.length, k, n, (t, out, to) => {
-          transposeInto(a.data, (mapA === null ? t : mapA[t]) * m * k, m, k, at);
-          matmulKernel(at, grad, out, k, m, n, 0, t * m * n, to); // Aᵀ·G
+        gradB = batchedGrad(batch, mapB, b.data.length, k * n, (t, out, to, accumulate) => {
+          const ta = mapA === null ? t : mapA[t];
+          product( // Aᵀ·G
+            { data: a.data, offset: ta * m * k, transposed: true },
+            { data: grad, offset: t * m * n, transposed: false },
+            out,
+            to,
+            k,
+            m,
+            n,
+            accumulate,
+          );
         });
       }
       return [gradA, gradB];
@@ -1214,16 +1216,21 @@ export const tensorOps: TensorOpRegistry = {
       if (b !== undefined && !sameShape(b.shape, [outSize])) {
         throw new RangeError(`${where}: bias ${formatShape(b.shape)} should be [${outSize}]`);
       }
+      // Each row of out starts as the bias; the product x·Wᵀ folds onto it, Wᵀ read in place.
       const out = new Float64Array(rowCount * outSize);
-      const xs = x.data;
-      const ws = w.data;
-      for (let r = 0; r < rowCount; r++) {
-        for (let j = 0; j < outSize; j++) {
-          let act = b === undefined ? 0 : b.data[j];
-          for (let i = 0; i < inSize; i++) act += ws[j * inSize + i] * xs[r * inSize + i];
-          out[r * outSize + j] = act;
-        }
+      if (b !== undefined) {
+        for (let r = 0; r < rowCount; r++) out.set(b.data, r * outSize);
       }
+      product(
+        { data: x.data, offset: 0, transposed: false },
+        { data: w.data, offset: 0, transposed: true },
+        out,
+        0,
+        rowCount,
+        inSize,
+        outSize,
+        true,
+      );
       return { data: out, shape: [...x.shape.slice(0, -1), outSize], saved: rowCount };
     },
     backward({ grad, inputs, saved, needs }) {
@@ -1233,13 +1240,29 @@ export const tensorOps: TensorOpRegistry = {
       const grads: (Float64Array | null)[] = [null, null, null];
       if (needs[0]) {
         grads[0] = new Float64Array(x.data.length);
-        matmulKernel(grad, w.data, grads[0], rowCount, outSize, inSize);
+        product( // G·W
+          { data: grad, offset: 0, transposed: false },
+          { data: w.data, offset: 0, transposed: false },
+          grads[0],
+          0,
+          rowCount,
+          outSize,
+          inSize,
+          false,
+        );
       }
       if (needs[1]) {
-        const gt = new Float64Array(outSize * rowCount);
-        transposeInto(grad, 0, rowCount, outSize, gt);
         grads[1] = new Float64Array(w.data.length);
-        matmulKernel(gt, x.data, grads[1], outSize, rowCount, inSize);
+        product( // Gᵀ·x, Gᵀ read in place
+          { data: grad, offset: 0, transposed: true },
+          { data: x.data, offset: 0, transposed: false },
+          grads[1],
+          0,
+          outSize,
+          rowCount,
+          inSize,
+          false,
+        );
       }
       if (inputs.length === 3 && needs[2]) {
         const gb = new Float64Array(outSize);
