@@ -29,9 +29,13 @@
 import { encodeModule, FunctionBuilder } from "./_wasm_encoder.ts";
 
 /** Rows of A (and of C) per micro-kernel block. */
-export const MR = 4;
+export const MR = 6;
 /** Depth (rows of B, columns of A) of one packed block. */
 export const KC = 256;
+/** Steps of p per iteration of the micro-kernel's loop (a power of two). */
+const UNROLL = 4;
+/** Bytes of packed B one k-block of a column block holds (a share of L2). */
+const NC_BYTES = 256 * 1024;
 /** Largest memory, in 64 KiB pages, a kernel module may address (1 GiB). */
 export const MAX_PAGES = 16384;
 
@@ -75,8 +79,6 @@ export const FLOAT32: ElementKind = { bytes: 4, nr: 8 };
 export interface GemmModuleOptions {
   /** Use relaxed SIMD's multiply-add (fused where the machine has FMA). */
   readonly fused: boolean;
-  /** Rows of the micro-kernel (default MR). */
-  readonly mr?: number;
 }
 
 /** The module's bytes for `kind`. */
@@ -85,7 +87,7 @@ export function gemmModuleBytes(
   options: GemmModuleOptions,
 ): Uint8Array<ArrayBuffer> {
   return encodeModule([
-    { name: "micro", body: microKernel(kind, options.fused, options.mr ?? MR) },
+    { name: "micro", body: microKernel(kind, options.fused) },
     { name: "packB", body: packB(kind) },
     { name: "chunk", body: chunk(kind) },
   ], MAX_PAGES);
@@ -113,7 +115,7 @@ function forLoop(f: FunctionBuilder, i: number, start: Emit, end: Emit, step: Em
 const get = (index: number): Emit => (f) => f.localGet(index);
 const constant = (value: number): Emit => (f) => f.i32Const(value);
 
-function microKernel(kind: ElementKind, fused: boolean, MR: number): FunctionBuilder {
+function microKernel(kind: ElementKind, fused: boolean): FunctionBuilder {
   const f = new FunctionBuilder(["i32", "i32", "i32", "i32", "i32"], []);
   const [ap, bp, c, ldc, kc] = [0, 1, 2, 3, 4];
   const row = f.local("i32");
@@ -134,32 +136,44 @@ function microKernel(kind: ElementKind, fused: boolean, MR: number): FunctionBui
     f.localGet(row).v128Load(0).localSet(acc[r][0]);
     f.localGet(row).v128Load(16).localSet(acc[r][1]);
   });
-  // do { … } while (--kc !== 0): the caller never passes kc = 0.
-  f.loop();
-  f.localGet(bp).v128Load(0).localSet(b0);
-  f.localGet(bp).v128Load(16).localSet(b1);
-  for (let r = 0; r < MR; r++) {
-    f.localGet(ap);
-    if (kind.bytes === 8) f.v128Load64Splat(8 * r);
-    else f.v128Load32Splat(4 * r);
-    f.localSet(a);
-    for (const [h, b] of [[0, b0], [1, b1]]) {
-      if (fused) {
-        f.localGet(a).localGet(b).localGet(acc[r][h]);
-        if (kind.bytes === 8) f.f64x2RelaxedMadd();
-        else f.f32x4RelaxedMadd();
-      } else {
-        f.localGet(acc[r][h]).localGet(a).localGet(b);
-        if (kind.bytes === 8) f.f64x2Mul().f64x2Add();
-        else f.f32x4Mul().f32x4Add();
+  // One step of p: two vectors of B, MR splats of A, 2·MR multiply-adds; `step` is the
+  // step's place in an unrolled group (a constant byte offset).
+  const step = (u: number) => {
+    f.localGet(bp).v128Load(u * kind.nr * kind.bytes).localSet(b0);
+    f.localGet(bp).v128Load(u * kind.nr * kind.bytes + 16).localSet(b1);
+    for (let r = 0; r < MR; r++) {
+      f.localGet(ap);
+      if (kind.bytes === 8) f.v128Load64Splat((u * MR + r) * 8);
+      else f.v128Load32Splat((u * MR + r) * 4);
+      f.localSet(a);
+      for (const [h, b] of [[0, b0], [1, b1]]) {
+        if (fused) {
+          f.localGet(a).localGet(b).localGet(acc[r][h]);
+          if (kind.bytes === 8) f.f64x2RelaxedMadd();
+          else f.f32x4RelaxedMadd();
+        } else {
+          f.localGet(acc[r][h]).localGet(a).localGet(b);
+          if (kind.bytes === 8) f.f64x2Mul().f64x2Add();
+          else f.f32x4Mul().f32x4Add();
+        }
+        f.localSet(acc[r][h]);
       }
-      f.localSet(acc[r][h]);
     }
-  }
-  f.localGet(ap).i32Const(MR * kind.bytes).i32Add().localSet(ap);
-  f.localGet(bp).i32Const(kind.nr * kind.bytes).i32Add().localSet(bp);
-  f.localGet(kc).i32Const(1).i32Sub().localTee(kc).brIf(0);
-  f.end();
+  };
+  // kc = UNROLL·groups + rest: a loop over groups of UNROLL steps, then one over the rest.
+  const count = f.local("i32");
+  const loopOver = (steps: number) => {
+    f.localGet(count).if().loop();
+    for (let u = 0; u < steps; u++) step(u);
+    f.localGet(ap).i32Const(steps * MR * kind.bytes).i32Add().localSet(ap);
+    f.localGet(bp).i32Const(steps * kind.nr * kind.bytes).i32Add().localSet(bp);
+    f.localGet(count).i32Const(1).i32Sub().localTee(count).brIf(0);
+    f.end().end();
+  };
+  f.localGet(kc).i32Const(Math.log2(UNROLL)).i32ShrU().localSet(count);
+  loopOver(UNROLL);
+  f.localGet(kc).i32Const(UNROLL - 1).i32And().localSet(count);
+  loopOver(1);
   eachRow((r) => {
     f.localGet(row).localGet(acc[r][0]).v128Store(0);
     f.localGet(row).localGet(acc[r][1]).v128Store(16);
@@ -236,50 +250,63 @@ function chunk(kind: ElementKind): FunctionBuilder {
     10,
     11,
   ];
-  const [p0, kc, i, p, r, w, s, jp, bBlock, colAddr, rowIndex] = new Array(11).fill(0).map(() =>
-    f.local("i32")
-  );
+  const [p0, kc, i, p, r, w, s, jp, bBlock, colAddr, rowIndex, jb, jbEnd] = new Array(13).fill(0)
+    .map(() => f.local("i32"));
   const value = f.local(kind.bytes === 8 ? "f64" : "f32");
   const E = kind.bytes;
-  forLoop(f, p0, constant(0), get(k), constant(KC), () => {
-    // kc = min(KC, k − p0)
-    f.i32Const(KC).localGet(k).localGet(p0).i32Sub().localTee(kc).localGet(kc).i32Const(KC)
-      .i32GtS().select().localSet(kc);
-    // Pack rows i0 … i1 − 1, columns p0 … p0 + kc − 1 of A into strips of MR rows.
-    f.localGet(offAp).localSet(w);
-    forLoop(f, i, get(i0), get(i1), constant(MR), () => {
-      forLoop(f, p, constant(0), get(kc), constant(1), () => {
-        f.localGet(offA).localGet(p0).localGet(p).i32Add().localGet(cs).i32Mul().i32Add()
-          .localSet(colAddr);
-        forLoop(f, r, constant(0), constant(MR), constant(1), () => {
-          f.localGet(i).localGet(r).i32Add().localSet(rowIndex);
-          f.localGet(w);
-          loadOrZero(
-            f,
-            kind,
-            value,
-            () => f.localGet(rowIndex).localGet(m).i32LtS(),
-            () => f.localGet(colAddr).localGet(rowIndex).localGet(rs).i32Mul().i32Add(),
-          );
-          f.localGet(value);
-          if (E === 8) f.f64Store();
-          else f.f32Store();
-          f.localGet(w).i32Const(E).i32Add().localSet(w);
+  // Column blocks of NC_BYTES / (KC·E) columns keep a k-block's packed B within L2.
+  const blockPanels = NC_BYTES / (KC * E * kind.nr);
+  forLoop(f, jb, constant(0), get(panels), constant(blockPanels), () => {
+    // jbEnd = min(jb + blockPanels, panels)
+    f.localGet(jb).i32Const(blockPanels).i32Add().localTee(jbEnd).localGet(panels).localGet(jbEnd)
+      .localGet(panels).i32LtS().select().localSet(jbEnd);
+    forLoop(f, p0, constant(0), get(k), constant(KC), () => {
+      // kc = min(KC, k − p0)
+      f.i32Const(KC).localGet(k).localGet(p0).i32Sub().localTee(kc).localGet(kc).i32Const(KC)
+        .i32GtS().select().localSet(kc);
+      // Pack rows i0 … i1 − 1, columns p0 … p0 + kc − 1 of A into strips of MR rows.
+      f.localGet(offAp).localSet(w);
+      forLoop(f, i, get(i0), get(i1), constant(MR), () => {
+        forLoop(f, p, constant(0), get(kc), constant(1), () => {
+          f.localGet(offA).localGet(p0).localGet(p).i32Add().localGet(cs).i32Mul().i32Add()
+            .localSet(colAddr);
+          forLoop(f, r, constant(0), constant(MR), constant(1), () => {
+            f.localGet(i).localGet(r).i32Add().localSet(rowIndex);
+            f.localGet(w);
+            loadOrZero(
+              f,
+              kind,
+              value,
+              () => f.localGet(rowIndex).localGet(m).i32LtS(),
+              () => f.localGet(colAddr).localGet(rowIndex).localGet(rs).i32Mul().i32Add(),
+            );
+            f.localGet(value);
+            if (E === 8) f.f64Store();
+            else f.f32Store();
+            f.localGet(w).i32Const(E).i32Add().localSet(w);
+          });
         });
       });
-    });
-    // This k-block of packed B starts at offBp + p0 · panels · NR · E.
-    f.localGet(offBp).localGet(p0).localGet(panels).i32Mul().i32Const(kind.nr * E).i32Mul()
-      .i32Add().localSet(bBlock);
-    forLoop(f, jp, constant(0), get(panels), constant(1), () => {
-      forLoop(f, s, constant(0), (g) => g.localGet(i1).localGet(i0).i32Sub(), constant(MR), () => {
-        // micro(offAp + s·kc·E, bBlock + jp·kc·NR·E, offC + (i0 + s)·ldc + jp·NR·E, ldc, kc)
-        f.localGet(offAp).localGet(s).localGet(kc).i32Mul().i32Const(E).i32Mul().i32Add();
-        f.localGet(bBlock).localGet(jp).localGet(kc).i32Mul().i32Const(kind.nr * E).i32Mul()
-          .i32Add();
-        f.localGet(offC).localGet(i0).localGet(s).i32Add().localGet(ldc).i32Mul().i32Add()
-          .localGet(jp).i32Const(kind.nr * E).i32Mul().i32Add();
-        f.localGet(ldc).localGet(kc).call(MICRO_INDEX);
+      // This k-block of packed B starts at offBp + p0 · panels · NR · E.
+      f.localGet(offBp).localGet(p0).localGet(panels).i32Mul().i32Const(kind.nr * E).i32Mul()
+        .i32Add().localSet(bBlock);
+      forLoop(f, jp, get(jb), get(jbEnd), constant(1), () => {
+        forLoop(
+          f,
+          s,
+          constant(0),
+          (g) => g.localGet(i1).localGet(i0).i32Sub(),
+          constant(MR),
+          () => {
+            // micro(offAp + s·kc·E, bBlock + jp·kc·NR·E, offC + (i0 + s)·ldc + jp·NR·E, ldc, kc)
+            f.localGet(offAp).localGet(s).localGet(kc).i32Mul().i32Const(E).i32Mul().i32Add();
+            f.localGet(bBlock).localGet(jp).localGet(kc).i32Mul().i32Const(kind.nr * E).i32Mul()
+              .i32Add();
+            f.localGet(offC).localGet(i0).localGet(s).i32Add().localGet(ldc).i32Mul().i32Add()
+              .localGet(jp).i32Const(kind.nr * E).i32Mul().i32Add();
+            f.localGet(ldc).localGet(kc).call(MICRO_INDEX);
+          },
+        );
       });
     });
   });

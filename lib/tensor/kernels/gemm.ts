@@ -41,7 +41,7 @@ export interface MatrixOperand {
 }
 
 /** Rows of A in one chunk: the unit of work of a thread. */
-const CHUNK_ROWS = 32;
+const CHUNK_ROWS = 8 * MR;
 /** Bytes of one thread's packed strips of A: CHUNK_ROWS × KC float64s. */
 const AP_BYTES = CHUNK_ROWS * KC * 8;
 /** Below this many multiply-adds (m·k·n) a product stays on the calling thread. */
@@ -180,7 +180,9 @@ export function gemm(
   const kind = KINDS[kindIndex];
   const E = kind.bytes;
   const panels = Math.ceil(n / kind.nr);
-  const ldc = panels * kind.nr;
+  // C's row length, padded off multiples of 1 KiB: rows a power of two apart share cache sets,
+  // and the micro-kernel touches MR of them at once.
+  const ldc = panels * kind.nr + ((panels * kind.nr * E) % 1024 === 0 ? kind.nr : 0);
   const rowsPadded = Math.ceil(m / MR) * MR;
   const chunkRows = CHUNK_ROWS;
   const chunks = Math.ceil(rowsPadded / chunkRows);
