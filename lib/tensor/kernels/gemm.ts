@@ -45,7 +45,7 @@ const CHUNK_ROWS = 8 * MR;
 /** Bytes of one thread's packed strips of A: CHUNK_ROWS × KC float64s. */
 const AP_BYTES = CHUNK_ROWS * KC * 8;
 /** Below this many multiply-adds (m·k·n) a product stays on the calling thread. */
-let parallelThreshold = 96 * 96 * 96;
+let parallelThreshold = 128 * 128 * 128;
 
 // Whether relaxed SIMD (fused multiply-add) validates here; else separate multiply and add.
 const FUSED = WebAssembly.validate(gemmModuleBytes(FLOAT64, { fused: true }));
