@@ -81,6 +81,7 @@ export {
   applyOp,
   arange,
   type ArangeOptions,
+  attention,
   concat,
   dropout,
   type DropoutOptions,
@@ -104,6 +105,7 @@ export {
   zeros,
 } from "./lib/tensor/mod.ts";
 export {
+  type AttentionParams,
   type AxisParams,
   type BackwardContext,
   type CrossEntropyParams,

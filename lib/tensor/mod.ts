@@ -18,6 +18,7 @@ export {
   applyOp,
   arange,
   type ArangeOptions,
+  attention,
   concat,
   dropout,
   type DropoutOptions,
@@ -41,6 +42,7 @@ export {
   zeros,
 } from "./tensor.ts";
 export {
+  type AttentionParams,
   type AxisParams,
   type BackwardContext,
   type CrossEntropyParams,

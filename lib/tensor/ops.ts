@@ -21,6 +21,7 @@
 import { type InputDomain, ops, type OpSpec } from "../scalar/ops.ts";
 import { Random } from "../util/random.ts";
 import { broadcastIndex, broadcastShapes, stridedPositions, sumToShape } from "./_broadcast.ts";
+import { attentionBackward, attentionForward, type AttentionSizes } from "./kernels/_attention.ts";
 import { product } from "./kernels/_product.ts";
 import {
   checkedShape,
@@ -856,6 +857,24 @@ export interface TrilParams {
   readonly fill?: number;
 }
 
+/**
+ * Parameters of `attention`.
+ *
+ * @example A decoder's self-attention: causal, scaled by 1/√d (the defaults).
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { AttentionParams } from "./ops.ts";
+ * const params: AttentionParams = { causal: true };
+ * assert.ok(params.scale === undefined);
+ * ```
+ */
+export interface AttentionParams {
+  /** Whether query i sees only keys j ≤ i (default true). */
+  readonly causal?: boolean;
+  /** The factor on the scores Q·Kᵀ (default 1/√d, d the last axis' size). */
+  readonly scale?: number;
+}
+
 function rows(op: string, x: TensorData): [number, number] {
   if (x.shape.length === 0) {
     throw new RangeError(`${op}: needs at least one axis, got a scalar (shape [])`);
@@ -942,6 +961,8 @@ export interface TensorOpRegistry {
   readonly dropout: TensorOpSpec<DropoutParams>;
   /** The `tril` op. */
   readonly tril: TensorOpSpec<TrilParams | undefined>;
+  /** The `attention` op. */
+  readonly attention: TensorOpSpec<AttentionParams | undefined>;
 }
 
 /**
@@ -1810,4 +1831,59 @@ export const tensorOps: TensorOpRegistry = {
       sizes: { r: [1, 4], c: [1, 4] },
     }],
   }),
+
+  attention: defineTensorOp<AttentionParams | undefined>({
+    // softmax(scale·Q·Kᵀ, causal mask)·V over [..., T, d] queries, keys and values, in one op:
+    // forward and backward in kernels/_attention.ts, every product on the SIMD kernel.
+    name: "attention",
+    arity: 3,
+    elementwise: false,
+    forward([q, k, v], params) {
+      const sizes = attentionSizes(q, k, v, params);
+      const { out, probs } = attentionForward(q.data, k.data, v.data, sizes);
+      return { data: out, shape: q.shape, saved: { sizes, probs } };
+    },
+    backward({ grad, inputs: [q, k, v], saved, needs }) {
+      const { sizes, probs } = saved as { sizes: AttentionSizes; probs: Float64Array };
+      return attentionBackward(grad, q.data, k.data, v.data, probs, sizes, needs);
+    },
+    cases: [
+      {
+        inputs: [0, 1, 2].map(() => ({ shape: ["b", "t", "d"], domain: anywhere })),
+        params: {
+          causal: { kind: "oneOf", values: [true, false, undefined] },
+          scale: { kind: "oneOf", values: [undefined, 0.7] },
+        },
+        sizes: { b: [1, 2], t: [1, 4], d: [1, 3] },
+      },
+      {
+        inputs: [0, 1, 2].map(() => ({ shape: ["b", "h", "t", "d"], domain: anywhere })),
+        sizes: { b: [1, 2], h: [1, 2], t: [1, 3], d: [1, 2] },
+      },
+    ],
+  }),
 };
+
+function attentionSizes(
+  q: TensorData,
+  k: TensorData,
+  v: TensorData,
+  params: AttentionParams | undefined,
+): AttentionSizes {
+  if (q.shape.length < 2 || !sameShape(q.shape, k.shape) || !sameShape(q.shape, v.shape)) {
+    throw new RangeError(
+      `attention: q, k and v need one shape [..., T, d], got ${formatShape(q.shape)}, ` +
+        `${formatShape(k.shape)} and ${formatShape(v.shape)}`,
+    );
+  }
+  const [t, d] = q.shape.slice(-2);
+  const scale = params?.scale ?? 1 / Math.sqrt(d);
+  if (!Number.isFinite(scale)) {
+    throw new RangeError(`attention: scale must be finite, got ${scale}`);
+  }
+  const causal = params?.causal ?? true;
+  if (typeof causal !== "boolean") {
+    throw new TypeError(`attention: causal must be a boolean, got ${String(causal)}`);
+  }
+  return { batch: t * d === 0 ? 0 : q.data.length / (t * d), t, d, scale, causal };
+}

@@ -15,6 +15,7 @@
 import { Random, type RandomSource } from "../util/random.ts";
 import {
   argmaxPositions,
+  type AttentionParams,
   type IndexList,
   type ReduceParams,
   type SliceParams,
@@ -951,6 +952,29 @@ export function layerNorm(
 ): Tensor {
   const inputs = [x, weight, bias].map((t) => checkedTensor("layerNorm", t));
   return applyOp(tensorOps.layerNorm, inputs, { eps: options?.eps ?? 1e-5 });
+}
+
+/**
+ * Scaled dot-product attention in one op: `softmax(scale·q·kᵀ)·v` over the last two axes of
+ * same-shape `[..., T, d]` queries, keys and values, causal by default (query i sees keys
+ * j ≤ i), scale 1/√d by default. Forward and backward are fused: nothing but the
+ * probabilities is kept, and no transpose is made.
+ *
+ * @throws {RangeError} when the shapes differ or have fewer than 2 axes.
+ *
+ * @example One query row attends to itself only, under the causal mask.
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { attention, tensor } from "./tensor.ts";
+ * const q = tensor([[1, 0], [0, 1]]);
+ * const v = tensor([[5, 6], [7, 8]]);
+ * const out = attention(q, q, v);
+ * assert.deepEqual(Array.from(out.data.subarray(0, 2)), [5, 6]);
+ * ```
+ */
+export function attention(q: Tensor, k: Tensor, v: Tensor, options?: AttentionParams): Tensor {
+  const inputs = [q, k, v].map((t) => checkedTensor("attention", t));
+  return applyOp(tensorOps.attention, inputs, options);
 }
 
 /**
