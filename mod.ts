@@ -132,6 +132,7 @@ export {
   type TensorOpSpec,
   type TrilParams,
 } from "./lib/tensor/mod.ts";
+export type { DType, FloatArray } from "./lib/tensor/mod.ts";
 export {
   gradcheckTensor,
   type TensorGradcheckEntry,

@@ -85,11 +85,13 @@ function tensorRound(): Round {
   const rssPeak = statusKb("VmHWM");
   const bT = new Float64Array(SIZE * SIZE);
   const aT = new Float64Array(SIZE * SIZE);
-  transposeInto(b.data, bT, SIZE, SIZE);
-  transposeInto(a.data, aT, SIZE, SIZE);
-  checkElement(out.data, a.data, b.data, 17, 300);
-  checkElement((a.grad as Tensor).data, dOut.data, bT, 511, 0);
-  checkElement((b.grad as Tensor).data, aT, dOut.data, 3, 511);
+  // float64 tensors throughout (the default dtype).
+  const f64 = (t: Tensor) => t.data as Float64Array;
+  transposeInto(f64(b), bT, SIZE, SIZE);
+  transposeInto(f64(a), aT, SIZE, SIZE);
+  checkElement(f64(out), f64(a), f64(b), 17, 300);
+  checkElement(f64(a.grad as Tensor), f64(dOut), bT, 511, 0);
+  checkElement(f64(b.grad as Tensor), aT, f64(dOut), 3, 511);
   return measured(rssBase, rssAfterForward, rssPeak, ms);
 }
 

@@ -69,6 +69,7 @@ export {
   type TensorOpSpec,
   type TrilParams,
 } from "./ops.ts";
+export type { DType, FloatArray } from "./_dtype.ts";
 export {
   gradcheckTensor,
   type TensorGradcheckEntry,

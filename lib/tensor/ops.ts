@@ -23,6 +23,7 @@ import { Random } from "../util/random.ts";
 import { broadcastIndex, broadcastShapes, stridedPositions, sumToShape } from "./_broadcast.ts";
 import { attentionBackward, attentionForward, type AttentionSizes } from "./kernels/_attention.ts";
 import { product } from "./kernels/_product.ts";
+import { allocate, asDType, asFloat64, dtypeOf, type FloatArray } from "./_dtype.ts";
 import {
   checkedShape,
   contiguousStrides,
@@ -46,8 +47,8 @@ import {
  * ```
  */
 export interface TensorData {
-  /** Elements in row-major order. */
-  readonly data: Float64Array;
+  /** Elements in row-major order (float64, or float32 for a float32 tensor). */
+  readonly data: FloatArray;
   /** Size of each axis. */
   readonly shape: readonly number[];
 }
@@ -64,8 +65,8 @@ export interface TensorData {
  * ```
  */
 export interface OpResult {
-  /** The result's elements, row-major. */
-  readonly data: Float64Array;
+  /** The result's elements, row-major (the engine rounds them to float32 for float32 inputs). */
+  readonly data: FloatArray;
   /** The result's shape. */
   readonly shape: readonly number[];
   /** Op-specific intermediate values kept for backward (e.g. softmax probabilities). */
@@ -272,7 +273,7 @@ function defineTensorOp<P>(spec: TensorOpSpec<P>): TensorOpSpec<P> {
 // ---------------------------------------------------------------------------------------
 
 /** An input read through its broadcast index map, materialised at the result's size. */
-function expand(data: Float64Array, map: Int32Array | null): Float64Array {
+function expand(data: FloatArray, map: Int32Array | null): FloatArray {
   if (map === null) return data;
   const out = new Float64Array(map.length);
   for (let i = 0; i < map.length; i++) out[i] = data[map[i]];
@@ -403,7 +404,7 @@ function reduceLayout(op: string, shape: Shape, params: ReduceParams | undefined
   return { outer, size, inner, shape: out };
 }
 
-function sumForward(x: Float64Array, { outer, size, inner }: ReduceLayout): Float64Array {
+function sumForward(x: FloatArray, { outer, size, inner }: ReduceLayout): Float64Array {
   const out = new Float64Array(outer * inner);
   // For each output element the terms arrive in axis order: a left fold from 0.
   for (let o = 0; o < outer; o++) {
@@ -478,6 +479,14 @@ interface MatmulSaved {
   readonly batch: number;
   readonly mapA: Int32Array | null;
   readonly mapB: Int32Array | null;
+  /** A's and B's storage in the product's element type. */
+  readonly x: FloatArray;
+  readonly y: FloatArray;
+}
+
+/** float32 when both operands are float32 (the float32 kernel), else float64. */
+function productType(a: FloatArray, b: FloatArray): "float32" | "float64" {
+  return dtypeOf(a) === "float32" && dtypeOf(b) === "float32" ? "float32" : "float64";
 }
 
 /**
@@ -489,15 +498,14 @@ interface MatmulSaved {
 function batchedGrad(
   batch: number,
   map: Int32Array | null,
-  operandSize: number,
+  grad: FloatArray,
   block: number,
-  product: (t: number, out: Float64Array, outOffset: number, accumulate: boolean) => void,
+  product: (t: number, out: FloatArray, outOffset: number, accumulate: boolean) => void,
 ): Float64Array {
-  const grad = new Float64Array(operandSize);
   for (let t = 0; t < batch; t++) {
     product(t, grad, (map === null ? t : map[t]) * block, map !== null);
   }
-  return grad;
+  return asDType(grad, "float64") as Float64Array;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -537,7 +545,7 @@ function checkedPermutation(x: TensorData, axes: readonly number[]): number[] {
 }
 
 /** Copies `x` with its axes reordered so that result axis i is input axis `axes[i]`. */
-function permuteData(data: Float64Array, shape: Shape, axes: readonly number[]): Float64Array {
+function permuteData(data: FloatArray, shape: Shape, axes: readonly number[]): Float64Array {
   const inStrides = contiguousStrides(shape);
   const positions = stridedPositions(
     axes.map((a) => shape[a]),
@@ -648,7 +656,7 @@ export interface AxisParams {
 
 /** Copies block `k` (of `width` elements in each of `outer` rows) between two layouts. */
 function copyBlocks(
-  from: Float64Array,
+  from: FloatArray,
   fromWidth: number,
   fromStart: number,
   to: Float64Array,
@@ -1148,13 +1156,16 @@ export const tensorOps: TensorOpRegistry = {
       const batch = sizeOf(batchShape);
       const mapA = broadcastIndex(batchShape, batchA);
       const mapB = broadcastIndex(batchShape, batchB);
-      const out = new Float64Array(batch * m * n);
+      // float32 operands (both) use the float32 kernel; anything else float64.
+      const dtype = productType(a.data, b.data);
+      const x = asDType(a.data, dtype), y = asDType(b.data, dtype);
+      const out = allocate(dtype, batch * m * n);
       for (let t = 0; t < batch; t++) {
         const ta = mapA === null ? t : mapA[t];
         const tb = mapB === null ? t : mapB[t];
         product(
-          { data: a.data, offset: ta * m * k, transposed: false },
-          { data: b.data, offset: tb * k * n, transposed: false },
+          { data: x, offset: ta * m * k, transposed: false },
+          { data: y, offset: tb * k * n, transposed: false },
           out,
           t * m * n,
           m,
@@ -1163,43 +1174,57 @@ export const tensorOps: TensorOpRegistry = {
           false,
         );
       }
-      const saved: MatmulSaved = { m, k, n, batch, mapA, mapB };
+      const saved: MatmulSaved = { m, k, n, batch, mapA, mapB, x, y };
       return { data: out, shape: [...batchShape, m, n], saved };
     },
-    backward({ grad, inputs: [a, b], saved, needs }) {
-      const { m, k, n, batch, mapA, mapB } = saved as MatmulSaved;
+    backward({ grad: g64, inputs: [a, b], saved, needs }) {
+      const { m, k, n, batch, mapA, mapB, x, y } = saved as MatmulSaved;
+      const dtype = dtypeOf(x);
+      const grad = asDType(g64, dtype);
       let gradA: Float64Array | null = null;
       let gradB: Float64Array | null = null;
       // Bᵀ and Aᵀ are read in place from B's and A's storage (transposed operands).
       if (needs[0]) {
-        gradA = batchedGrad(batch, mapA, a.data.length, m * k, (t, out, at, accumulate) => {
-          const tb = mapB === null ? t : mapB[t];
-          product( // G·Bᵀ
-            { data: grad, offset: t * m * n, transposed: false },
-            { data: b.data, offset: tb * k * n, transposed: true },
-            out,
-            at,
-            m,
-            n,
-            k,
-            accumulate,
-          );
-        });
+        gradA = batchedGrad(
+          batch,
+          mapA,
+          allocate(dtype, a.data.length),
+          m * k,
+          (t, out, at, accumulate) => {
+            const tb = mapB === null ? t : mapB[t];
+            product( // G·Bᵀ
+              { data: grad, offset: t * m * n, transposed: false },
+              { data: y, offset: tb * k * n, transposed: true },
+              out,
+              at,
+              m,
+              n,
+              k,
+              accumulate,
+            );
+          },
+        );
       }
       if (needs[1]) {
-        gradB = batchedGrad(batch, mapB, b.data.length, k * n, (t, out, to, accumulate) => {
-          const ta = mapA === null ? t : mapA[t];
-          product( // Aᵀ·G
-            { data: a.data, offset: ta * m * k, transposed: true },
-            { data: grad, offset: t * m * n, transposed: false },
-            out,
-            to,
-            k,
-            m,
-            n,
-            accumulate,
-          );
-        });
+        gradB = batchedGrad(
+          batch,
+          mapB,
+          allocate(dtype, b.data.length),
+          k * n,
+          (t, out, to, accumulate) => {
+            const ta = mapA === null ? t : mapA[t];
+            product( // Aᵀ·G
+              { data: x, offset: ta * m * k, transposed: true },
+              { data: grad, offset: t * m * n, transposed: false },
+              out,
+              to,
+              k,
+              m,
+              n,
+              accumulate,
+            );
+          },
+        );
       }
       return [gradA, gradB];
     },
@@ -1238,13 +1263,14 @@ export const tensorOps: TensorOpRegistry = {
         throw new RangeError(`${where}: bias ${formatShape(b.shape)} should be [${outSize}]`);
       }
       // Each row of out starts as the bias; the product x·Wᵀ folds onto it, Wᵀ read in place.
-      const out = new Float64Array(rowCount * outSize);
+      const dtype = productType(x.data, w.data);
+      const out = allocate(dtype, rowCount * outSize);
       if (b !== undefined) {
         for (let r = 0; r < rowCount; r++) out.set(b.data, r * outSize);
       }
       product(
-        { data: x.data, offset: 0, transposed: false },
-        { data: w.data, offset: 0, transposed: true },
+        { data: asDType(x.data, dtype), offset: 0, transposed: false },
+        { data: asDType(w.data, dtype), offset: 0, transposed: true },
         out,
         0,
         rowCount,
@@ -1254,36 +1280,40 @@ export const tensorOps: TensorOpRegistry = {
       );
       return { data: out, shape: [...x.shape.slice(0, -1), outSize], saved: rowCount };
     },
-    backward({ grad, inputs, saved, needs }) {
+    backward({ grad: g64, inputs, saved, needs }) {
       const [x, w] = inputs;
+      const dtype = productType(x.data, w.data);
+      const grad = asDType(g64, dtype);
       const rowCount = saved as number;
       const [outSize, inSize] = w.shape;
       const grads: (Float64Array | null)[] = [null, null, null];
       if (needs[0]) {
-        grads[0] = new Float64Array(x.data.length);
+        const gx = allocate(dtype, x.data.length);
         product( // G·W
           { data: grad, offset: 0, transposed: false },
-          { data: w.data, offset: 0, transposed: false },
-          grads[0],
+          { data: asDType(w.data, dtype), offset: 0, transposed: false },
+          gx,
           0,
           rowCount,
           outSize,
           inSize,
           false,
         );
+        grads[0] = asDType(gx, "float64") as Float64Array;
       }
       if (needs[1]) {
-        grads[1] = new Float64Array(w.data.length);
+        const gw = allocate(dtype, w.data.length);
         product( // Gᵀ·x, Gᵀ read in place
           { data: grad, offset: 0, transposed: true },
-          { data: x.data, offset: 0, transposed: false },
-          grads[1],
+          { data: asDType(x.data, dtype), offset: 0, transposed: false },
+          gw,
           0,
           outSize,
           rowCount,
           inSize,
           false,
         );
+        grads[1] = asDType(gw, "float64") as Float64Array;
       }
       if (inputs.length === 3 && needs[2]) {
         const gb = new Float64Array(outSize);
@@ -1840,12 +1870,18 @@ export const tensorOps: TensorOpRegistry = {
     elementwise: false,
     forward([q, k, v], params) {
       const sizes = attentionSizes(q, k, v, params);
-      const { out, probs } = attentionForward(q.data, k.data, v.data, sizes);
+      const { out, probs } = attentionForward(
+        asFloat64(q.data),
+        asFloat64(k.data),
+        asFloat64(v.data),
+        sizes,
+      );
       return { data: out, shape: q.shape, saved: { sizes, probs } };
     },
     backward({ grad, inputs: [q, k, v], saved, needs }) {
       const { sizes, probs } = saved as { sizes: AttentionSizes; probs: Float64Array };
-      return attentionBackward(grad, q.data, k.data, v.data, probs, sizes, needs);
+      const [x, y, z] = [q, k, v].map((t) => asFloat64(t.data));
+      return attentionBackward(grad, x, y, z, probs, sizes, needs);
     },
     cases: [
       {

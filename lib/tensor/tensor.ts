@@ -14,6 +14,14 @@
 
 import { Random, type RandomSource } from "../util/random.ts";
 import {
+  asDType,
+  asFloat64,
+  checkedDType,
+  type DType,
+  dtypeOf,
+  type FloatArray,
+} from "./_dtype.ts";
+import {
   argmaxPositions,
   type AttentionParams,
   type IndexList,
@@ -60,6 +68,11 @@ export type NestedNumbers = number | readonly NestedNumbers[];
 export interface TensorOptions {
   /** Whether `backward` computes a gradient for this tensor (default `false`). */
   readonly requiresGrad?: boolean;
+  /**
+   * Element type: `"float64"` (the default) or `"float32"`. Given to the constructor, data of
+   * the other type is converted (rounded to float32, or widened exactly).
+   */
+  readonly dtype?: DType;
 }
 
 // Results of registry ops are checked where they are made (with the op's name in the
@@ -104,7 +117,7 @@ let noGradDepth = 0;
  */
 export class Tensor {
   /** The elements, row-major. Writable: that is how parameters are trained. */
-  readonly data: Float64Array;
+  readonly data: FloatArray;
   /** Size of each axis; `[]` for a scalar. */
   readonly shape: readonly number[];
   /** Row-major strides: how far apart, in `data`, neighbours along each axis are. */
@@ -133,10 +146,13 @@ export class Tensor {
    * @throws {TypeError} when `data` is not a Float64Array or `shape` not an array.
    * @throws {RangeError} when sizes disagree or an element is not finite.
    */
-  constructor(data: Float64Array, shape: readonly number[], options?: TensorOptions) {
-    if (!(data instanceof Float64Array)) {
-      throw new TypeError(`Tensor: data must be a Float64Array, got ${describe(data)}`);
+  constructor(data: FloatArray, shape: readonly number[], options?: TensorOptions) {
+    if (!(data instanceof Float64Array) && !(data instanceof Float32Array)) {
+      throw new TypeError(
+        `Tensor: data must be a Float64Array or a Float32Array, got ${describe(data)}`,
+      );
     }
+    if (options?.dtype !== undefined) data = asDType(data, checkedDType("Tensor", options.dtype));
     const checked = trustedData ? shape : checkedShape("Tensor", shape);
     if (!trustedData) {
       if (sizeOf(checked) !== data.length) {
@@ -164,6 +180,11 @@ export class Tensor {
     this.mark = 0;
   }
 
+  /** Element type of `data`: `"float64"` or `"float32"`. */
+  get dtype(): DType {
+    return dtypeOf(this.data);
+  }
+
   /** Number of elements (the product of the shape's sizes). */
   get size(): number {
     return this.data.length;
@@ -178,19 +199,19 @@ export class Tensor {
 
   /** this + other, broadcast. */
   add(other: Tensor | number): Tensor {
-    return applyOp(tensorOps.add, [this, lift("add", other)], undefined);
+    return applyOp(tensorOps.add, [this, lift("add", other, this)], undefined);
   }
   /** this − other, broadcast. */
   sub(other: Tensor | number): Tensor {
-    return applyOp(tensorOps.sub, [this, lift("sub", other)], undefined);
+    return applyOp(tensorOps.sub, [this, lift("sub", other, this)], undefined);
   }
   /** this · other element by element, broadcast. */
   mul(other: Tensor | number): Tensor {
-    return applyOp(tensorOps.mul, [this, lift("mul", other)], undefined);
+    return applyOp(tensorOps.mul, [this, lift("mul", other, this)], undefined);
   }
   /** this / other element by element, broadcast; a zero denominator is an error. */
   div(other: Tensor | number): Tensor {
-    return applyOp(tensorOps.div, [this, lift("div", other)], undefined);
+    return applyOp(tensorOps.div, [this, lift("div", other, this)], undefined);
   }
   /**
    * this ** exponent. A number exponent is a constant (any base, if it is whole); a Tensor
@@ -369,7 +390,7 @@ export class Tensor {
             `shape ${formatShape(this.shape)}`,
         );
       }
-      seed = gradient.data;
+      seed = asFloat64(gradient.data);
     }
     propagate(this, seed);
   }
@@ -467,9 +488,12 @@ export class Tensor {
  */
 export function applyOp<P>(op: TensorOpSpec<P>, inputs: readonly Tensor[], params: P): Tensor {
   const result = op.forward(inputs, params);
-  const bad = firstNonFinite(result.data);
-  if (bad !== -1) throw forwardError(op, inputs, result.data, result.shape, bad);
-  const out = trusted(result.data, result.shape);
+  // The result is float32 when every input is: rounded here, so each op need not know.
+  const float32 = inputs.length > 0 && inputs.every((t) => t.data instanceof Float32Array);
+  const data = asDType(result.data, float32 ? "float32" : "float64");
+  const bad = firstNonFinite(data);
+  if (bad !== -1) throw forwardError(op, inputs, data, result.shape, bad);
+  const out = trusted(data, result.shape);
   if (noGradDepth === 0 && inputs.some((t) => t.requiresGrad)) {
     out.requiresGrad = true;
     out.op = op as TensorOpSpec;
@@ -615,7 +639,9 @@ function propagate(root: Tensor, seed: Float64Array): void {
     }
     totals[i] = total;
   }
-  for (let i = 0; i < order.length; i++) order[i].grad = trusted(totals[i], order[i].shape);
+  for (let i = 0; i < order.length; i++) {
+    order[i].grad = trusted(asDType(totals[i], order[i].dtype), order[i].shape);
+  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1044,7 +1070,7 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
 // ---------------------------------------------------------------------------------------
 
 /** A tensor over checked data, made without scanning it again. */
-function trusted(data: Float64Array, shape: readonly number[]): Tensor {
+function trusted(data: FloatArray, shape: readonly number[]): Tensor {
   trustedData = true;
   try {
     return new Tensor(data, shape);
@@ -1053,9 +1079,10 @@ function trusted(data: Float64Array, shape: readonly number[]): Tensor {
   }
 }
 
-function lift(op: string, x: Tensor | number): Tensor {
+/** A number as a constant scalar of `like`'s element type (a Tensor is itself). */
+function lift(op: string, x: Tensor | number, like: Tensor): Tensor {
   if (x instanceof Tensor) return x;
-  return trusted(new Float64Array([checkedNumber(op, x)]), []);
+  return trusted(asDType(new Float64Array([checkedNumber(op, x)]), like.dtype), []);
 }
 
 function checkedNumber(op: string, x: unknown): number {
@@ -1079,7 +1106,9 @@ function checkedTensors(op: string, xs: unknown): Tensor[] {
 }
 
 function toIndexList(op: string, indices: Tensor | ArrayLike<number>): IndexList {
-  if (indices instanceof Tensor) return { values: indices.data.slice(), shape: indices.shape };
+  if (indices instanceof Tensor) {
+    return { values: Float64Array.from(indices.data), shape: indices.shape };
+  }
   if (indices === null || typeof indices !== "object" || typeof indices.length !== "number") {
     throw new TypeError(`${op}: indices must be a Tensor or an array, got ${describe(indices)}`);
   }
@@ -1091,7 +1120,7 @@ function describe(x: unknown): string {
   return `${typeof x} ${typeof x === "string" ? JSON.stringify(x) : String(x)}`;
 }
 
-function firstNonFinite(data: Float64Array): number {
+function firstNonFinite(data: FloatArray): number {
   for (let i = 0; i < data.length; i++) {
     // x − x is 0 for every finite x and NaN for NaN and ±Infinity.
     if (data[i] - data[i] !== 0) return i;
@@ -1099,7 +1128,7 @@ function firstNonFinite(data: Float64Array): number {
   return -1;
 }
 
-function checkFinite(op: string, what: string, data: Float64Array, shape: readonly number[]): void {
+function checkFinite(op: string, what: string, data: FloatArray, shape: readonly number[]): void {
   const bad = firstNonFinite(data);
   if (bad !== -1) {
     throw new RangeError(
@@ -1121,7 +1150,7 @@ function formatIndex(flat: number, shape: readonly number[]): string {
 function forwardError(
   op: TensorOpSpec,
   inputs: readonly TensorData[],
-  data: Float64Array,
+  data: FloatArray,
   shape: readonly number[],
   bad: number,
 ): RangeError {
