@@ -1277,6 +1277,7 @@ export const tensorOps: TensorOpRegistry = {
         inSize,
         outSize,
         true,
+        true, // exact: the neuron's fold, bit for bit
       );
       return { data: out, shape: [...x.shape.slice(0, -1), outSize], saved: rowCount };
     },

@@ -71,6 +71,7 @@ function values(length: number): fc.Arbitrary<Float64Array> {
 // TypeScript kernel's (float64) result within `tolerance(k, Σ|ab|)`.
 function checkAgainstReference(
   dtype: "float64" | "float32",
+  exact: boolean,
   tolerance: (k: number, scale: number) => number,
 ) {
   const Type = dtype === "float64" ? Float64Array : Float32Array;
@@ -106,6 +107,7 @@ function checkAgainstReference(
           k,
           n,
           accumulate,
+          exact,
         );
         const scale = absoluteProducts(a, b, m, k, n);
         for (let i = 0; i < m * n; i++) {
@@ -148,12 +150,14 @@ Deno.test("gemm modules validate in every variant", () => {
 Deno.test("gemm float64 agrees with the TypeScript kernel on random shapes", () => {
   setGemmThreads({ workers: 0 });
   try {
+    // Fused multiply-adds: within the dot-product error bound of both computations.
     checkAgainstReference(
       "float64",
-      // Separate multiply and add: the same fold, bit for bit. Fused: within the dot-product
-      // error bound of both computations.
+      false,
       (k, scale) => gemmUsesFusedMultiplyAdd ? 2 * bound(k + 1, U64, ETA64, scale) : 0,
     );
+    // Exact: separate multiply and add, the same fold as the reference, bit for bit.
+    checkAgainstReference("float64", true, () => 0);
   } finally {
     setGemmThreads({ workers: gemmThreadsDefault.workers });
   }
@@ -165,6 +169,7 @@ Deno.test("gemm float32 agrees with the float64 reference within float32's error
     // float32 accumulation error, plus the float64 reference's own (negligible) error.
     checkAgainstReference(
       "float32",
+      false,
       (k, scale) => bound(k + 1, U32, ETA32, scale) + bound(k + 1, U64, ETA64, scale),
     );
   } finally {

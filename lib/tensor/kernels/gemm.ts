@@ -49,11 +49,15 @@ let parallelThreshold = 128 * 128 * 128;
 
 // Whether relaxed SIMD (fused multiply-add) validates here; else separate multiply and add.
 const FUSED = WebAssembly.validate(gemmModuleBytes(FLOAT64, { fused: true }));
+// Index: element type (0 float64, 1 float32) + 2 for the exact variant (separate multiply
+// and add: the left fold of the TypeScript kernel, bit for bit).
 const MODULES = [
   gemmModuleBytes(FLOAT64, { fused: FUSED }),
   gemmModuleBytes(FLOAT32, { fused: FUSED }),
+  gemmModuleBytes(FLOAT64, { fused: false }),
+  gemmModuleBytes(FLOAT32, { fused: false }),
 ];
-const KINDS = [FLOAT64, FLOAT32];
+const KINDS = [FLOAT64, FLOAT32, FLOAT64, FLOAT32];
 
 const memory = new WebAssembly.Memory({ initial: 32, maximum: MAX_PAGES, shared: true });
 type ChunkKernel = (...args: number[]) => void;
@@ -138,7 +142,10 @@ export function gemmThreads(): Required<GemmThreadOptions> {
  * `out[outOffset .. outOffset + m·n)`, row-major; with `accumulate`, adds it to what `out`
  * holds. All three arrays have the same element type. Each output is the left fold over
  * p = 0..k-1 in increasing order, starting from 0, or from the element's previous value when
- * accumulating (so a bias put in `out` first is the fold's start, as in a neuron).
+ * accumulating (so a bias put in `out` first is the fold's start, as in a neuron). With
+ * `exact`, every step rounds the product and then the sum, so results equal the plain
+ * TypeScript kernel's bit for bit; otherwise a step may be one fused multiply-add (faster,
+ * and within the same error bound).
  *
  * @throws {RangeError} when the element types differ or an array is too short.
  *
@@ -163,9 +170,11 @@ export function gemm(
   k: number,
   n: number,
   accumulate: boolean,
+  exact = false,
 ): void {
-  const kindIndex = out instanceof Float32Array ? 1 : 0;
-  const Type = kindIndex === 1 ? Float32Array : Float64Array;
+  const float32 = out instanceof Float32Array;
+  const kindIndex = (float32 ? 1 : 0) + (exact && FUSED ? 2 : 0);
+  const Type = float32 ? Float32Array : Float64Array;
   if (!(a.data instanceof Type) || !(b.data instanceof Type)) {
     throw new RangeError("gemm: a, b and out must all be Float64Array or all Float32Array");
   }
@@ -196,7 +205,7 @@ export function gemm(
   const offC = align(offBp + Math.ceil(k / KC) * KC * ldc * E);
   const end = offC + rowsPadded * ldc * E;
   ensureBytes(end);
-  const view: FloatArray = kindIndex === 1
+  const view: FloatArray = float32
     ? new Float32Array(memory.buffer)
     : new Float64Array(memory.buffer);
   view.set(a.data.subarray(a.offset, a.offset + m * k), offA / E);
