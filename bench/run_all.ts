@@ -89,8 +89,8 @@ for (let round = 1; round <= rounds; round++) {
 }
 
 // One figure of every round of `list`: gflops[size][key].
-const gflops = (list: Json[], size: number, key: string) =>
-  list.map((r) => ((r.gflops as Record<string, Record<string, number>>)[size] ?? {})[key] ?? NaN);
+const gflops = (list: Json[], size: number, key: string, field = "gflops") =>
+  list.map((r) => ((r[field] as Record<string, Record<string, number>>)?.[size] ?? {})[key] ?? NaN);
 const perRound = (xs: number[], ys: number[]) => xs.map((x, i) => x / ys[i]);
 const fmt = (x: number, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : "—");
 const list = (xs: number[], digits = 1) => xs.map((x) => fmt(x, digits)).join(", ");
@@ -119,6 +119,27 @@ for (const [dtype, label] of [["f32", "float32"], ["f64", "float64"]]) {
       target: dtype === "f32" && ours === "pool" ? "≥ 0.5" : "",
     });
   }
+}
+{
+  // The best of each round's products: what each engine does when the machine lets it.
+  const a = gflops(dcslm, largest, "wasm_f32_pool", "gflops_best");
+  const b = gflops(torch, largest, "torch_f32_2t", "gflops_best");
+  rows.push({
+    figure: `matmul ${largest}, float32, 2 threads, best product of each round: vs PyTorch`,
+    ours: a,
+    reference: b,
+    ratio: perRound(a, b),
+    target: "≥ 0.5",
+  });
+  const pool = gflops(dcslm, largest, "wasm_f32_pool", "gflops_best");
+  const single = gflops(dcslm, largest, "wasm_f32_1t", "gflops_best");
+  rows.push({
+    figure: `matmul ${largest}, float32, best product of each round: pool vs one thread`,
+    ours: pool,
+    reference: single,
+    ratio: perRound(pool, single),
+    target: "≥ 1.7",
+  });
 }
 for (const dtype of ["f32", "f64"]) {
   const pool = gflops(dcslm, largest, `wasm_${dtype}_pool`);
