@@ -280,7 +280,13 @@ function startWorkers(): void {
   for (let slot = 0; slot < MAX_WORKERS && running < workerCount; slot++) {
     if (workers[slot] !== null) continue;
     workerUrl ??= "data:text/javascript," + encodeURIComponent(`(${poolWorkerMain})();`);
-    const worker = new Worker(workerUrl, { type: "module" });
+    let worker: Worker;
+    try {
+      worker = new Worker(workerUrl, { type: "module" });
+    } catch {
+      workerCount = 0; // no workers in this environment: every product on the calling thread
+      return;
+    }
     Atomics.store(control, Control.SLOTS + slot, 1);
     const init: PoolWorkerInit = {
       memory,
