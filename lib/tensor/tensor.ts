@@ -88,10 +88,10 @@ let walkEpoch = 0;
 let noGradDepth = 0;
 
 /**
- * An N-dimensional array of float64 numbers in a computational graph.
+ * An N-dimensional array of numbers (float64, or float32 as an option) in a computational graph.
  *
- * Storage is one `Float64Array`, row-major and contiguous (`strides` follow from `shape`);
- * every op returns a new tensor with its own storage, never a view. A tensor with
+ * Storage is one `Float64Array` (or `Float32Array`), row-major and contiguous (`strides` follow
+ * from `shape`); every op returns a new tensor with its own storage, never a view. A tensor with
  * `requiresGrad` records how each result was made from it, and `backward` fills `grad` for
  * every tensor in that graph. Values that are not finite are refused with a `RangeError`
  * naming the op, so the engine never holds NaN or ±Infinity silently.
@@ -141,9 +141,11 @@ export class Tensor {
   mark: number;
 
   /**
-   * A leaf tensor over `data` (not copied) with shape `shape`.
+   * A leaf tensor over `data` (not copied, unless `options.dtype` asks for the other element
+   * type) with shape `shape`.
    *
-   * @throws {TypeError} when `data` is not a Float64Array or `shape` not an array.
+   * @throws {TypeError} when `data` is not a Float64Array or a Float32Array, `shape` not an
+   * array, or `options.dtype` not a dtype.
    * @throws {RangeError} when sizes disagree or an element is not finite.
    */
   constructor(data: FloatArray, shape: readonly number[], options?: TensorOptions) {
