@@ -133,6 +133,7 @@ export {
   type TrilParams,
 } from "./lib/tensor/mod.ts";
 export type { DType, FloatArray } from "./lib/tensor/mod.ts";
+export { type GemmThreadOptions, gemmThreads, setGemmThreads } from "./lib/tensor/mod.ts";
 export {
   gradcheckTensor,
   type TensorGradcheckEntry,

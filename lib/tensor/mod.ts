@@ -70,6 +70,7 @@ export {
   type TrilParams,
 } from "./ops.ts";
 export type { DType, FloatArray } from "./_dtype.ts";
+export { type GemmThreadOptions, gemmThreads, setGemmThreads } from "./kernels/gemm.ts";
 export {
   gradcheckTensor,
   type TensorGradcheckEntry,

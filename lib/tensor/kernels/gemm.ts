@@ -82,6 +82,14 @@ export const gemmUsesFusedMultiplyAdd: boolean = FUSED;
 
 /**
  * Options of {@link setGemmThreads}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { GemmThreadOptions } from "./gemm.ts";
+ * const oneThread: GemmThreadOptions = { workers: 0 };
+ * assert.ok(oneThread.workers === 0);
+ * ```
  */
 export interface GemmThreadOptions {
   /** Threads besides the calling one (0: none). Default: one less than the cores. */
