@@ -107,6 +107,7 @@ export {
   applyOp,
   arange,
   type ArangeOptions,
+  attention,
   concat,
   crossEntropy,
   dropout,
@@ -131,6 +132,7 @@ export {
   zeros,
 } from "./lib/tensor/mod.ts";
 export {
+  type AttentionParams,
   type AxisParams,
   type BackwardContext,
   type ClampParams,
@@ -202,6 +204,8 @@ export {
   unsqueeze,
   where,
 } from "./lib/tensor/mod.ts";
+export type { DType, FloatArray } from "./lib/tensor/mod.ts";
+export { type GemmThreadOptions, gemmThreads, setGemmThreads } from "./lib/tensor/mod.ts";
 export {
   gradcheckTensor,
   type TensorGradcheckEntry,

@@ -47,7 +47,7 @@ function loss(): { total: Tensor; scores: Float64Array } {
     return row.reshape([row.size]);
   }));
   const regLoss = flat.mul(flat).sum().mul(1e-4);
-  return { total: dataLoss.add(regLoss), scores: h.data };
+  return { total: dataLoss.add(regLoss), scores: h.data as Float64Array }; // float64 tensors
 }
 
 function accuracyOf(scores: Float64Array): number {

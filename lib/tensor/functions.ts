@@ -586,7 +586,7 @@ export function where(
   let values: Float64Array;
   let shape: readonly number[];
   if (condition instanceof Tensor) {
-    values = condition.data.slice();
+    values = Float64Array.from(condition.data);
     shape = condition.shape;
   } else if (
     condition !== null && typeof condition === "object" && typeof condition.length === "number"

@@ -159,7 +159,7 @@ export function gradcheckTensor(
   const atol = option("atol", options.atol, DEFAULT_GRADCHECK_TOLERANCES.atol, true);
   const rtol = option("rtol", options.rtol, DEFAULT_GRADCHECK_TOLERANCES.rtol, true);
   const raise = options.raise ?? true;
-  const points = inputs.map((t) => t.data.slice());
+  const points = inputs.map((t) => Float64Array.from(t.data)); // float64, whatever the dtype
   const shapes = inputs.map((t) => t.shape);
 
   const leaves = points.map((data, i) =>
@@ -175,7 +175,7 @@ export function gradcheckTensor(
   const output = project(out, weights);
   if (out.requiresGrad) out.backward(new Tensor(weights, out.shape));
   const analytic = leaves.map((leaf) =>
-    leaf.grad === null ? new Float64Array(leaf.size) : leaf.grad.data
+    leaf.grad === null ? new Float64Array(leaf.size) : Float64Array.from(leaf.grad.data)
   );
 
   const allowances = points.map((point) => new Float64Array(point.length));

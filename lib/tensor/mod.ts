@@ -21,6 +21,7 @@ export {
   applyOp,
   arange,
   type ArangeOptions,
+  attention,
   concat,
   crossEntropy,
   dropout,
@@ -45,6 +46,7 @@ export {
   zeros,
 } from "./tensor.ts";
 export {
+  type AttentionParams,
   type AxisParams,
   type BackwardContext,
   type ClampParams,
@@ -76,6 +78,8 @@ export {
   type UnaryOpName,
   type WhereParams,
 } from "./ops.ts";
+export type { DType, FloatArray } from "./_dtype.ts";
+export { type GemmThreadOptions, gemmThreads, setGemmThreads } from "./kernels/gemm.ts";
 export {
   abs,
   add,

@@ -22,7 +22,9 @@ import { type InputDomain, type OpName, ops, type OpSpec } from "../scalar/ops.t
 import { DEFAULT_EPS } from "../scalar/value.ts";
 import { Random } from "../util/random.ts";
 import { broadcastIndex, broadcastShapes, stridedPositions, sumToShape } from "./_broadcast.ts";
-import { matmulKernel } from "./_matmul.ts";
+import { attentionBackward, attentionForward, type AttentionSizes } from "./kernels/_attention.ts";
+import { product } from "./kernels/_product.ts";
+import { allocate, asDType, asFloat64, dtypeOf, type FloatArray } from "./_dtype.ts";
 import {
   checkedShape,
   contiguousStrides,
@@ -46,8 +48,8 @@ import {
  * ```
  */
 export interface TensorData {
-  /** Elements in row-major order. */
-  readonly data: Float64Array;
+  /** Elements in row-major order (float64, or float32 for a float32 tensor). */
+  readonly data: FloatArray;
   /** Size of each axis. */
   readonly shape: readonly number[];
 }
@@ -64,8 +66,8 @@ export interface TensorData {
  * ```
  */
 export interface OpResult {
-  /** The result's elements, row-major. */
-  readonly data: Float64Array;
+  /** The result's elements, row-major (the engine rounds them to float32 for float32 inputs). */
+  readonly data: FloatArray;
   /** The result's shape. */
   readonly shape: readonly number[];
   /** Op-specific intermediate values kept for backward (e.g. softmax probabilities). */
@@ -272,7 +274,7 @@ function defineTensorOp<P>(spec: TensorOpSpec<P>): TensorOpSpec<P> {
 // ---------------------------------------------------------------------------------------
 
 /** An input read through its broadcast index map, materialised at the result's size. */
-function expand(data: Float64Array, map: Int32Array | null): Float64Array {
+function expand(data: FloatArray, map: Int32Array | null): FloatArray {
   if (map === null) return data;
   const out = new Float64Array(map.length);
   for (let i = 0; i < map.length; i++) out[i] = data[map[i]];
@@ -407,7 +409,7 @@ function reduceLayout(op: string, shape: Shape, params: ReduceParams | undefined
   return { outer, size, inner, shape: out };
 }
 
-function sumForward(x: Float64Array, { outer, size, inner }: ReduceLayout): Float64Array {
+function sumForward(x: FloatArray, { outer, size, inner }: ReduceLayout): Float64Array {
   const out = new Float64Array(outer * inner);
   // For each output element the terms arrive in axis order: a left fold from 0.
   for (let o = 0; o < outer; o++) {
@@ -485,50 +487,33 @@ interface MatmulSaved {
   readonly batch: number;
   readonly mapA: Int32Array | null;
   readonly mapB: Int32Array | null;
+  /** A's and B's storage in the product's element type. */
+  readonly x: FloatArray;
+  readonly y: FloatArray;
 }
 
-/** The `rows`×`cols` matrix at `data[offset..]`, transposed into `into` (cols×rows). */
-function transposeInto(
-  data: Float64Array,
-  offset: number,
-  rows: number,
-  cols: number,
-  into: Float64Array,
-): void {
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) into[c * rows + r] = data[offset + r * cols + c];
-  }
-}
-
-function addInto(target: Float64Array, offset: number, source: Float64Array): void {
-  for (let i = 0; i < source.length; i++) target[offset + i] += source[i];
+/** float32 when both operands are float32 (the float32 kernel), else float64. */
+function productType(a: FloatArray, b: FloatArray): "float32" | "float64" {
+  return dtypeOf(a) === "float32" && dtypeOf(b) === "float32" ? "float32" : "float64";
 }
 
 /**
- * Batched gradient of one matmul operand: for each result batch t, `product(t)` (a matrix
- * of `rows×cols` computed by the kernel) is added at that operand's batch `map[t]`. When the
- * operand is not broadcast each of its batches is written exactly once, straight into place.
+ * Batched gradient of one matmul operand: for each result batch t, `product(t, …)` writes
+ * (or, accumulating, adds) that batch's matrix of `block` elements at the operand's batch
+ * `map[t]`. When the operand is not broadcast each of its batches is written exactly once;
+ * when it is, the products of the batches that reused it are summed in place, in batch order.
  */
 function batchedGrad(
   batch: number,
   map: Int32Array | null,
-  operandSize: number,
-  rows: number,
-  cols: number,
-  product: (t: number, out: Float64Array, outOffset: number) => void,
+  grad: FloatArray,
+  block: number,
+  product: (t: number, out: FloatArray, outOffset: number, accumulate: boolean) => void,
 ): Float64Array {
-  const grad = new Float64Array(operandSize);
-  const block = rows * cols;
-  if (map === null) {
-    for (let t = 0; t < batch; t++) product(t, grad, t * block);
-    return grad;
-  }
-  const scratch = new Float64Array(block);
   for (let t = 0; t < batch; t++) {
-    product(t, scratch, 0);
-    addInto(grad, map[t] * block, scratch);
+    product(t, grad, (map === null ? t : map[t]) * block, map !== null);
   }
-  return grad;
+  return asDType(grad, "float64") as Float64Array;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -568,7 +553,7 @@ function checkedPermutation(x: TensorData, axes: readonly number[]): number[] {
 }
 
 /** Copies `x` with its axes reordered so that result axis i is input axis `axes[i]`. */
-function permuteData(data: Float64Array, shape: Shape, axes: readonly number[]): Float64Array {
+function permuteData(data: FloatArray, shape: Shape, axes: readonly number[]): Float64Array {
   const inStrides = contiguousStrides(shape);
   const positions = stridedPositions(
     axes.map((a) => shape[a]),
@@ -679,7 +664,7 @@ export interface AxisParams {
 
 /** Copies block `k` (of `width` elements in each of `outer` rows) between two layouts. */
 function copyBlocks(
-  from: Float64Array,
+  from: FloatArray,
   fromWidth: number,
   fromStart: number,
   to: Float64Array,
@@ -886,6 +871,24 @@ export interface TrilParams {
   readonly diagonal?: number;
   /** Value put above that diagonal (default 0); finite, as every value in the engine. */
   readonly fill?: number;
+}
+
+/**
+ * Parameters of `attention`.
+ *
+ * @example A decoder's self-attention: causal, scaled by 1/√d (the defaults).
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { AttentionParams } from "./ops.ts";
+ * const params: AttentionParams = { causal: true };
+ * assert.ok(params.scale === undefined);
+ * ```
+ */
+export interface AttentionParams {
+  /** Whether query i sees only keys j ≤ i (default true). */
+  readonly causal?: boolean;
+  /** The factor on the scores Q·Kᵀ (default 1/√d, d the last axis' size). */
+  readonly scale?: number;
 }
 
 function rows(op: string, x: TensorData): [number, number] {
@@ -1147,6 +1150,8 @@ export interface TensorOpRegistry extends Readonly<Record<UnaryOpName, TensorOpS
   readonly dropout: TensorOpSpec<DropoutParams>;
   /** The `tril` op. */
   readonly tril: TensorOpSpec<TrilParams | undefined>;
+  /** The `attention` op. */
+  readonly attention: TensorOpSpec<AttentionParams | undefined>;
 }
 
 /**
@@ -1500,32 +1505,75 @@ export const tensorOps: TensorOpRegistry = {
       const batch = sizeOf(batchShape);
       const mapA = broadcastIndex(batchShape, batchA);
       const mapB = broadcastIndex(batchShape, batchB);
-      const out = new Float64Array(batch * m * n);
+      // float32 operands (both) use the float32 kernel; anything else float64.
+      const dtype = productType(a.data, b.data);
+      const x = asDType(a.data, dtype), y = asDType(b.data, dtype);
+      const out = allocate(dtype, batch * m * n);
       for (let t = 0; t < batch; t++) {
         const ta = mapA === null ? t : mapA[t];
         const tb = mapB === null ? t : mapB[t];
-        matmulKernel(a.data, b.data, out, m, k, n, ta * m * k, tb * k * n, t * m * n);
+        product(
+          { data: x, offset: ta * m * k, transposed: false },
+          { data: y, offset: tb * k * n, transposed: false },
+          out,
+          t * m * n,
+          m,
+          k,
+          n,
+          false,
+        );
       }
-      const saved: MatmulSaved = { m, k, n, batch, mapA, mapB };
+      const saved: MatmulSaved = { m, k, n, batch, mapA, mapB, x, y };
       return { data: out, shape: [...batchShape, m, n], saved };
     },
-    backward({ grad, inputs: [a, b], saved, needs }) {
-      const { m, k, n, batch, mapA, mapB } = saved as MatmulSaved;
+    backward({ grad: g64, inputs: [a, b], saved, needs }) {
+      const { m, k, n, batch, mapA, mapB, x, y } = saved as MatmulSaved;
+      const dtype = dtypeOf(x);
+      const grad = asDType(g64, dtype);
       let gradA: Float64Array | null = null;
       let gradB: Float64Array | null = null;
+      // Bᵀ and Aᵀ are read in place from B's and A's storage (transposed operands).
       if (needs[0]) {
-        const bt = new Float64Array(n * k);
-        gradA = batchedGrad(batch, mapA, a.data.length, m, k, (t, out, at) => {
-          transposeInto(b.data, (mapB === null ? t : mapB[t]) * k * n, k, n, bt);
-          matmulKernel(grad, bt, out, m, n, k, t * m * n, 0, at); // G·Bᵀ
-        });
+        gradA = batchedGrad(
+          batch,
+          mapA,
+          allocate(dtype, a.data.length),
+          m * k,
+          (t, out, at, accumulate) => {
+            const tb = mapB === null ? t : mapB[t];
+            product( // G·Bᵀ
+              { data: grad, offset: t * m * n, transposed: false },
+              { data: y, offset: tb * k * n, transposed: true },
+              out,
+              at,
+              m,
+              n,
+              k,
+              accumulate,
+            );
+          },
+        );
       }
       if (needs[1]) {
-        const at = new Float64Array(k * m);
-        gradB = batchedGrad(batch, mapB, b.data.length, k, n, (t, out, to) => {
-          transposeInto(a.data, (mapA === null ? t : mapA[t]) * m * k, m, k, at);
-          matmulKernel(at, grad, out, k, m, n, 0, t * m * n, to); // Aᵀ·G
-        });
+        gradB = batchedGrad(
+          batch,
+          mapB,
+          allocate(dtype, b.data.length),
+          k * n,
+          (t, out, to, accumulate) => {
+            const ta = mapA === null ? t : mapA[t];
+            product( // Aᵀ·G
+              { data: x, offset: ta * m * k, transposed: true },
+              { data: grad, offset: t * m * n, transposed: false },
+              out,
+              to,
+              k,
+              m,
+              n,
+              accumulate,
+            );
+          },
+        );
       }
       return [gradA, gradB];
     },
@@ -1563,32 +1611,59 @@ export const tensorOps: TensorOpRegistry = {
       if (b !== undefined && !sameShape(b.shape, [outSize])) {
         throw new RangeError(`${where}: bias ${formatShape(b.shape)} should be [${outSize}]`);
       }
-      const out = new Float64Array(rowCount * outSize);
-      const xs = x.data;
-      const ws = w.data;
-      for (let r = 0; r < rowCount; r++) {
-        for (let j = 0; j < outSize; j++) {
-          let act = b === undefined ? 0 : b.data[j];
-          for (let i = 0; i < inSize; i++) act += ws[j * inSize + i] * xs[r * inSize + i];
-          out[r * outSize + j] = act;
-        }
+      // Each row of out starts as the bias; the product x·Wᵀ folds onto it, Wᵀ read in place.
+      const dtype = productType(x.data, w.data);
+      const out = allocate(dtype, rowCount * outSize);
+      if (b !== undefined) {
+        for (let r = 0; r < rowCount; r++) out.set(b.data, r * outSize);
       }
+      product(
+        { data: asDType(x.data, dtype), offset: 0, transposed: false },
+        { data: asDType(w.data, dtype), offset: 0, transposed: true },
+        out,
+        0,
+        rowCount,
+        inSize,
+        outSize,
+        true,
+        true, // exact: the neuron's fold, bit for bit
+      );
       return { data: out, shape: [...x.shape.slice(0, -1), outSize], saved: rowCount };
     },
-    backward({ grad, inputs, saved, needs }) {
+    backward({ grad: g64, inputs, saved, needs }) {
       const [x, w] = inputs;
+      const dtype = productType(x.data, w.data);
+      const grad = asDType(g64, dtype);
       const rowCount = saved as number;
       const [outSize, inSize] = w.shape;
       const grads: (Float64Array | null)[] = [null, null, null];
       if (needs[0]) {
-        grads[0] = new Float64Array(x.data.length);
-        matmulKernel(grad, w.data, grads[0], rowCount, outSize, inSize);
+        const gx = allocate(dtype, x.data.length);
+        product( // G·W
+          { data: grad, offset: 0, transposed: false },
+          { data: asDType(w.data, dtype), offset: 0, transposed: false },
+          gx,
+          0,
+          rowCount,
+          outSize,
+          inSize,
+          false,
+        );
+        grads[0] = asDType(gx, "float64") as Float64Array;
       }
       if (needs[1]) {
-        const gt = new Float64Array(outSize * rowCount);
-        transposeInto(grad, 0, rowCount, outSize, gt);
-        grads[1] = new Float64Array(w.data.length);
-        matmulKernel(gt, x.data, grads[1], outSize, rowCount, inSize);
+        const gw = allocate(dtype, w.data.length);
+        product( // Gᵀ·x, Gᵀ read in place
+          { data: grad, offset: 0, transposed: true },
+          { data: asDType(x.data, dtype), offset: 0, transposed: false },
+          gw,
+          0,
+          outSize,
+          rowCount,
+          inSize,
+          false,
+        );
+        grads[1] = asDType(gw, "float64") as Float64Array;
       }
       if (inputs.length === 3 && needs[2]) {
         const gb = new Float64Array(outSize);
@@ -2172,4 +2247,65 @@ export const tensorOps: TensorOpRegistry = {
       sizes: { r: [1, 4], c: [1, 4] },
     }],
   }),
+
+  attention: defineTensorOp<AttentionParams | undefined>({
+    // softmax(scale·Q·Kᵀ, causal mask)·V over [..., T, d] queries, keys and values, in one op:
+    // forward and backward in kernels/_attention.ts, every product on the SIMD kernel.
+    name: "attention",
+    arity: 3,
+    elementwise: false,
+    forward([q, k, v], params) {
+      const sizes = attentionSizes(q, k, v, params);
+      const { out, probs } = attentionForward(
+        asFloat64(q.data),
+        asFloat64(k.data),
+        asFloat64(v.data),
+        sizes,
+      );
+      return { data: out, shape: q.shape, saved: { sizes, probs } };
+    },
+    backward({ grad, inputs: [q, k, v], saved, needs }) {
+      const { sizes, probs } = saved as { sizes: AttentionSizes; probs: Float64Array };
+      const [x, y, z] = [q, k, v].map((t) => asFloat64(t.data));
+      return attentionBackward(grad, x, y, z, probs, sizes, needs);
+    },
+    cases: [
+      {
+        inputs: [0, 1, 2].map(() => ({ shape: ["b", "t", "d"], domain: anywhere })),
+        params: {
+          causal: { kind: "oneOf", values: [true, false, undefined] },
+          scale: { kind: "oneOf", values: [undefined, 0.7] },
+        },
+        sizes: { b: [1, 2], t: [1, 4], d: [1, 3] },
+      },
+      {
+        inputs: [0, 1, 2].map(() => ({ shape: ["b", "h", "t", "d"], domain: anywhere })),
+        sizes: { b: [1, 2], h: [1, 2], t: [1, 3], d: [1, 2] },
+      },
+    ],
+  }),
 };
+
+function attentionSizes(
+  q: TensorData,
+  k: TensorData,
+  v: TensorData,
+  params: AttentionParams | undefined,
+): AttentionSizes {
+  if (q.shape.length < 2 || !sameShape(q.shape, k.shape) || !sameShape(q.shape, v.shape)) {
+    throw new RangeError(
+      `attention: q, k and v need one shape [..., T, d], got ${formatShape(q.shape)}, ` +
+        `${formatShape(k.shape)} and ${formatShape(v.shape)}`,
+    );
+  }
+  const [t, d] = q.shape.slice(-2);
+  const scale = params?.scale ?? 1 / Math.sqrt(d);
+  if (!Number.isFinite(scale)) {
+    throw new RangeError(`attention: scale must be finite, got ${scale}`);
+  }
+  const causal = params?.causal ?? true;
+  if (typeof causal !== "boolean") {
+    throw new TypeError(`attention: causal must be a boolean, got ${String(causal)}`);
+  }
+  return { batch: t * d === 0 ? 0 : q.data.length / (t * d), t, d, scale, causal };
+}

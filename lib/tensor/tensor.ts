@@ -16,7 +16,16 @@ import { isGradEnabled } from "../scalar/grad_mode.ts";
 import { Random, type RandomSource, randomSourceOf, type SeedOptions } from "../util/random.ts";
 import type { DivOptions } from "../scalar/value.ts";
 import {
+  asDType,
+  asFloat64,
+  checkedDType,
+  type DType,
+  dtypeOf,
+  type FloatArray,
+} from "./_dtype.ts";
+import {
   argmaxPositions,
+  type AttentionParams,
   type ClampParams,
   type IndexList,
   type ReduceParams,
@@ -65,6 +74,11 @@ export type NestedNumbers = number | readonly NestedNumbers[];
 export interface TensorOptions {
   /** Whether `backward` computes a gradient for this tensor (default `false`). */
   readonly requiresGrad?: boolean;
+  /**
+   * Element type: `"float64"` (the default) or `"float32"`. Given to the constructor, data of
+   * the other type is converted (rounded to float32, or widened exactly).
+   */
+  readonly dtype?: DType;
 }
 
 // Results of registry ops are checked where they are made (with the op's name in the
@@ -77,10 +91,10 @@ let trustedData = false;
 let walkEpoch = 0;
 
 /**
- * An N-dimensional array of float64 numbers in a computational graph.
+ * An N-dimensional array of numbers (float64, or float32 as an option) in a computational graph.
  *
- * Storage is one `Float64Array`, row-major and contiguous (`strides` follow from `shape`);
- * every op returns a new tensor with its own storage, never a view. A tensor with
+ * Storage is one `Float64Array` (or `Float32Array`), row-major and contiguous (`strides` follow
+ * from `shape`); every op returns a new tensor with its own storage, never a view. A tensor with
  * `requiresGrad` records how each result was made from it, and `backward` fills `grad` for
  * every tensor in that graph. Values that are not finite are refused with a `RangeError`
  * naming the op, so the engine never holds NaN or ±Infinity silently.
@@ -106,7 +120,7 @@ let walkEpoch = 0;
  */
 export class Tensor {
   /** The elements, row-major. Writable: that is how parameters are trained. */
-  readonly data: Float64Array;
+  readonly data: FloatArray;
   /** Size of each axis; `[]` for a scalar. */
   readonly shape: readonly number[];
   /** Row-major strides: how far apart, in `data`, neighbours along each axis are. */
@@ -126,15 +140,20 @@ export class Tensor {
   mark: number;
 
   /**
-   * A leaf tensor over `data` (not copied) with shape `shape`.
+   * A leaf tensor over `data` (not copied, unless `options.dtype` asks for the other element
+   * type) with shape `shape`.
    *
-   * @throws {TypeError} when `data` is not a Float64Array or `shape` not an array.
+   * @throws {TypeError} when `data` is not a Float64Array or a Float32Array, `shape` not an
+   * array, or `options.dtype` not a dtype.
    * @throws {RangeError} when sizes disagree or an element is not finite.
    */
-  constructor(data: Float64Array, shape: readonly number[], options?: TensorOptions) {
-    if (!(data instanceof Float64Array)) {
-      throw new TypeError(`Tensor: data must be a Float64Array, got ${describe(data)}`);
+  constructor(data: FloatArray, shape: readonly number[], options?: TensorOptions) {
+    if (!(data instanceof Float64Array) && !(data instanceof Float32Array)) {
+      throw new TypeError(
+        `Tensor: data must be a Float64Array or a Float32Array, got ${describe(data)}`,
+      );
     }
+    if (options?.dtype !== undefined) data = asDType(data, checkedDType("Tensor", options.dtype));
     const checked = trustedData ? shape : checkedShape("Tensor", shape);
     if (!trustedData) {
       if (sizeOf(checked) !== data.length) {
@@ -188,6 +207,11 @@ export class Tensor {
     this.#grad = gradient;
   }
 
+  /** Element type of `data`: `"float64"` or `"float32"`. */
+  get dtype(): DType {
+    return dtypeOf(this.data);
+  }
+
   /** Number of elements (the product of the shape's sizes). */
   get size(): number {
     return this.data.length;
@@ -202,15 +226,15 @@ export class Tensor {
 
   /** this + other, broadcast. */
   add(other: Tensor | number): Tensor {
-    return applyOp(tensorOps.add, [this, lift("add", other)], undefined);
+    return applyOp(tensorOps.add, [this, lift("add", other, this)], undefined);
   }
   /** this − other, broadcast. */
   sub(other: Tensor | number): Tensor {
-    return applyOp(tensorOps.sub, [this, lift("sub", other)], undefined);
+    return applyOp(tensorOps.sub, [this, lift("sub", other, this)], undefined);
   }
   /** this · other element by element, broadcast. */
   mul(other: Tensor | number): Tensor {
-    return applyOp(tensorOps.mul, [this, lift("mul", other)], undefined);
+    return applyOp(tensorOps.mul, [this, lift("mul", other, this)], undefined);
   }
   /**
    * this / other element by element, broadcast, by the scalar engine's rule: a denominator's
@@ -221,7 +245,7 @@ export class Tensor {
    * @throws {RangeError} when `eps` is negative or not finite, or a result is not finite.
    */
   div(other: Tensor | number, options?: DivOptions): Tensor {
-    return applyOp(tensorOps.div, [this, lift("div", other)], options);
+    return applyOp(tensorOps.div, [this, lift("div", other, this)], options);
   }
   /**
    * this ** exponent. A number exponent is a constant (any base, if it is whole); a Tensor
@@ -334,7 +358,7 @@ export class Tensor {
    */
   max(other?: Tensor | number | ReduceParams): Tensor {
     if (other instanceof Tensor || typeof other === "number") {
-      return applyOp(tensorOps.maximum, [this, lift("max", other)], undefined);
+      return applyOp(tensorOps.maximum, [this, lift("max", other, this)], undefined);
     }
     return applyOp(tensorOps.max, [this], other);
   }
@@ -345,7 +369,7 @@ export class Tensor {
    */
   min(other?: Tensor | number | ReduceParams): Tensor {
     if (other instanceof Tensor || typeof other === "number") {
-      return applyOp(tensorOps.minimum, [this, lift("min", other)], undefined);
+      return applyOp(tensorOps.minimum, [this, lift("min", other, this)], undefined);
     }
     return applyOp(tensorOps.min, [this], other);
   }
@@ -459,7 +483,7 @@ export class Tensor {
             `shape ${formatShape(this.shape)}`,
         );
       }
-      seed = gradient.data;
+      seed = asFloat64(gradient.data);
     }
     propagate(this, seed);
   }
@@ -557,9 +581,12 @@ export class Tensor {
  */
 export function applyOp<P>(op: TensorOpSpec<P>, inputs: readonly Tensor[], params: P): Tensor {
   const result = op.forward(inputs, params);
-  const bad = firstNonFinite(result.data);
-  if (bad !== -1) throw forwardError(op, inputs, result.data, result.shape, bad);
-  const out = trusted(result.data, result.shape);
+  // The result is float32 when every input is: rounded here, so each op need not know.
+  const float32 = inputs.length > 0 && inputs.every((t) => t.data instanceof Float32Array);
+  const data = asDType(result.data, float32 ? "float32" : "float64");
+  const bad = firstNonFinite(data);
+  if (bad !== -1) throw forwardError(op, inputs, data, result.shape, bad);
+  const out = trusted(data, result.shape);
   if (isGradEnabled() && inputs.some((t) => t.requiresGrad)) {
     out.requiresGrad = true;
     out.op = op as TensorOpSpec;
@@ -683,7 +710,9 @@ function propagate(root: Tensor, seed: Float64Array): void {
     }
     totals[i] = total;
   }
-  for (let i = 0; i < order.length; i++) order[i].grad = trusted(totals[i], order[i].shape);
+  for (let i = 0; i < order.length; i++) {
+    order[i].grad = trusted(asDType(totals[i], order[i].dtype), order[i].shape);
+  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1026,6 +1055,29 @@ export function layerNorm(
 }
 
 /**
+ * Scaled dot-product attention in one op: `softmax(scale·q·kᵀ)·v` over the last two axes of
+ * same-shape `[..., T, d]` queries, keys and values, causal by default (query i sees keys
+ * j ≤ i), scale 1/√d by default. Forward and backward are fused: nothing but the
+ * probabilities is kept, and no transpose is made.
+ *
+ * @throws {RangeError} when the shapes differ or have fewer than 2 axes.
+ *
+ * @example One query row attends to itself only, under the causal mask.
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { attention, tensor } from "./tensor.ts";
+ * const q = tensor([[1, 0], [0, 1]]);
+ * const v = tensor([[5, 6], [7, 8]]);
+ * const out = attention(q, q, v);
+ * assert.deepEqual(Array.from(out.data.subarray(0, 2)), [5, 6]);
+ * ```
+ */
+export function attention(q: Tensor, k: Tensor, v: Tensor, options?: AttentionParams): Tensor {
+  const inputs = [q, k, v].map((t) => checkedTensor("attention", t));
+  return applyOp(tensorOps.attention, inputs, options);
+}
+
+/**
  * Options of {@linkcode dropout}.
  *
  * @example
@@ -1101,7 +1153,7 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
 // ---------------------------------------------------------------------------------------
 
 /** A tensor over checked data, made without scanning it again. */
-function trusted(data: Float64Array, shape: readonly number[]): Tensor {
+function trusted(data: FloatArray, shape: readonly number[]): Tensor {
   trustedData = true;
   try {
     return new Tensor(data, shape);
@@ -1110,9 +1162,10 @@ function trusted(data: Float64Array, shape: readonly number[]): Tensor {
   }
 }
 
-function lift(op: string, x: Tensor | number): Tensor {
+/** A number as a constant scalar of `like`'s element type (a Tensor is itself). */
+function lift(op: string, x: Tensor | number, like: Tensor): Tensor {
   if (x instanceof Tensor) return x;
-  return trusted(new Float64Array([checkedNumber(op, x)]), []);
+  return trusted(asDType(new Float64Array([checkedNumber(op, x)]), like.dtype), []);
 }
 
 function checkedNumber(op: string, x: unknown): number {
@@ -1136,7 +1189,9 @@ function checkedTensors(op: string, xs: unknown): Tensor[] {
 }
 
 function toIndexList(op: string, indices: Tensor | ArrayLike<number>): IndexList {
-  if (indices instanceof Tensor) return { values: indices.data.slice(), shape: indices.shape };
+  if (indices instanceof Tensor) {
+    return { values: Float64Array.from(indices.data), shape: indices.shape };
+  }
   if (indices === null || typeof indices !== "object" || typeof indices.length !== "number") {
     throw new TypeError(`${op}: indices must be a Tensor or an array, got ${describe(indices)}`);
   }
@@ -1148,7 +1203,7 @@ function describe(x: unknown): string {
   return `${typeof x} ${typeof x === "string" ? JSON.stringify(x) : String(x)}`;
 }
 
-function firstNonFinite(data: Float64Array): number {
+function firstNonFinite(data: FloatArray): number {
   for (let i = 0; i < data.length; i++) {
     // x − x is 0 for every finite x and NaN for NaN and ±Infinity.
     if (data[i] - data[i] !== 0) return i;
@@ -1156,7 +1211,7 @@ function firstNonFinite(data: Float64Array): number {
   return -1;
 }
 
-function checkFinite(op: string, what: string, data: Float64Array, shape: readonly number[]): void {
+function checkFinite(op: string, what: string, data: FloatArray, shape: readonly number[]): void {
   const bad = firstNonFinite(data);
   if (bad !== -1) {
     throw new RangeError(
@@ -1178,7 +1233,7 @@ function formatIndex(flat: number, shape: readonly number[]): string {
 function forwardError(
   op: TensorOpSpec,
   inputs: readonly TensorData[],
-  data: Float64Array,
+  data: FloatArray,
   shape: readonly number[],
   bad: number,
 ): RangeError {

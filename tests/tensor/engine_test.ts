@@ -111,7 +111,7 @@ Deno.test("creation: nested arrays, filled shapes, ranges, seeded draws", async 
   await t.step("the constructor checks its storage", () => {
     assert.throws(
       () => new Tensor([1, 2] as unknown as Float64Array, [2]),
-      /Tensor: data must be a Float64Array, got an array of 2/,
+      /Tensor: data must be a Float64Array or a Float32Array, got an array of 2/,
     );
     assert.throws(
       () => new Tensor(new Float64Array(3), [2, 2]),

@@ -1,0 +1,58 @@
+import assert from "node:assert/strict";
+import { attention, randn, type Tensor, tensor } from "../../lib/tensor/tensor.ts";
+import { gradcheckTensor } from "../../lib/tensor/gradcheck.ts";
+
+// The same attention from unfused ops: scores, mask, softmax, weighted sum.
+function composed(q: Tensor, k: Tensor, v: Tensor, causal: boolean, scale: number): Tensor {
+  const scores = q.matmul(k.transpose()).mul(scale);
+  const masked = causal ? scores.tril({ fill: -1e9 }) : scores;
+  return masked.softmax().matmul(v);
+}
+
+Deno.test("attention equals scores, mask, softmax and weighted sum made of separate ops", () => {
+  // The second shape is large enough for every product to run on the SIMD kernel.
+  for (const shape of [[2, 3, 5, 4], [1, 2, 40, 16]]) {
+    const [q, k, v] = [1, 2, 3].map((seed) => randn(shape, { seed }));
+    for (const causal of [true, false]) {
+      for (const scale of [1 / Math.sqrt(shape[3]), 0.3]) {
+        const fused = attention(q, k, v, { causal, scale });
+        const plain = composed(q, k, v, causal, scale);
+        assert.deepEqual(fused.shape, plain.shape);
+        for (let i = 0; i < fused.size; i++) {
+          assert.ok(Math.abs(fused.data[i] - plain.data[i]) <= 1e-12, `${shape} at ${i}`);
+        }
+      }
+    }
+  }
+});
+
+Deno.test("attention's gradients match the unfused ops' and finite differences", () => {
+  const shape = [1, 2, 20, 12]; // 20·12·20 multiply-adds a product: the SIMD path
+  const inputs = [4, 5, 6].map((seed) => randn(shape, { seed, requiresGrad: true }));
+  const weights = randn(shape, { seed: 7 });
+  attention(inputs[0], inputs[1], inputs[2]).mul(weights).sum().backward();
+  const fusedGrads = inputs.map((t) => t.grad!.data.slice());
+  inputs.forEach((t) => t.zeroGrad());
+  composed(inputs[0], inputs[1], inputs[2], true, 1 / Math.sqrt(12)).mul(weights).sum().backward();
+  inputs.forEach((t, n) => {
+    for (let i = 0; i < t.size; i++) {
+      assert.ok(Math.abs(t.grad!.data[i] - fusedGrads[n][i]) <= 1e-11, `input ${n} at ${i}`);
+    }
+  });
+  const small = [8, 9, 10].map((seed) => randn([2, 6, 3], { seed }));
+  assert.ok(gradcheckTensor((q, k, v) => attention(q, k, v).mul(small[0]).sum(), small).passed);
+});
+
+Deno.test("attention refuses shapes that differ or lack two axes", () => {
+  const x = randn([2, 3]);
+  assert.throws(
+    () => attention(x, randn([3, 2]), x),
+    /attention: q, k and v need one shape \[\.\.\., T, d\], got \[2,3\], \[3,2\] and \[2,3\]/,
+  );
+  assert.throws(() => attention(tensor([1, 2]), tensor([1, 2]), tensor([1, 2])), RangeError);
+  assert.throws(() => attention(x, x, x, { scale: Infinity }), /scale must be finite/);
+  assert.throws(
+    () => attention(x, x, x, { causal: 1 as unknown as boolean }),
+    /causal must be a boolean/,
+  );
+});

@@ -1,0 +1,268 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { matmulAccumulateKernel, matmulKernel } from "../../lib/tensor/_matmul.ts";
+import {
+  type FloatArray,
+  gemm,
+  gemmThreads,
+  gemmUsesFusedMultiplyAdd,
+  gemmWorkerChunks,
+  setGemmThreads,
+  stopGemmWorkers,
+} from "../../lib/tensor/kernels/gemm.ts";
+import { FLOAT32, FLOAT64, gemmModuleBytes, KC } from "../../lib/tensor/kernels/_gemm_module.ts";
+import { product, SMALL_PRODUCT } from "../../lib/tensor/kernels/_product.ts";
+import { signedLeb128, unsignedLeb128 } from "../../lib/tensor/kernels/_wasm_encoder.ts";
+import { gradcheckTensor } from "../../lib/tensor/gradcheck.ts";
+import { linear, randn } from "../../lib/tensor/tensor.ts";
+
+const SEED = 20261128;
+const gemmThreadsDefault = gemmThreads();
+console.log(`gemm_test: fast-check seed ${SEED}`);
+
+function transposed(x: Float64Array, rows: number, cols: number): Float64Array {
+  const t = new Float64Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = x[r * cols + c];
+  return t;
+}
+
+// Σ_p |a[i,p]·b[p,j]| for every output: the scale of a dot product's rounding error.
+function absoluteProducts(a: Float64Array, b: Float64Array, m: number, k: number, n: number) {
+  const scale = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += Math.abs(a[i * k + p] * b[p * n + j]);
+      scale[i * n + j] = s;
+    }
+  }
+  return scale;
+}
+
+// A dot product of k terms, summed in any order, with or without fused multiply-adds, is
+// within γ_k·Σ|aᵢbᵢ| + k·η of the exact value (γ_k = k·u / (1 − k·u), u the unit roundoff,
+// η the smallest subnormal, for products that underflow); two such computations are within
+// twice that of each other.
+function bound(k: number, u: number, eta: number, scale: number): number {
+  return ((k * u) / (1 - k * u)) * scale + k * eta;
+}
+
+const U64 = 2 ** -53, ETA64 = 2 ** -1074;
+const U32 = 2 ** -24, ETA32 = 2 ** -149;
+
+const productCase = fc.record({
+  m: fc.integer({ min: 1, max: 37 }),
+  k: fc.oneof(fc.integer({ min: 1, max: 37 }), fc.integer({ min: KC - 3, max: KC + 40 })),
+  n: fc.integer({ min: 1, max: 37 }),
+  transposeA: fc.boolean(),
+  transposeB: fc.boolean(),
+  accumulate: fc.boolean(),
+  offset: fc.integer({ min: 0, max: 3 }),
+});
+
+function values(length: number): fc.Arbitrary<Float64Array> {
+  return fc.array(fc.double({ min: -2, max: 2, noNaN: true }), {
+    minLength: length,
+    maxLength: length,
+  }).map((xs) => Float64Array.from(xs));
+}
+
+// Draws a product, runs `gemm` on it in `dtype`, and compares each output with the plain
+// TypeScript kernel's (float64) result within `tolerance(k, Σ|ab|)`.
+function checkAgainstReference(
+  dtype: "float64" | "float32",
+  exact: boolean,
+  tolerance: (k: number, scale: number) => number,
+) {
+  const Type = dtype === "float64" ? Float64Array : Float32Array;
+  fc.assert(
+    fc.property(
+      productCase.chain((c) =>
+        fc.tuple(fc.constant(c), values(c.m * c.k), values(c.k * c.n), values(c.m * c.n))
+      ),
+      ([{ m, k, n, transposeA, transposeB, accumulate, offset }, a0, b0, start0]) => {
+        // The float32 kernel sees float32 inputs; the reference, the same values in float64.
+        const a = Float64Array.from(Type.from(a0));
+        const b = Float64Array.from(Type.from(b0));
+        const start = Float64Array.from(Type.from(start0));
+        const reference = new Float64Array(m * n);
+        if (accumulate) {
+          reference.set(start);
+          matmulAccumulateKernel(a, b, reference, m, k, n);
+        } else {
+          matmulKernel(a, b, reference, m, k, n);
+        }
+        const pad = (x: Float64Array) => {
+          const padded = new Type(offset + x.length);
+          padded.set(x, offset);
+          return padded;
+        };
+        const out: FloatArray = pad(start);
+        gemm(
+          { data: pad(transposeA ? transposed(a, m, k) : a), offset, transposed: transposeA },
+          { data: pad(transposeB ? transposed(b, k, n) : b), offset, transposed: transposeB },
+          out,
+          offset,
+          m,
+          k,
+          n,
+          accumulate,
+          exact,
+        );
+        const scale = absoluteProducts(a, b, m, k, n);
+        for (let i = 0; i < m * n; i++) {
+          const got = out[offset + i];
+          const bound = tolerance(k, scale[i] + (accumulate ? Math.abs(start[i]) : 0));
+          assert.ok(
+            Math.abs(got - reference[i]) <= bound,
+            `${dtype} ${m}×${k}×${n} tA=${transposeA} tB=${transposeB} acc=${accumulate}: ` +
+              `out[${i}] = ${got}, reference ${reference[i]}, bound ${bound}`,
+          );
+        }
+        for (let i = 0; i < offset; i++) assert.equal(out[i], 0); // nothing before the block
+      },
+    ),
+    { seed: SEED, numRuns: 120 },
+  );
+}
+
+Deno.test("wasm encoder: LEB128 integers as the specification's examples", () => {
+  assert.deepEqual(unsignedLeb128(0), [0]);
+  assert.deepEqual(unsignedLeb128(624485), [0xe5, 0x8e, 0x26]);
+  assert.deepEqual(unsignedLeb128(0x105), [0x85, 0x02]);
+  assert.deepEqual(signedLeb128(-123456), [0xc0, 0xbb, 0x78]);
+  assert.deepEqual(signedLeb128(63), [0x3f]);
+  assert.deepEqual(signedLeb128(64), [0xc0, 0x00]);
+  assert.deepEqual(signedLeb128(-64), [0x40]);
+});
+
+Deno.test("gemm modules validate in every variant", () => {
+  for (const kind of [FLOAT64, FLOAT32]) {
+    assert.ok(WebAssembly.validate(gemmModuleBytes(kind, { fused: false })));
+  }
+  // Relaxed SIMD is used exactly when this runtime accepts it.
+  assert.equal(
+    WebAssembly.validate(gemmModuleBytes(FLOAT64, { fused: true })),
+    gemmUsesFusedMultiplyAdd,
+  );
+});
+
+Deno.test("gemm float64 agrees with the TypeScript kernel on random shapes", () => {
+  setGemmThreads({ workers: 0 });
+  try {
+    // Fused multiply-adds: within the dot-product error bound of both computations.
+    checkAgainstReference(
+      "float64",
+      false,
+      (k, scale) => gemmUsesFusedMultiplyAdd ? 2 * bound(k + 1, U64, ETA64, scale) : 0,
+    );
+    // Exact: separate multiply and add, the same fold as the reference, bit for bit.
+    checkAgainstReference("float64", true, () => 0);
+  } finally {
+    setGemmThreads({ workers: gemmThreadsDefault.workers });
+  }
+});
+
+Deno.test("gemm float32 agrees with the float64 reference within float32's error bound", () => {
+  setGemmThreads({ workers: 0 });
+  try {
+    // float32 accumulation error, plus the float64 reference's own (negligible) error.
+    checkAgainstReference(
+      "float32",
+      false,
+      (k, scale) => bound(k + 1, U32, ETA32, scale) + bound(k + 1, U64, ETA64, scale),
+    );
+  } finally {
+    setGemmThreads({ workers: gemmThreadsDefault.workers });
+  }
+});
+
+Deno.test("gemm on worker threads gives the same bits as on one thread", () => {
+  const m = 150, k = 70, n = 45;
+  const a = randn([m * k], { seed: 1 }).data;
+  const b = randn([k * n], { seed: 2 }).data;
+  const run = () => {
+    const out = new Float64Array(m * n);
+    gemm(
+      { data: a, offset: 0, transposed: false },
+      { data: b, offset: 0, transposed: true },
+      out,
+      0,
+      m,
+      k,
+      n,
+      false,
+    );
+    return out;
+  };
+  try {
+    setGemmThreads({ workers: 0 });
+    const single = run();
+    setGemmThreads({ workers: 1, parallelThreshold: 0 });
+    // Repeated until the worker, once started, has taken part (or 5 s have passed).
+    const before = gemmWorkerChunks();
+    const deadline = performance.now() + 5000;
+    let runs = 0;
+    while ((gemmWorkerChunks() === before || runs < 20) && performance.now() < deadline) {
+      assert.deepEqual(run(), single);
+      runs++;
+    }
+    assert.ok(gemmWorkerChunks() > before, "the worker thread computed no chunk");
+  } finally {
+    setGemmThreads(gemmThreadsDefault);
+    stopGemmWorkers();
+  }
+});
+
+Deno.test("gemm refuses mixed element types and short arrays", () => {
+  const f64 = new Float64Array(4), f32 = new Float32Array(4);
+  const op = (data: FloatArray) => ({ data, offset: 0, transposed: false });
+  assert.throws(
+    () => gemm(op(f64), op(f32), f64, 0, 2, 2, 2, false),
+    /must all be Float64Array or all Float32Array/,
+  );
+  assert.throws(
+    () => gemm(op(f64), op(f64), f64, 1, 2, 2, 2, false),
+    /out needs 4 elements from offset 1/,
+  );
+  assert.throws(() => setGemmThreads({ workers: -1 }), /workers must be a non-negative integer/);
+});
+
+Deno.test("product: the small loop and gemm agree on either side of the threshold", () => {
+  for (const [m, k, n] of [[3, 5, 7], [16, 16, 16], [17, 16, 16]]) {
+    assert.equal(m * k * n >= SMALL_PRODUCT, m === 17 || m === 16);
+    const a = randn([m * k], { seed: m }).data;
+    const b = randn([n * k], { seed: n }).data; // stored as Bᵀ
+    const out = new Float64Array(m * n).fill(1);
+    product(
+      { data: a, offset: 0, transposed: false },
+      { data: b, offset: 0, transposed: true },
+      out,
+      0,
+      m,
+      k,
+      n,
+      true,
+    );
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let s = 1;
+        for (let p = 0; p < k; p++) s += a[i * k + p] * b[j * k + p];
+        assert.ok(Math.abs(out[i * n + j] - s) <= 1e-13 * (1 + Math.abs(s)));
+      }
+    }
+  }
+});
+
+Deno.test("matmul and linear on the SIMD path pass the gradient check", () => {
+  // Large enough that forward and both backward products run on gemm; B's batch broadcasts.
+  const a = randn([2, 9, 21], { seed: 3 });
+  const b = randn([21, 23], { seed: 4 });
+  assert.ok(9 * 21 * 23 >= SMALL_PRODUCT);
+  assert.ok(gradcheckTensor((x, y) => x.matmul(y), [a, b]).passed);
+  const x = randn([30, 20], { seed: 5 });
+  const w = randn([11, 20], { seed: 6 });
+  const bias = randn([11], { seed: 7 });
+  assert.ok(30 * 20 * 11 >= SMALL_PRODUCT);
+  assert.ok(gradcheckTensor((x, w, bias) => linear(x, w, bias), [x, w, bias]).passed);
+});
