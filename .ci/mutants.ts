@@ -9,6 +9,7 @@
  *     deno task mutants --only crossEntropy  # mutants whose id contains a text
  *     deno task mutants --list               # the ids, without running anything
  *     deno task mutants --sample 3           # every third mutant (a representative subset)
+ *     deno task mutants --no-confirm         # survivors are not re-run on the whole suite
  *
  * Besides the hand-written mutants below, one mutant is generated per entry of each op
  * registry (every scalar op's gradA and gradB, every tensor op's backward for each input,
@@ -474,17 +475,19 @@ function parseArguments(args: readonly string[]) {
   let sample = 1;
   let list = false;
   let timeout = 600;
+  let confirm = true;
   for (let i = 0; i < args.length; i++) {
     if (args[i] === "--only") only = args[++i];
     else if (args[i] === "--sample") sample = Number(args[++i]);
     else if (args[i] === "--timeout") timeout = Number(args[++i]);
     else if (args[i] === "--list") list = true;
+    else if (args[i] === "--no-confirm") confirm = false;
     else throw new RangeError(`mutants: unknown argument ${args[i]}`);
   }
   if (!Number.isInteger(sample) || sample < 1) {
     throw new RangeError(`mutants: --sample needs an integer ≥ 1, got ${sample}`);
   }
-  return { only, sample, list, timeout };
+  return { only, sample, list, timeout, confirm };
 }
 
 /** Whether the tests at `paths` pass in `cwd`, and the first test that failed if not. */
@@ -511,7 +514,7 @@ async function run(
   return { passed: output.success, firstFailure };
 }
 
-const { only, sample, list, timeout } = parseArguments(Deno.args);
+const { only, sample, list, timeout, confirm } = parseArguments(Deno.args);
 const everyMutant = [...scalarRegistryMutants(), ...tensorRegistryMutants(), ...handWritten]
   .filter((m) => only === undefined || m.id.includes(only))
   .filter((_, i) => i % sample === 0);
@@ -535,7 +538,17 @@ const copy = await Deno.makeTempDir({ prefix: "dcslm-mutants-" });
 const cp = await new Deno.Command("cp", {
   args: ["-a", ...COPIED.map((p) => `${root}${p}`).filter(exists), copy],
 }).output();
-if (!cp.success) throw new Error(`mutants: copying the repository failed`);
+if (!cp.success) {
+  await Deno.remove(copy, { recursive: true });
+  throw new Error(`mutants: copying the repository failed`);
+}
+// An interrupted run removes its copy too.
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  Deno.addSignalListener(signal, () => {
+    Deno.removeSync(copy, { recursive: true });
+    Deno.exit(130);
+  });
+}
 
 console.log(`${everyMutant.length} mutants, on a copy in ${copy}`);
 const survivors: Mutant[] = [];
@@ -562,7 +575,7 @@ try {
     const t0 = performance.now();
     try {
       let result = await run(copy, m.tests, timeout);
-      if (result.passed) result = await run(copy, [], timeout); // the whole suite
+      if (result.passed && confirm) result = await run(copy, [], timeout); // the whole suite
       const seconds = ((performance.now() - t0) / 1000).toFixed(0);
       if (!result.passed) {
         killed++;
