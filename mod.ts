@@ -1,6 +1,20 @@
 /**
- * DCSLM: a small language model built from first principles. This module is the public API:
- * a scalar reverse-mode autodiff engine whose every op is proven against finite differences.
+ * DCSLM: a small language model built from first principles. This module is the public API,
+ * every layer of the stack re-exported, bottom-up:
+ *
+ * - helpers (`lib/util`, also `./util`): seeded generators `Lcg32` and `Random` and the
+ *   seeding policy `randomSourceOf`, the `twoMoons` data set, SVG plots;
+ * - the scalar engine (`lib/scalar`, also `./scalar`): `Value` and `backward`, the op
+ *   registry `ops`, `gradcheck`, `toDot`, scalar losses and the seed's `gradientDescentStep`;
+ * - the tensor engine (`lib/tensor`, also `./tensor`): `Tensor`, the op registry `tensorOps`,
+ *   every op as a function too (`matmul`, `softmax`, `crossEntropy`…), `gradcheckTensor`;
+ * - networks (`lib/nn`, also `./nn`): the scalar `MLP`, the tensor modules `Linear`,
+ *   `Embedding`, `LayerNorm`, `Dropout`, `Sequential`, the optimizers and schedules;
+ * - text (`lib/text`, also `./text`): `CharTokenizer`, the byte-level `BpeTokenizer`, seeded
+ *   splits and batch samplers.
+ *
+ * Naming rule: a plain name here is the tensor function; the scalar function of the same
+ * name (`softmax`, `logSumExp`, `crossEntropy`, `mse`) is imported from `./scalar`.
  *
  * @example
  * ```ts
@@ -10,6 +24,15 @@
  * const y = x.mul(x).add(x.tanh());
  * y.backward();
  * assert.ok(Math.abs(x.grad - (4 + 1 - Math.tanh(2) ** 2)) < 1e-12);
+ * ```
+ *
+ * @example The same derivative on the tensor engine, element by element:
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tensor } from "./mod.ts";
+ * const x = tensor([2, -1], { requiresGrad: true });
+ * x.mul(x).add(x.tanh()).sum().backward();
+ * assert.ok(Math.abs(x.grad!.data[0] - (4 + 1 - Math.tanh(2) ** 2)) < 1e-12);
  * ```
  *
  * @module
@@ -30,20 +53,16 @@ export {
   type OpSpec,
 } from "./lib/scalar/mod.ts";
 export {
+  DEFAULT_GRADCHECK_TOLERANCES,
   gradcheck,
   GradcheckError,
   type GradcheckOptions,
   type GradcheckReport,
+  PYTORCH_GRADCHECK_TOLERANCES,
 } from "./lib/scalar/mod.ts";
-export {
-  binaryCrossEntropyWithLogits,
-  crossEntropy,
-  hinge,
-  l2Penalty,
-  logSumExp,
-  mse,
-  softmax,
-} from "./lib/scalar/mod.ts";
+// The scalar crossEntropy, logSumExp, mse and softmax are reached through "/scalar": at the
+// root a plain name is the tensor function.
+export { binaryCrossEntropyWithLogits, hinge, l2Penalty } from "./lib/scalar/mod.ts";
 export { type GradientDescentOptions, gradientDescentStep } from "./lib/scalar/mod.ts";
 export {
   Adam,
@@ -75,7 +94,13 @@ export {
 } from "./lib/nn/mod.ts";
 export { type PlanarDataset, twoMoons, type TwoMoonsOptions } from "./lib/util/mod.ts";
 export { type DecisionBoundaryOptions, decisionBoundarySvg } from "./lib/util/mod.ts";
-export { Lcg32, Random, type RandomSource } from "./lib/util/mod.ts";
+export {
+  Lcg32,
+  Random,
+  type RandomSource,
+  randomSourceOf,
+  type SeedOptions,
+} from "./lib/util/mod.ts";
 export { DEFAULT_DOT_MAX_NODES, type DotOptions, toDot } from "./lib/scalar/mod.ts";
 export {
   applyOp,
@@ -83,6 +108,7 @@ export {
   type ArangeOptions,
   attention,
   concat,
+  crossEntropy,
   dropout,
   type DropoutOptions,
   fromScalar,
@@ -108,8 +134,10 @@ export {
   type AttentionParams,
   type AxisParams,
   type BackwardContext,
+  type ClampParams,
   type CrossEntropyParams,
   type Dim,
+  type DivParams,
   type DropoutParams,
   type GatherParams,
   type IndexList,
@@ -124,6 +152,7 @@ export {
   type ReshapeParams,
   type SliceParams,
   type SoftmaxParams,
+  type SqueezeParams,
   type TensorData,
   type TensorInputSpec,
   type TensorOpName,
@@ -131,6 +160,48 @@ export {
   tensorOps,
   type TensorOpSpec,
   type TrilParams,
+  type UnaryOpName,
+  type WhereParams,
+} from "./lib/tensor/mod.ts";
+export {
+  abs,
+  add,
+  argmax,
+  clamp,
+  cos,
+  div,
+  exp,
+  gelu,
+  log,
+  logSoftmax,
+  logSumExp,
+  matmul,
+  max,
+  maximum,
+  mean,
+  min,
+  minimum,
+  mse,
+  mul,
+  neg,
+  permute,
+  pow,
+  relu,
+  reshape,
+  sigmoid,
+  sin,
+  slice,
+  softmax,
+  softplus,
+  sqrt,
+  squeeze,
+  sub,
+  sum,
+  tanh,
+  transpose,
+  tril,
+  unsqueeze,
+  where,
 } from "./lib/tensor/mod.ts";
 export type { DType, FloatArray } from "./lib/tensor/mod.ts";
 export { type GemmThreadOptions, gemmThreads, setGemmThreads } from "./lib/tensor/mod.ts";
@@ -152,4 +223,33 @@ export {
   type SequentialLayer,
   type TensorInitOptions,
   type TensorModule,
+  TensorModuleBase,
 } from "./lib/nn/mod.ts";
+export {
+  type BpeEncodeOptions,
+  type BpeFile,
+  BpeTokenizer,
+  type BpeTrainOptions,
+  CharTokenizer,
+  type CharTokenizerOptions,
+  CL100K_PATTERN,
+  decodeUtf8,
+  firstInvalidUtf8,
+  GPT2_PATTERN,
+  linesOf,
+  patternSource,
+  type ProseSplit,
+  sampleWindows,
+  type SampleWindowsOptions,
+  sampleWordBatch,
+  shuffled,
+  type SplitPattern,
+  splitProse,
+  splitWords,
+  type SplitWordsOptions,
+  type TiktokenRanks,
+  type TokenBatch,
+  type WordExamples,
+  wordExamples,
+  type WordSplit,
+} from "./lib/text/mod.ts";

@@ -21,7 +21,7 @@ const STEPS = 100;
 const LOSS_FIRST = 1.506192971829493;
 const LOSS_LAST = 0.0241514567434098;
 
-const { points, labels } = twoMoons();
+const { points, labels } = twoMoons({ seed: 1337 });
 const model = new MLP(2, [16, 16, 1], { init: "uniform", source: new Lcg32(42) });
 const parameters = model.parameters();
 const optimizer = new SGD(parameters, {

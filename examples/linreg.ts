@@ -12,7 +12,8 @@
  * @module
  */
 
-import { gradientDescentStep, mse, Random, toDot, Value } from "../mod.ts";
+import { Random, toDot, Value } from "../mod.ts";
+import { gradientDescentStep, mse } from "../lib/scalar/mod.ts";
 
 /** One row of the seed's training log. */
 export interface SeedStep {
@@ -156,6 +157,27 @@ function signed(x: number, digits: number): string {
   return (x < 0 ? "" : " ") + x.toFixed(digits);
 }
 
+/**
+ * Writes `dot` to `path` when the process may, and returns whether it did. Without write
+ * permission it says which flag is needed (instead of an uncaught `NotCapable`), and the
+ * caller prints the graph instead.
+ */
+export function writeGraph(
+  path: string,
+  dot: string,
+  say: (line: string) => void = console.log,
+): boolean {
+  if (Deno.permissions.querySync({ name: "write", path }).state !== "granted") {
+    say(
+      `could not write the graph to ${path}: run with --allow-write ` +
+        `(deno run --allow-write examples/linreg.ts ${path}); printing it instead\n`,
+    );
+    return false;
+  }
+  Deno.writeTextFileSync(path, dot);
+  return true;
+}
+
 function main(args: string[]): void {
   console.log("Part 1: the seed. w = 0, x = 2, y_true = 8, loss = (w·x − y_true)², lr = 0.1\n");
   const log = trainSeed();
@@ -188,8 +210,7 @@ function main(args: string[]): void {
   );
 
   const dot = toDot(seedLossGraph());
-  if (args.length > 0) {
-    Deno.writeTextFileSync(args[0], dot);
+  if (args.length > 0 && writeGraph(args[0], dot)) {
     console.log(`Part 3: the graph of the seed's first loss, written to ${args[0]}`);
     console.log(`  render it with: dot -Tsvg ${args[0]} -o graph.svg`);
   } else {

@@ -2,7 +2,7 @@
  * The moons classifier of examples/moons.ts in tensor form, trained beside its scalar twin.
  *
  * Both runs train micrograd's MLP 2 → 16 → 16 → 1 on the same 100 points from the same
- * initial weights (benchmark workload W1: moons from `twoMoons()`, weights `2u − 1` from
+ * initial weights (benchmark workload W1: moons from `twoMoons({ seed: 1337 })`, weights `2u − 1` from
  * `Lcg32(42)`), with the max-margin loss, L2 1e-4 and 100 full-batch SGD steps of rate
  * 1.0 − 0.9·k/100. The scalar run builds ~65,000 `Value` nodes a step; the tensor run builds
  * a few dozen tensor ops. Their losses agree to ~1e-12 (the order of floating-point sums

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { Random, type RandomSource } from "../util/random.ts";
+import { Random, type RandomSource, randomSourceOf, type SeedOptions } from "../util/random.ts";
 import { Value } from "../scalar/value.ts";
 
 /**
@@ -72,7 +72,8 @@ const INIT_KINDS: readonly InitKind[] = ["auto", "kaiming", "xavier", "uniform"]
 
 /**
  * Where a module's initial weights come from. Give a `seed` (the weights are then drawn from
- * `new Random(seed)`) or a `source` of your own, such as `new Lcg32(42)`.
+ * `new Random(seed)`) or a `source` of your own, such as `new Lcg32(42)`: one of the two is
+ * required, as everywhere in the library ({@linkcode SeedOptions}).
  *
  * @example
  * ```ts
@@ -84,10 +85,10 @@ const INIT_KINDS: readonly InitKind[] = ["auto", "kaiming", "xavier", "uniform"]
  * assert.ok(seeded.seed === 7 && w1.init === "uniform");
  * ```
  */
-export interface InitOptions {
+export interface InitOptions extends SeedOptions {
   /** Seed of the `Random` the weights are drawn from: an integer in [0, 2³²). */
   readonly seed?: number;
-  /** A generator to draw the weights from instead; takes precedence over `seed`. */
+  /** A generator to draw the weights from instead of a seed (it advances). */
   readonly source?: RandomSource;
   /** The initialisation scheme (default `"auto"`). */
   readonly init?: InitKind;
@@ -263,7 +264,9 @@ export class Layer implements Module {
     const source = randomSource(name, options);
     const neurons: Neuron[] = [];
     for (let j = 0; j < nout; j++) {
-      neurons.push(new Neuron(nin, { ...options, source, activation, fanOut: nout }));
+      neurons.push(
+        new Neuron(nin, { ...options, seed: undefined, source, activation, fanOut: nout }),
+      );
     }
     this.neurons = neurons;
     this.name = name;
@@ -353,6 +356,7 @@ export class MLP implements Module {
       layers.push(
         new Layer(width, sizes[i], {
           ...options,
+          seed: undefined,
           source,
           activation: activations[i],
           name: `layer ${i + 1}`,
@@ -403,6 +407,62 @@ export class MLP implements Module {
   /** Parameters in the order layer, neuron, weights then bias. */
   parameters(): Value[] {
     return this.#parameters.slice();
+  }
+
+  /**
+   * Every parameter with its name, in {@linkcode parameters}' order: `"1.0.w2"` is layer 1's
+   * neuron 0's weight 2 and `"1.0.b"` its bias (layers and neurons counted from 0).
+   */
+  namedParameters(): [string, Value][] {
+    return this.layers.flatMap((layer, l) =>
+      layer.neurons.flatMap((neuron, n) => [
+        ...neuron.weights.map((w, k): [string, Value] => [`${l}.${n}.w${k}`, w]),
+        [`${l}.${n}.b`, neuron.bias] as [string, Value],
+      ])
+    );
+  }
+
+  /** Every parameter's value, by name (see {@linkcode namedParameters}). */
+  stateDict(): Record<string, number> {
+    return Object.fromEntries(this.namedParameters().map(([name, p]) => [name, p.data]));
+  }
+
+  /**
+   * Sets each parameter to the value of the same name in `state`. Every name and value is
+   * checked before anything is written, so a refused state changes nothing.
+   *
+   * @throws {RangeError} naming the parameter when a name is missing from `state`, a name in
+   * `state` is not a parameter, or a value is not a finite number.
+   */
+  loadStateDict(state: Readonly<Record<string, number>>): void {
+    const where = `loadStateDict (${this})`;
+    if (typeof state !== "object" || state === null) {
+      throw new TypeError(`${where}: state must be an object of numbers, got ${state}`);
+    }
+    const named = this.namedParameters();
+    const names = new Set(named.map(([name]) => name));
+    const unexpected = Object.keys(state).filter((name) => !names.has(name));
+    if (unexpected.length > 0) {
+      throw new RangeError(
+        `${where}: unexpected ${unexpected.map((n) => JSON.stringify(n)).join(", ")} in the ` +
+          `state; the parameters are named "layer.neuron.wK" and "layer.neuron.b", ` +
+          `from "0.0.w0" to ${JSON.stringify(named[named.length - 1][0])}`,
+      );
+    }
+    for (const [name] of named) {
+      const value = state[name];
+      if (value === undefined) {
+        throw new RangeError(
+          `${where}: parameter ${JSON.stringify(name)} is missing from the state`,
+        );
+      }
+      if (typeof value !== "number" || !Number.isFinite(value)) {
+        throw new RangeError(
+          `${where}: parameter ${JSON.stringify(name)} must be a finite number, got ${value}`,
+        );
+      }
+    }
+    for (const [name, p] of named) p.data = state[name];
   }
 
   /** Sets the gradient of every parameter to 0. */
@@ -489,13 +549,7 @@ function checkedActivation(where: string, activation: Activation): Activation {
 }
 
 function randomSource(where: string, options: InitOptions): RandomSource {
-  if (options.source !== undefined) return options.source;
-  if (options.seed === undefined) {
-    throw new RangeError(
-      `${where}: give a seed (or a random source) so the initial weights are reproducible`,
-    );
-  }
-  return new Random(options.seed);
+  return randomSourceOf(where, options);
 }
 
 /** A function drawing one initial weight from a source, by the scheme in `options`. */

@@ -56,4 +56,5 @@ export {
   type SequentialLayer,
   type TensorInitOptions,
   type TensorModule,
+  TensorModuleBase,
 } from "./modules.ts";

@@ -6,11 +6,14 @@
  * @module
  */
 
-import { Random, type RandomSource } from "../util/random.ts";
+import { type RandomSource, randomSourceOf, type SeedOptions } from "../util/random.ts";
 import { dropout, gather, layerNorm, linear, Tensor } from "../tensor/tensor.ts";
 
 /**
- * A part of a network: a forward function and the parameters it trains.
+ * A part of a network: a forward function, the parameters it trains (by name), a training
+ * or evaluation mode, and its state as named tensors. Every module here extends
+ * {@linkcode TensorModuleBase}, which implements all but `forward` from `namedParameters`
+ * and `children`.
  *
  * @example
  * ```ts
@@ -18,6 +21,7 @@ import { dropout, gather, layerNorm, linear, Tensor } from "../tensor/tensor.ts"
  * import { Linear, type TensorModule } from "./modules.ts";
  * const module: TensorModule = new Linear(3, 2, { seed: 1 });
  * assert.equal(module.parameters().length, 2); // weight and bias
+ * assert.deepEqual(module.namedParameters().map(([name]) => name), ["weight", "bias"]);
  * ```
  */
 export interface TensorModule {
@@ -25,11 +29,158 @@ export interface TensorModule {
   forward(x: Tensor): Tensor;
   /** Every parameter, in a fixed order. */
   parameters(): Tensor[];
+  /** Every parameter with its dotted name (`"0.weight"` in a `Sequential`), in that order. */
+  namedParameters(): [string, Tensor][];
+  /** True in training mode (the default), false in evaluation mode. */
+  readonly training: boolean;
+  /** Sets training mode (`true`, the default) or evaluation mode, here and in every child. */
+  train(mode?: boolean): this;
+  /** Sets evaluation mode here and in every child: `train(false)`. */
+  eval(): this;
+  /** A copy of every parameter, by name. */
+  stateDict(): Record<string, Tensor>;
+  /** Copies `state` into the parameters of the same names (all checked before any is written). */
+  loadStateDict(state: Readonly<Record<string, Tensor>>): void;
 }
 
 /**
- * Where a module's initial weights come from: a `seed` (weights are drawn from
- * `new Random(seed)`, default seed 0) or a `source` of your own, such as `new Lcg32(42)`.
+ * What every tensor module shares. A subclass gives `forward` and either its own
+ * `namedParameters` (a leaf such as `Linear`) or its `children` (a container such as
+ * `Sequential`, whose parameters are its children's under dotted names); `parameters`,
+ * `train`/`eval` (which reach every child), `stateDict` and `loadStateDict` follow.
+ *
+ * @example A module of your own: a learned scale.
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { TensorModuleBase } from "./modules.ts";
+ * import { ones, type Tensor, tensor } from "../tensor/tensor.ts";
+ * class Scale extends TensorModuleBase {
+ *   readonly gain: Tensor = ones([1], { requiresGrad: true });
+ *   forward(x: Tensor): Tensor {
+ *     return x.mul(this.gain);
+ *   }
+ *   override namedParameters(): [string, Tensor][] {
+ *     return [["gain", this.gain]];
+ *   }
+ * }
+ * const scale = new Scale();
+ * scale.loadStateDict({ gain: tensor([3]) });
+ * assert.deepEqual(scale.forward(tensor([1, 2])).toArray(), [3, 6]);
+ * assert.equal(scale.eval().training, false);
+ * ```
+ */
+export abstract class TensorModuleBase implements TensorModule {
+  #training = true;
+
+  /** The module applied to `x`. */
+  abstract forward(x: Tensor): Tensor;
+
+  /** The sub-modules, by name (none by default). */
+  children(): [string, TensorModule][] {
+    return [];
+  }
+
+  /** The children's parameters under `child.parameter` names, in child order. */
+  namedParameters(): [string, Tensor][] {
+    return this.children().flatMap(([prefix, child]) =>
+      child.namedParameters().map(([name, p]): [string, Tensor] => [`${prefix}.${name}`, p])
+    );
+  }
+
+  /** Every parameter, in the order of {@linkcode namedParameters}. */
+  parameters(): Tensor[] {
+    return this.namedParameters().map(([, p]) => p);
+  }
+
+  /** True in training mode (the default), false in evaluation mode. */
+  get training(): boolean {
+    return this.#training;
+  }
+
+  /**
+   * Sets training mode (`true`, the default) or evaluation mode, here and in every child.
+   *
+   * @throws {TypeError} when `mode` is not a boolean.
+   */
+  train(mode = true): this {
+    if (typeof mode !== "boolean") {
+      throw new TypeError(`train: mode must be a boolean, got ${typeof mode} ${String(mode)}`);
+    }
+    this.#training = mode;
+    for (const [, child] of this.children()) child.train(mode);
+    return this;
+  }
+
+  /** Sets evaluation mode here and in every child. */
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** A copy of every parameter (constant tensors), by name. */
+  stateDict(): Record<string, Tensor> {
+    const state: Record<string, Tensor> = {};
+    for (const [name, p] of this.namedParameters()) {
+      state[name] = new Tensor(p.data.slice(), p.shape);
+    }
+    return state;
+  }
+
+  /**
+   * Copies each tensor of `state` into the parameter of the same name. Every name and shape
+   * is checked before anything is written, so a refused state changes nothing.
+   *
+   * @throws {RangeError} naming the parameter when a name is missing from `state`, a name in
+   * `state` is not a parameter, or a shape differs (both shapes given).
+   * @throws {TypeError} when `state` is not an object of Tensors.
+   */
+  loadStateDict(state: Readonly<Record<string, Tensor>>): void {
+    const where = `loadStateDict (${String(this)})`;
+    if (typeof state !== "object" || state === null) {
+      throw new TypeError(`${where}: state must be an object of Tensors, got ${state}`);
+    }
+    const named = this.namedParameters();
+    const names = new Set(named.map(([name]) => name));
+    const unexpected = Object.keys(state).filter((name) => !names.has(name));
+    if (unexpected.length > 0) {
+      throw new RangeError(
+        `${where}: unexpected ${unexpected.map((n) => JSON.stringify(n)).join(", ")} in the ` +
+          `state; the parameters are ${[...names].map((n) => JSON.stringify(n)).join(", ")}`,
+      );
+    }
+    for (const [name, p] of named) {
+      const given = state[name];
+      if (given === undefined) {
+        throw new RangeError(
+          `${where}: parameter ${JSON.stringify(name)} (shape ${formatShape(p.shape)}) is ` +
+            "missing from the state",
+        );
+      }
+      if (!(given instanceof Tensor)) {
+        throw new TypeError(`${where}: ${JSON.stringify(name)} must be a Tensor`);
+      }
+      if (!sameShape(given.shape, p.shape)) {
+        throw new RangeError(
+          `${where}: parameter ${JSON.stringify(name)} has shape ${formatShape(p.shape)}, ` +
+            `the state gives shape ${formatShape(given.shape)}`,
+        );
+      }
+    }
+    for (const [name, p] of named) p.data.set(state[name].data);
+  }
+}
+
+function formatShape(shape: readonly number[]): string {
+  return `[${shape.join(",")}]`;
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((s, i) => s === b[i]);
+}
+
+/**
+ * Where a module's initial weights (or dropout's masks) come from: a `seed` (drawn from
+ * `new Random(seed)`) or a `source` of your own, such as `new Lcg32(42)`. One of the two is
+ * required, as everywhere in the library ({@linkcode SeedOptions}).
  *
  * @example
  * ```ts
@@ -39,15 +190,15 @@ export interface TensorModule {
  * assert.equal(seeded.seed, 7);
  * ```
  */
-export interface TensorInitOptions {
-  /** Seed of a fresh `Random` (used when no `source` is given). */
+export interface TensorInitOptions extends SeedOptions {
+  /** Seed of a fresh `Random`. */
   readonly seed?: number;
   /** A generator to draw from (it advances), e.g. shared by the layers of a network. */
   readonly source?: RandomSource;
 }
 
-function sourceOf(options: TensorInitOptions | undefined): RandomSource {
-  return options?.source ?? new Random(options?.seed ?? 0);
+function sourceOf(where: string, options: TensorInitOptions | undefined): RandomSource {
+  return randomSourceOf(where, options);
 }
 
 /**
@@ -89,7 +240,7 @@ export interface LinearOptions extends TensorInitOptions {
  * assert.deepEqual(y.shape, [2, 3]);
  * ```
  */
-export class Linear implements TensorModule {
+export class Linear extends TensorModuleBase {
   /** The weights, `[out, in]`. */
   readonly weight: Tensor;
   /** The biases, `[out]`, or `null` without bias. */
@@ -101,13 +252,14 @@ export class Linear implements TensorModule {
    * @throws {RangeError} when a size is not a positive integer or `init` is unknown.
    */
   constructor(inFeatures: number, outFeatures: number, options?: LinearOptions) {
+    super();
     checkedCount("Linear", "inFeatures", inFeatures);
     checkedCount("Linear", "outFeatures", outFeatures);
     const init = options?.init ?? "default";
     if (init !== "default" && init !== "uniform") {
       throw new RangeError(`Linear: init must be "default" or "uniform", got ${String(init)}`);
     }
-    const source = sourceOf(options);
+    const source = sourceOf("Linear", options);
     const bound = init === "uniform" ? 1 : 1 / Math.sqrt(inFeatures);
     const data = new Float64Array(outFeatures * inFeatures);
     for (let i = 0; i < data.length; i++) data[i] = bound * (2 * source.next() - 1);
@@ -122,13 +274,16 @@ export class Linear implements TensorModule {
     return this.bias === null ? linear(x, this.weight) : linear(x, this.weight, this.bias);
   }
 
-  /** The weight, then the bias (if any). */
-  parameters(): Tensor[] {
-    return this.bias === null ? [this.weight] : [this.weight, this.bias];
+  /** `weight`, then `bias` (if any). */
+  override namedParameters(): [string, Tensor][] {
+    return this.bias === null ? [["weight", this.weight]] : [["weight", this.weight], [
+      "bias",
+      this.bias,
+    ]];
   }
 
   /** E.g. `Linear(2 → 16)`. */
-  toString(): string {
+  override toString(): string {
     const [outFeatures, inFeatures] = this.weight.shape;
     return `Linear(${inFeatures} → ${outFeatures}${this.bias === null ? ", no bias" : ""})`;
   }
@@ -147,7 +302,7 @@ export class Linear implements TensorModule {
  * assert.deepEqual(vectors.shape, [3, 4]);
  * ```
  */
-export class Embedding implements TensorModule {
+export class Embedding extends TensorModuleBase {
   /** The table, `[count, dim]`, drawn from a standard normal distribution. */
   readonly weight: Tensor;
 
@@ -157,9 +312,10 @@ export class Embedding implements TensorModule {
    * @throws {RangeError} when a size is not a positive integer.
    */
   constructor(count: number, dim: number, options?: TensorInitOptions) {
+    super();
     checkedCount("Embedding", "count", count);
     checkedCount("Embedding", "dim", dim);
-    const source = sourceOf(options);
+    const source = sourceOf("Embedding", options);
     const data = new Float64Array(count * dim);
     for (let i = 0; i < data.length; i++) {
       // Box–Muller from any uniform source: 1 − u is in (0, 1], so the logarithm is finite.
@@ -174,13 +330,13 @@ export class Embedding implements TensorModule {
     return gather(this.weight, indices);
   }
 
-  /** The table. */
-  parameters(): Tensor[] {
-    return [this.weight];
+  /** The table, `weight`. */
+  override namedParameters(): [string, Tensor][] {
+    return [["weight", this.weight]];
   }
 
   /** E.g. `Embedding(65 × 32)`. */
-  toString(): string {
+  override toString(): string {
     return `Embedding(${this.weight.shape[0]} × ${this.weight.shape[1]})`;
   }
 }
@@ -215,7 +371,7 @@ export interface LayerNormModuleOptions {
  * assert.ok(Math.abs(y.mean().item()) < 1e-12);
  * ```
  */
-export class LayerNorm implements TensorModule {
+export class LayerNorm extends TensorModuleBase {
   /** The scale, `[dim]`. */
   readonly weight: Tensor;
   /** The shift, `[dim]`. */
@@ -229,6 +385,7 @@ export class LayerNorm implements TensorModule {
    * @throws {RangeError} when `dim` is not a positive integer or `eps` not a finite number > 0.
    */
   constructor(dim: number, options?: LayerNormModuleOptions) {
+    super();
     checkedCount("LayerNorm", "dim", dim);
     this.eps = options?.eps ?? 1e-5;
     if (!(this.eps > 0 && this.eps < Infinity)) {
@@ -243,20 +400,20 @@ export class LayerNorm implements TensorModule {
     return layerNorm(x, this.weight, this.bias, { eps: this.eps });
   }
 
-  /** The scale, then the shift. */
-  parameters(): Tensor[] {
-    return [this.weight, this.bias];
+  /** The scale `weight`, then the shift `bias`. */
+  override namedParameters(): [string, Tensor][] {
+    return [["weight", this.weight], ["bias", this.bias]];
   }
 
   /** E.g. `LayerNorm(32)`. */
-  toString(): string {
+  override toString(): string {
     return `LayerNorm(${this.weight.size})`;
   }
 }
 
 /**
- * Inverted dropout as a module: active while `training` is true (the default), the identity
- * once it is set to false for evaluation.
+ * Inverted dropout as a module: active in training mode (the default), the identity after
+ * `eval()` (or `train(false)`), on its own or inside a container.
  *
  * @example
  * ```ts
@@ -265,15 +422,13 @@ export class LayerNorm implements TensorModule {
  * import { ones } from "../tensor/tensor.ts";
  * const drop = new Dropout(0.5, { seed: 1 });
  * const x = ones([4]);
- * drop.training = false;
+ * drop.eval();
  * assert.equal(drop.forward(x), x);
  * ```
  */
-export class Dropout implements TensorModule {
+export class Dropout extends TensorModuleBase {
   /** Probability of zeroing each element. */
   readonly p: number;
-  /** Whether masks are applied (true) or the module is the identity (false). */
-  training: boolean;
   readonly #source: RandomSource;
 
   /**
@@ -282,26 +437,21 @@ export class Dropout implements TensorModule {
    * @throws {RangeError} when `p` is not in [0, 1).
    */
   constructor(p: number, options?: TensorInitOptions) {
+    super();
     if (!(p >= 0 && p < 1)) {
       throw new RangeError(`Dropout: p must be a probability in [0, 1), got ${p}`);
     }
     this.p = p;
-    this.training = true;
-    this.#source = sourceOf(options);
+    this.#source = sourceOf("Dropout", options);
   }
 
   /** `x` with a fresh mask (training), or `x` itself (evaluation). */
   forward(x: Tensor): Tensor {
-    return dropout(x, { p: this.p, random: this.#source, training: this.training });
-  }
-
-  /** None: dropout has nothing to train. */
-  parameters(): Tensor[] {
-    return [];
+    return dropout(x, { p: this.p, source: this.#source, training: this.training });
   }
 
   /** E.g. `Dropout(0.1)`. */
-  toString(): string {
+  override toString(): string {
     return `Dropout(${this.p})`;
   }
 }
@@ -321,7 +471,8 @@ export class Dropout implements TensorModule {
 export type SequentialLayer = TensorModule | ((x: Tensor) => Tensor);
 
 /**
- * Layers applied one after the other; its parameters are theirs, in order.
+ * Layers applied one after the other; its parameters are theirs, in order, named by layer
+ * position (`"0.weight"`, `"2.bias"`…); `train`/`eval` reach every layer.
  *
  * @example The moons classifier of micrograd's demo, 2 → 16 → 16 → 1:
  * ```ts
@@ -339,7 +490,7 @@ export type SequentialLayer = TensorModule | ((x: Tensor) => Tensor);
  * assert.equal(model.parameters().reduce((n, p) => n + p.size, 0), 337);
  * ```
  */
-export class Sequential implements TensorModule {
+export class Sequential extends TensorModuleBase {
   /** The layers, in order. */
   readonly layers: readonly SequentialLayer[];
 
@@ -349,6 +500,7 @@ export class Sequential implements TensorModule {
    * @throws {TypeError} when a layer is neither a module nor a function.
    */
   constructor(...layers: SequentialLayer[]) {
+    super();
     layers.forEach((layer, i) => {
       if (typeof layer !== "function" && typeof layer?.forward !== "function") {
         throw new TypeError(`Sequential: layer ${i} is neither a module nor a function`);
@@ -364,13 +516,15 @@ export class Sequential implements TensorModule {
     return y;
   }
 
-  /** The parameters of every module layer, in layer order. */
-  parameters(): Tensor[] {
-    return this.layers.flatMap((layer) => (typeof layer === "function" ? [] : layer.parameters()));
+  /** Every module layer, named by its position (function layers have no name). */
+  override children(): [string, TensorModule][] {
+    return this.layers.flatMap((layer, i): [string, TensorModule][] =>
+      typeof layer === "function" ? [] : [[String(i), layer]]
+    );
   }
 
   /** E.g. `Sequential(Linear(2 → 16), fn, Linear(16 → 1))`. */
-  toString(): string {
+  override toString(): string {
     const parts = this.layers.map((layer) => (typeof layer === "function" ? "fn" : String(layer)));
     return `Sequential(${parts.join(", ")})`;
   }

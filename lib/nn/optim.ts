@@ -5,7 +5,7 @@
  */
 
 import { Value } from "../scalar/value.ts";
-import { checkedLearningRate } from "../util/_checks.ts";
+import { checkedLearningRate, checkedNonEmpty, checkedOptions } from "../util/_checks.ts";
 
 /**
  * A parameter holding many scalars in its own storage (such as a tensor), as optimizers see
@@ -73,7 +73,6 @@ export type LearningRate = number | ((step: number) => number);
  * import assert from "node:assert/strict";
  * import { Adam, type Optimizer, SGD } from "./optim.ts";
  * import { Value } from "../scalar/value.ts";
-import { checkedLearningRate } from "../util/_checks.ts";
  * for (const make of [(p: Value[]) => new SGD(p, { learningRate: 0.1 }), (p: Value[]) => new Adam(p, { learningRate: 0.1 })]) {
  *   const w = new Value(0);
  *   const optimizer: Optimizer = make([w]);
@@ -104,8 +103,8 @@ export abstract class Optimizer {
    *
    * @throws {TypeError} when a parameter is neither a Value nor a FlatParameter, or the
    * learning rate is neither a number nor a function.
-   * @throws {RangeError} when a parameter is listed twice, a size is not a whole number ≥ 0,
-   * or a fixed learning rate is not a finite number > 0.
+   * @throws {RangeError} when the list is empty, a parameter is listed twice, a size is not
+   * a whole number ≥ 0, or a fixed learning rate is not a finite number > 0.
    */
   constructor(
     name: string,
@@ -113,7 +112,7 @@ export abstract class Optimizer {
     learningRate: LearningRate,
   ) {
     this.name = name;
-    this.parameters = checkedParameters(name, parameters);
+    this.parameters = checkedParameters(name, checkedNonEmpty(name, parameters));
     let size = 0;
     for (const p of this.parameters) size += p instanceof Value ? 1 : p.size;
     this.size = size;
@@ -272,15 +271,16 @@ export interface SGDOptions {
  *
  * Without momentum and weight decay, a step is exactly `θ ← θ − η·g` for each scalar.
  *
- * @throws {RangeError} (constructor) when a hyperparameter is out of range; see
- * {@linkcode SGDOptions}.
+ * @throws {RangeError} (constructor) when a hyperparameter is out of range (see
+ * {@linkcode SGDOptions}) or there are no parameters.
+ * @throws {TypeError} (constructor) when the options are missing or name an unknown option
+ * (`{ lr }` for `{ learningRate }`).
  *
  * @example One step of momentum from rest is a plain step; the second adds μ times it.
  * ```ts
  * import assert from "node:assert/strict";
  * import { SGD } from "./optim.ts";
  * import { Value } from "../scalar/value.ts";
-import { checkedLearningRate } from "../util/_checks.ts";
  * const w = new Value(1);
  * const sgd = new SGD([w], { learningRate: 0.5, momentum: 0.5 });
  * w.grad = 1;
@@ -301,7 +301,8 @@ export class SGD extends Optimizer {
 
   /** An SGD optimizer of `parameters` with the given options. */
   constructor(parameters: readonly (Value | FlatParameter)[], options: SGDOptions) {
-    super("SGD", parameters, options.learningRate);
+    const known = ["learningRate", "momentum", "nesterov", "weightDecay"];
+    super("SGD", parameters, checkedOptions("SGD", options, known).learningRate);
     this.momentum = checkedFraction("SGD", "momentum", options.momentum ?? 0);
     this.nesterov = options.nesterov ?? false;
     if (this.nesterov && this.momentum === 0) {
@@ -378,15 +379,15 @@ export interface AdamOptions {
  * θ ← θ − η·m̂ / (√v̂ + ε)
  * ```
  *
- * @throws {RangeError} (constructor) when a hyperparameter is out of range; see
- * {@linkcode AdamOptions}.
+ * @throws {RangeError} (constructor) when a hyperparameter is out of range (see
+ * {@linkcode AdamOptions}) or there are no parameters.
+ * @throws {TypeError} (constructor) when the options are missing or name an unknown option.
  *
  * @example The first step moves every parameter by about η, whatever its gradient's size.
  * ```ts
  * import assert from "node:assert/strict";
  * import { Adam } from "./optim.ts";
  * import { Value } from "../scalar/value.ts";
-import { checkedLearningRate } from "../util/_checks.ts";
  * const w = new Value(1);
  * w.grad = 1000;
  * new Adam([w], { learningRate: 0.01 }).step();
@@ -412,7 +413,8 @@ export class Adam extends Optimizer {
   /** An Adam optimizer of `parameters` with the given options. */
   constructor(parameters: readonly (Value | FlatParameter)[], options: AdamOptions) {
     const name = new.target === AdamW ? "AdamW" : "Adam";
-    super(name, parameters, options.learningRate);
+    const known = ["learningRate", "beta1", "beta2", "eps", "weightDecay"];
+    super(name, parameters, checkedOptions(name, options, known).learningRate);
     this.decoupled = name === "AdamW";
     this.beta1 = checkedFraction(name, "beta1", options.beta1 ?? 0.9);
     this.beta2 = checkedFraction(name, "beta2", options.beta2 ?? 0.999);
@@ -472,7 +474,6 @@ export class Adam extends Optimizer {
  * import assert from "node:assert/strict";
  * import { AdamW } from "./optim.ts";
  * import { Value } from "../scalar/value.ts";
-import { checkedLearningRate } from "../util/_checks.ts";
  * const w = new Value(2);
  * new AdamW([w], { learningRate: 0.1, weightDecay: 0.5 }).step();
  * assert.ok(w.data === 2 - 0.1 * 0.5 * 2);

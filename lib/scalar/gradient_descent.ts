@@ -5,7 +5,7 @@
  */
 
 import type { Value } from "./value.ts";
-import { checkedLearningRate } from "../util/_checks.ts";
+import { checkedLearningRate, checkedNonEmpty, checkedOptions } from "../util/_checks.ts";
 
 /**
  * Options of {@linkcode gradientDescentStep}.
@@ -28,8 +28,9 @@ export interface GradientDescentOptions {
  * then `p.grad = 0`, as the seed's training loop does by hand. Every new value is checked
  * before any is written, so a bad step changes nothing.
  *
- * @throws {RangeError} when the learning rate is not a finite number > 0, or a gradient or
- * an updated value is not finite.
+ * @throws {RangeError} when there are no parameters, the learning rate is not a finite number
+ * > 0, or a gradient or an updated value is not finite.
+ * @throws {TypeError} when the options are missing or name an unknown option.
  *
  * @example
  * ```ts
@@ -47,6 +48,8 @@ export function gradientDescentStep(
   parameters: readonly Value[],
   options: GradientDescentOptions,
 ): void {
+  checkedOptions("gradientDescentStep", options, ["learningRate"]);
+  checkedNonEmpty("gradientDescentStep", parameters);
   const learningRate = checkedLearningRate("gradientDescentStep", options.learningRate);
   for (let i = 0; i < parameters.length; i++) {
     const p = parameters[i];

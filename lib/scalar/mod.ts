@@ -24,10 +24,12 @@ export {
 } from "./value.ts";
 export { DEFAULT_CLEARANCE, type InputDomain, type OpName, ops, type OpSpec } from "./ops.ts";
 export {
+  DEFAULT_GRADCHECK_TOLERANCES,
   gradcheck,
   GradcheckError,
   type GradcheckOptions,
   type GradcheckReport,
+  PYTORCH_GRADCHECK_TOLERANCES,
 } from "./gradcheck.ts";
 export {
   binaryCrossEntropyWithLogits,

@@ -105,6 +105,9 @@ const GELU_K = 0.044715;
 const anywhere: InputDomain = { min: -5, max: 5 };
 const positive: InputDomain = { min: 0.05, max: 5 };
 const nonZero: InputDomain = { min: -5, max: 5, avoid: [0], clearance: 0.2 };
+// Two disjoint intervals: a pair drawn one from each is never tied (min and max kink at a = b).
+const below: InputDomain = { min: -5, max: -0.1 };
+const above: InputDomain = { min: 0.1, max: 5 };
 function zero(): number {
   return 0;
 }
@@ -128,6 +131,17 @@ function defineOp(spec: Omit<OpSpec, "constantB"> & { constantB?: boolean }): Op
 /**
  * The registry: every differentiable op of the scalar engine, in one place. Frozen, so V8 can
  * treat each op as a constant where the engine names it.
+ *
+ * @example An op's forward and local derivative, side by side, and the domain it is checked on:
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ops } from "./ops.ts";
+ * const x = 0.5;
+ * const y = ops.tanh.forward(x, 0);
+ * assert.equal(ops.tanh.gradA(x, 0, y), 1 - Math.tanh(x) ** 2);
+ * assert.equal(ops.log.domains[0][0].min > 0, true); // log is checked on positive inputs
+ * assert.equal(ops.max.gradB(1, 2, 2), 1); // the larger input takes the gradient
+ * ```
  */
 export const ops: Readonly<Record<OpName, OpSpec>> = Object.freeze({
   add: defineOp({
@@ -286,6 +300,24 @@ export const ops: Readonly<Record<OpName, OpSpec>> = Object.freeze({
     gradB: zero,
     domains: [[anywhere]],
   }),
+  max: defineOp({
+    // The kink is the line a = b: checked on each side of it. At a tie the whole gradient
+    // goes to the first input, as a reduction's goes to the first largest element.
+    name: "max",
+    arity: 2,
+    forward: (a, b) => (a >= b ? a : b),
+    gradA: (a, b) => (a >= b ? 1 : 0),
+    gradB: (a, b) => (a >= b ? 0 : 1),
+    domains: [[below, above], [above, below]],
+  }),
+  min: defineOp({
+    name: "min",
+    arity: 2,
+    forward: (a, b) => (a <= b ? a : b),
+    gradA: (a, b) => (a <= b ? 1 : 0),
+    gradB: (a, b) => (a <= b ? 0 : 1),
+    domains: [[below, above], [above, below]],
+  }),
 });
 
 /**
@@ -317,4 +349,6 @@ export type OpName =
   | "softplus"
   | "gelu"
   | "sin"
-  | "cos";
+  | "cos"
+  | "max"
+  | "min";

@@ -111,7 +111,7 @@ export class Value {
     // Value been made from a small integer, the first fraction would migrate every live
     // node to a new hidden class (measured: ~50× slower on the first pass over 3M nodes).
     this.data = 0.5;
-    this.data = checkedNumber("Value", "data", data);
+    this.data = checkedNumber("Value", "data", data, false);
     this.grad = 0.5;
     this.grad = 0;
     this.op = null;
@@ -221,6 +221,30 @@ export class Value {
   /** Cosine. */
   cos(): Value {
     return unary(ops.cos, this);
+  }
+  /**
+   * The larger of this and `other`. At a tie the gradient goes to `this` alone (a
+   * subgradient, as a reduction's goes to the first largest element).
+   */
+  max(other: Value | number): Value {
+    return binary(ops.max, this, lift(ops.max, other));
+  }
+  /** The smaller of this and `other`; at a tie the gradient goes to `this` alone. */
+  min(other: Value | number): Value {
+    return binary(ops.min, this, lift(ops.min, other));
+  }
+  /**
+   * This kept within [`low`, `high`]: `this.max(low).min(high)`. The gradient is 1 inside
+   * the interval (and on its bounds) and 0 outside, as in PyTorch.
+   *
+   * @throws {TypeError} when a bound is not a number.
+   * @throws {RangeError} when a bound is not finite or `low > high`.
+   */
+  clamp(low: number, high: number): Value {
+    checkedNumber("clamp", "low", low, false);
+    checkedNumber("clamp", "high", high, false);
+    if (low > high) throw new RangeError(`clamp: low ${low} is greater than high ${high}`);
+    return this.max(low).min(high);
   }
 
   /**
@@ -378,13 +402,18 @@ function binary(op: OpSpec, a: Value, b: Value): Value {
 }
 
 function lift(op: OpSpec, x: Value | number): Value {
-  return x instanceof Value ? x : new Value(checkedNumber(op.name, "operand", x));
+  return x instanceof Value ? x : new Value(checkedNumber(op.name, "operand", x, true));
 }
 
-function checkedNumber(where: string, what: string, x: unknown): number {
+function checkedNumber(where: string, what: string, x: unknown, orValue: boolean): number {
   if (typeof x !== "number") {
-    const shown = typeof x === "string" ? JSON.stringify(x) : String(x);
-    throw new TypeError(`${where}: ${what} must be a number or a Value, got ${typeof x} ${shown}`);
+    const shown = x instanceof Value
+      ? x.toString()
+      : typeof x === "string"
+      ? JSON.stringify(x)
+      : String(x);
+    const expected = orValue ? "a number or a Value" : "a number";
+    throw new TypeError(`${where}: ${what} must be ${expected}, got ${typeof x} ${shown}`);
   }
   if (!Number.isFinite(x)) throw new RangeError(`${where}: ${what} must be finite, got ${x}`);
   return x;

@@ -1,6 +1,9 @@
 /**
  * The tensor engine: `Tensor`, its op registry with each op's forward and backward side by side,
- * the kernels, and `gradcheckTensor`.
+ * the kernels, `gradcheckTensor`, and every op as a plain function too (`matmul(a, b)`,
+ * `softmax(x)`, `crossEntropy(logits, targets)`…). A plain name here is the tensor function;
+ * the scalar function of the same name (`softmax`, `crossEntropy`, `mse`, `logSumExp`) is
+ * in `/scalar`.
  *
  * @example
  * ```ts
@@ -20,6 +23,7 @@ export {
   type ArangeOptions,
   attention,
   concat,
+  crossEntropy,
   dropout,
   type DropoutOptions,
   fromScalar,
@@ -45,8 +49,10 @@ export {
   type AttentionParams,
   type AxisParams,
   type BackwardContext,
+  type ClampParams,
   type CrossEntropyParams,
   type Dim,
+  type DivParams,
   type DropoutParams,
   type GatherParams,
   type IndexList,
@@ -61,6 +67,7 @@ export {
   type ReshapeParams,
   type SliceParams,
   type SoftmaxParams,
+  type SqueezeParams,
   type TensorData,
   type TensorInputSpec,
   type TensorOpName,
@@ -68,9 +75,51 @@ export {
   tensorOps,
   type TensorOpSpec,
   type TrilParams,
+  type UnaryOpName,
+  type WhereParams,
 } from "./ops.ts";
 export type { DType, FloatArray } from "./_dtype.ts";
 export { type GemmThreadOptions, gemmThreads, setGemmThreads } from "./kernels/gemm.ts";
+export {
+  abs,
+  add,
+  argmax,
+  clamp,
+  cos,
+  div,
+  exp,
+  gelu,
+  log,
+  logSoftmax,
+  logSumExp,
+  matmul,
+  max,
+  maximum,
+  mean,
+  min,
+  minimum,
+  mse,
+  mul,
+  neg,
+  permute,
+  pow,
+  relu,
+  reshape,
+  sigmoid,
+  sin,
+  slice,
+  softmax,
+  softplus,
+  sqrt,
+  squeeze,
+  sub,
+  sum,
+  tanh,
+  transpose,
+  tril,
+  unsqueeze,
+  where,
+} from "./functions.ts";
 export {
   gradcheckTensor,
   type TensorGradcheckEntry,

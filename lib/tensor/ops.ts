@@ -18,7 +18,8 @@
  * @module
  */
 
-import { type InputDomain, ops, type OpSpec } from "../scalar/ops.ts";
+import { type InputDomain, type OpName, ops, type OpSpec } from "../scalar/ops.ts";
+import { DEFAULT_EPS } from "../scalar/value.ts";
 import { Random } from "../util/random.ts";
 import { broadcastIndex, broadcastShapes, stridedPositions, sumToShape } from "./_broadcast.ts";
 import { attentionBackward, attentionForward, type AttentionSizes } from "./kernels/_attention.ts";
@@ -291,13 +292,17 @@ interface BroadcastMaps {
  * written once for both engines. Forward reads both inputs through their index maps;
  * backward computes full-size gradients and sums each back to its input's shape.
  */
-function defineBinary(spec: OpSpec, cases: readonly OpCase[]): TensorOpSpec<undefined> {
+function defineBinary(
+  spec: OpSpec,
+  cases: readonly OpCase[],
+  name: string = spec.name,
+): TensorOpSpec<undefined> {
   return defineTensorOp<undefined>({
-    name: spec.name,
+    name,
     arity: 2,
     elementwise: true,
     forward([a, b]) {
-      const shape = broadcastShapes(spec.name, a.shape, b.shape);
+      const shape = broadcastShapes(name, a.shape, b.shape);
       const mapA = broadcastIndex(shape, a.shape);
       const mapB = broadcastIndex(shape, b.shape);
       const x = expand(a.data, mapA);
@@ -429,8 +434,9 @@ function spreadBackward(g: Float64Array, layout: ReduceLayout, scale: number): F
 }
 
 /**
- * Position (in the input) of the first largest element of each reduced slice. Shared by
- * `max`, whose gradient goes to that element, and by `argmax`.
+ * Position (in the input) of the first largest (or, with `smallest`, smallest) element of
+ * each reduced slice. Shared by `max` and `min`, whose gradient goes to that element, and by
+ * `argmax`.
  *
  * @throws {RangeError} when the reduced axis is empty.
  */
@@ -438,7 +444,9 @@ export function argmaxPositions(
   op: string,
   x: TensorData,
   params: ReduceParams | undefined,
+  smallest = false,
 ): { positions: Int32Array; layout: ReduceLayout } {
+  const sign = smallest ? -1 : 1;
   const layout = reduceLayout(op, x.shape, params);
   const { outer, size, inner } = layout;
   if (size === 0) {
@@ -451,7 +459,7 @@ export function argmaxPositions(
       let best = o * size * inner + i;
       for (let k = 1; k < size; k++) {
         const at = (o * size + k) * inner + i;
-        if (data[at] > data[best]) best = at;
+        if (sign * data[at] > sign * data[best]) best = at;
       }
       positions[o * inner + i] = best;
     }
@@ -650,7 +658,7 @@ function sliceBounds(x: TensorData, params: SliceParams): [number, number, numbe
  * ```
  */
 export interface AxisParams {
-  /** The axis joined along (negative counts from the end). */
+  /** The axis joined along, or inserted (negative counts from the end). */
   readonly axis: number;
 }
 
@@ -892,6 +900,181 @@ function rows(op: string, x: TensorData): [number, number] {
 }
 
 // ---------------------------------------------------------------------------------------
+// Division, clamping, choosing and size-1 axes
+// ---------------------------------------------------------------------------------------
+
+/**
+ * Parameters of `div`: the smallest magnitude a denominator is given, as the scalar engine's
+ * `Value.div` (default `DEFAULT_EPS`, 1e-12).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { DivParams } from "./ops.ts";
+ * const wide: DivParams = { eps: 1e-6 };
+ * assert.ok(wide.eps! > 0);
+ * ```
+ */
+export interface DivParams {
+  /** Smallest magnitude of a denominator actually used: a finite number ≥ 0. */
+  readonly eps?: number;
+}
+
+function checkedEps(eps: number | undefined): number {
+  const e = eps ?? DEFAULT_EPS;
+  if (!(typeof e === "number" && e >= 0 && e < Infinity)) {
+    throw new RangeError(`div: eps must be a finite number ≥ 0, got ${e}`);
+  }
+  return e;
+}
+
+/** The denominator actually used: `y`, or ±eps when |y| < eps (0 counts as positive). */
+function keptFrom(y: number, eps: number): number {
+  return Math.abs(y) >= eps ? y : y < 0 ? -eps : eps;
+}
+
+/**
+ * Parameters of `clamp`: the bounds (either may be left out; `min ≤ max`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { ClampParams } from "./ops.ts";
+ * const unit: ClampParams = { min: 0, max: 1 };
+ * assert.ok(unit.min! < unit.max!);
+ * ```
+ */
+export interface ClampParams {
+  /** Smallest value kept (default −∞: no lower bound). */
+  readonly min?: number;
+  /** Largest value kept (default +∞: no upper bound). */
+  readonly max?: number;
+}
+
+function clampBounds(params: ClampParams | undefined): [number, number] {
+  const low = params?.min ?? -Infinity;
+  const high = params?.max ?? Infinity;
+  for (const [what, x] of [["min", params?.min], ["max", params?.max]] as const) {
+    if (x !== undefined && !(typeof x === "number" && Number.isFinite(x))) {
+      throw new RangeError(`clamp: ${what} must be a finite number, got ${x}`);
+    }
+  }
+  if (low > high) throw new RangeError(`clamp: min ${low} is greater than max ${high}`);
+  return [low, high];
+}
+
+/**
+ * Parameters of `where`: the condition, a constant broadcast against both inputs (non-zero
+ * picks the first input).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { WhereParams } from "./ops.ts";
+ * const p: WhereParams = { condition: { values: [1, 0], shape: [2] } };
+ * assert.ok(p.condition.values[0] === 1);
+ * ```
+ */
+export interface WhereParams {
+  /** Where to take the first input (non-zero) or the second (zero). */
+  readonly condition: IndexList;
+}
+
+interface WhereSaved extends BroadcastMaps {
+  readonly chosen: Uint8Array;
+}
+
+/**
+ * Parameters of `squeeze`: the axis of size 1 removed (every size-1 axis when absent).
+ * (`unsqueeze` takes {@linkcode AxisParams}: the new axis, counted in the result.)
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { SqueezeParams } from "./ops.ts";
+ * const first: SqueezeParams = { axis: 0 };
+ * assert.ok(first.axis === 0);
+ * ```
+ */
+export interface SqueezeParams {
+  /** The axis. */
+  readonly axis?: number;
+}
+
+function squeezedShape(shape: Shape, axis: number | undefined): number[] {
+  if (axis === undefined) return shape.filter((s) => s !== 1);
+  const at = normalizeAxis("squeeze", axis, shape);
+  if (shape[at] !== 1) {
+    throw new RangeError(
+      `squeeze: axis ${axis} of shape ${formatShape(shape)} has size ${shape[at]}, not 1`,
+    );
+  }
+  return shape.filter((_, i) => i !== at);
+}
+
+function unsqueezedShape(shape: Shape, axis: number): number[] {
+  const rank = shape.length + 1;
+  if (!Number.isInteger(axis) || axis < -rank || axis >= rank) {
+    throw new RangeError(
+      `unsqueeze: axis ${axis} is out of range [${-rank}, ${rank - 1}] for shape ` +
+        formatShape(shape),
+    );
+  }
+  const at = axis < 0 ? axis + rank : axis;
+  return [...shape.slice(0, at), 1, ...shape.slice(at)];
+}
+
+/**
+ * The unary ops of the scalar registry, which the tensor engine applies element by element
+ * under the same names: each tensor op below is generated from the scalar entry.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tensorOps, type UnaryOpName } from "./ops.ts";
+ * const name: UnaryOpName = "sin";
+ * assert.equal(tensorOps[name].elementwise, true);
+ * ```
+ */
+export type UnaryOpName =
+  | "neg"
+  | "exp"
+  | "log"
+  | "sqrt"
+  | "abs"
+  | "tanh"
+  | "relu"
+  | "sigmoid"
+  | "softplus"
+  | "gelu"
+  | "sin"
+  | "cos";
+
+const unaryOps = Object.fromEntries(
+  (Object.keys(ops) as OpName[])
+    .filter((name) => ops[name].arity === 1)
+    .map((name) => [name, defineUnary(ops[name])]),
+) as Record<UnaryOpName, TensorOpSpec<undefined>>;
+
+// Pairs drawn one from each side of 0 are never tied: maximum and minimum kink at a = b.
+const tiedNever: readonly OpCase[] = [
+  {
+    inputs: [
+      { shape: ["..."], domain: { min: -3, max: -0.1 } },
+      { shape: ["..."], domain: { min: 0.1, max: 3 } },
+    ],
+    maxBatchRank: 3,
+  },
+  {
+    inputs: [
+      { shape: ["..."], domain: { min: 0.1, max: 3 } },
+      { shape: ["..."], domain: { min: -3, max: -0.1 } },
+    ],
+    maxBatchRank: 3,
+  },
+];
+
+// ---------------------------------------------------------------------------------------
 // The registry
 // ---------------------------------------------------------------------------------------
 
@@ -906,7 +1089,7 @@ function rows(op: string, x: TensorData): [number, number] {
  * assert.ok(name.length === 6);
  * ```
  */
-export interface TensorOpRegistry {
+export interface TensorOpRegistry extends Readonly<Record<UnaryOpName, TensorOpSpec<undefined>>> {
   /** The `add` op. */
   readonly add: TensorOpSpec<undefined>;
   /** The `sub` op. */
@@ -914,33 +1097,27 @@ export interface TensorOpRegistry {
   /** The `mul` op. */
   readonly mul: TensorOpSpec<undefined>;
   /** The `div` op. */
-  readonly div: TensorOpSpec<undefined>;
+  readonly div: TensorOpSpec<DivParams | undefined>;
   /** The `pow` op. */
   readonly pow: TensorOpSpec<undefined>;
   /** The `powConst` op. */
   readonly powConst: TensorOpSpec<PowConstParams>;
-  /** The `neg` op. */
-  readonly neg: TensorOpSpec<undefined>;
-  /** The `exp` op. */
-  readonly exp: TensorOpSpec<undefined>;
-  /** The `log` op. */
-  readonly log: TensorOpSpec<undefined>;
-  /** The `sqrt` op. */
-  readonly sqrt: TensorOpSpec<undefined>;
-  /** The `tanh` op. */
-  readonly tanh: TensorOpSpec<undefined>;
-  /** The `relu` op. */
-  readonly relu: TensorOpSpec<undefined>;
-  /** The `sigmoid` op. */
-  readonly sigmoid: TensorOpSpec<undefined>;
-  /** The `gelu` op. */
-  readonly gelu: TensorOpSpec<undefined>;
+  /** The element-wise `max` of two tensors (the scalar registry's `max`), broadcast. */
+  readonly maximum: TensorOpSpec<undefined>;
+  /** The element-wise `min` of two tensors (the scalar registry's `min`), broadcast. */
+  readonly minimum: TensorOpSpec<undefined>;
+  /** The `clamp` op. */
+  readonly clamp: TensorOpSpec<ClampParams>;
+  /** The `where` op. */
+  readonly where: TensorOpSpec<WhereParams>;
   /** The `sum` op. */
   readonly sum: TensorOpSpec<ReduceParams | undefined>;
   /** The `mean` op. */
   readonly mean: TensorOpSpec<ReduceParams | undefined>;
   /** The `max` op. */
   readonly max: TensorOpSpec<ReduceParams | undefined>;
+  /** The `min` op. */
+  readonly min: TensorOpSpec<ReduceParams | undefined>;
   /** The `matmul` op. */
   readonly matmul: TensorOpSpec<undefined>;
   /** The `linear` op. */
@@ -949,6 +1126,10 @@ export interface TensorOpRegistry {
   readonly permute: TensorOpSpec<PermuteParams>;
   /** The `reshape` op. */
   readonly reshape: TensorOpSpec<ReshapeParams>;
+  /** The `squeeze` op. */
+  readonly squeeze: TensorOpSpec<SqueezeParams | undefined>;
+  /** The `unsqueeze` op. */
+  readonly unsqueeze: TensorOpSpec<AxisParams>;
   /** The `slice` op. */
   readonly slice: TensorOpSpec<SliceParams>;
   /** The `concat` op. */
@@ -1032,10 +1213,63 @@ export const tensorOps: TensorOpRegistry = {
   add: defineBinary(ops.add, broadcastPair),
   sub: defineBinary(ops.sub, broadcastPair),
   mul: defineBinary(ops.mul, broadcastPair),
-  div: defineBinary(ops.div, [{
-    inputs: [any, { shape: ["..."], domain: nonZero }],
-    maxBatchRank: 3,
-  }]),
+  div: defineTensorOp<DivParams | undefined>({
+    // The scalar engine's rule: the denominator's magnitude is kept at least eps (sign
+    // kept, 0 counts as positive). Where |b| < eps the result a / (±eps) does not depend
+    // on b, so b gets no gradient there: the derivative of what is computed.
+    name: "div",
+    arity: 2,
+    elementwise: true,
+    forward([a, b], params) {
+      const eps = checkedEps(params?.eps);
+      const shape = broadcastShapes("div", a.shape, b.shape);
+      const mapA = broadcastIndex(shape, a.shape);
+      const mapB = broadcastIndex(shape, b.shape);
+      const x = expand(a.data, mapA);
+      const y = expand(b.data, mapB);
+      const out = new Float64Array(sizeOf(shape));
+      for (let i = 0; i < out.length; i++) out[i] = ops.div.forward(x[i], keptFrom(y[i], eps));
+      const saved: BroadcastMaps = { mapA, mapB };
+      return { data: out, shape, saved };
+    },
+    backward({ grad, inputs: [a, b], out, saved, params, needs }) {
+      const eps = params?.eps ?? DEFAULT_EPS;
+      const { mapA, mapB } = saved as BroadcastMaps;
+      const x = expand(a.data, mapA);
+      const y = expand(b.data, mapB);
+      const z = out.data;
+      let gx: Float64Array | null = null;
+      let gy: Float64Array | null = null;
+      if (needs[0]) {
+        gx = new Float64Array(grad.length);
+        for (let i = 0; i < gx.length; i++) {
+          gx[i] = ops.div.gradA(x[i], keptFrom(y[i], eps), z[i]) * grad[i];
+        }
+      }
+      if (needs[1]) {
+        gy = new Float64Array(grad.length);
+        for (let i = 0; i < gy.length; i++) {
+          gy[i] = Math.abs(y[i]) >= eps ? ops.div.gradB(x[i], y[i], z[i]) * grad[i] : 0;
+        }
+      }
+      return [
+        gx === null ? null : sumToShape(gx, mapA, a.data.length),
+        gy === null ? null : sumToShape(gy, mapB, b.data.length),
+      ];
+    },
+    cases: [
+      { inputs: [any, { shape: ["..."], domain: nonZero }], maxBatchRank: 3 },
+      {
+        // With a wide eps, denominators on both sides of ±eps (the jumps) and of 0.
+        inputs: [any, {
+          shape: ["..."],
+          domain: { ...anywhere, avoid: [-1, 0, 1], clearance: 0.1 },
+        }],
+        params: { eps: { kind: "constant", value: 1 } },
+        maxBatchRank: 3,
+      },
+    ],
+  }),
   pow: defineBinary(ops.pow, [{
     inputs: [{ shape: ["..."], domain: positive }, any],
     maxBatchRank: 3,
@@ -1070,14 +1304,110 @@ export const tensorOps: TensorOpRegistry = {
       },
     ],
   }),
-  neg: defineUnary(ops.neg),
-  exp: defineUnary(ops.exp),
-  log: defineUnary(ops.log),
-  sqrt: defineUnary(ops.sqrt),
-  tanh: defineUnary(ops.tanh),
-  relu: defineUnary(ops.relu),
-  sigmoid: defineUnary(ops.sigmoid),
-  gelu: defineUnary(ops.gelu),
+  ...unaryOps,
+  maximum: defineBinary(ops.max, tiedNever, "maximum"),
+  minimum: defineBinary(ops.min, tiedNever, "minimum"),
+  clamp: defineTensorOp<ClampParams>({
+    // The gradient passes where low ≤ x ≤ high (bounds included, as in PyTorch), else 0.
+    name: "clamp",
+    arity: 1,
+    elementwise: true,
+    forward([a], params) {
+      const [low, high] = clampBounds(params);
+      const out = new Float64Array(a.data.length);
+      for (let i = 0; i < out.length; i++) out[i] = Math.min(Math.max(a.data[i], low), high);
+      return { data: out, shape: a.shape, saved: null };
+    },
+    backward({ grad, inputs: [a], params }) {
+      const [low, high] = clampBounds(params);
+      const gx = new Float64Array(grad.length);
+      for (let i = 0; i < gx.length; i++) {
+        const x = a.data[i];
+        if (x >= low && x <= high) gx[i] = grad[i];
+      }
+      return [gx];
+    },
+    cases: [
+      {
+        inputs: [{ shape: ["..."], domain: { ...anywhere, avoid: [-1, 1], clearance: 0.05 } }],
+        params: { min: { kind: "constant", value: -1 }, max: { kind: "constant", value: 1 } },
+        maxBatchRank: 3,
+      },
+      {
+        inputs: [{ shape: ["..."], domain: { ...anywhere, avoid: [0.5], clearance: 0.05 } }],
+        params: { min: { kind: "constant", value: 0.5 } },
+      },
+      {
+        inputs: [{ shape: ["..."], domain: { ...anywhere, avoid: [-0.5], clearance: 0.05 } }],
+        params: { max: { kind: "constant", value: -0.5 } },
+      },
+    ],
+  }),
+  where: defineTensorOp<WhereParams>({
+    // Element-wise choice: a where the condition is non-zero, b elsewhere; all three
+    // broadcast. The condition is a constant; each gradient goes to the input chosen.
+    name: "where",
+    arity: 2,
+    elementwise: true,
+    forward([a, b], { condition }) {
+      if (sizeOf(condition.shape) !== condition.values.length) {
+        throw new RangeError(
+          `where: ${condition.values.length} condition values do not fill shape ` +
+            formatShape(condition.shape),
+        );
+      }
+      const shape = broadcastShapes(
+        "where",
+        broadcastShapes("where", a.shape, b.shape),
+        condition.shape,
+      );
+      const mapA = broadcastIndex(shape, a.shape);
+      const mapB = broadcastIndex(shape, b.shape);
+      const mapC = broadcastIndex(shape, condition.shape);
+      const out = new Float64Array(sizeOf(shape));
+      const chosen = new Uint8Array(out.length); // 1 where a is taken
+      for (let i = 0; i < out.length; i++) {
+        const c = condition.values[mapC === null ? i : mapC[i]];
+        chosen[i] = c !== 0 ? 1 : 0;
+        out[i] = c !== 0
+          ? a.data[mapA === null ? i : mapA[i]]
+          : b.data[mapB === null ? i : mapB[i]];
+      }
+      const saved: WhereSaved = { mapA, mapB, chosen };
+      return { data: out, shape, saved };
+    },
+    backward({ grad, inputs: [a, b], saved, needs }) {
+      const { mapA, mapB, chosen } = saved as WhereSaved;
+      const ga = needs[0] ? new Float64Array(grad.length) : null;
+      const gb = needs[1] ? new Float64Array(grad.length) : null;
+      for (let i = 0; i < grad.length; i++) {
+        if (chosen[i] === 1) {
+          if (ga !== null) ga[i] = grad[i];
+        } else if (gb !== null) gb[i] = grad[i];
+      }
+      return [
+        ga === null ? null : sumToShape(ga, mapA, a.data.length),
+        gb === null ? null : sumToShape(gb, mapB, b.data.length),
+      ];
+    },
+    cases: [
+      {
+        inputs: [{ shape: ["a", "b"], domain: anywhere }, { shape: ["b"], domain: anywhere }],
+        params: { condition: { kind: "indices", shape: ["a", "b"], below: "two" } },
+        sizes: { two: [2, 2] },
+      },
+      {
+        inputs: [{ shape: ["a", "b"], domain: anywhere }, { shape: ["a", 1], domain: anywhere }],
+        params: { condition: { kind: "indices", shape: ["b"], below: "two" } },
+        sizes: { two: [2, 2] },
+      },
+      {
+        inputs: [{ shape: [], domain: anywhere }, { shape: ["a"], domain: anywhere }],
+        params: { condition: { kind: "indices", shape: ["a"], below: "two" } },
+        sizes: { two: [2, 2], a: [1, 5] },
+      },
+    ],
+  }),
 
   sum: defineTensorOp<ReduceParams | undefined>({
     name: "sum",
@@ -1115,6 +1445,25 @@ export const tensorOps: TensorOpRegistry = {
     elementwise: false,
     forward([a], params) {
       const { positions, layout } = argmaxPositions("max", a, params);
+      const out = new Float64Array(positions.length);
+      for (let i = 0; i < out.length; i++) out[i] = a.data[positions[i]];
+      return { data: out, shape: layout.shape, saved: positions };
+    },
+    backward({ grad, inputs: [a], saved }) {
+      const positions = saved as Int32Array;
+      const gx = new Float64Array(a.data.length);
+      for (let i = 0; i < positions.length; i++) gx[positions[i]] += grad[i];
+      return [gx];
+    },
+    cases: [{ ...reduceCases[0], inputs: [{ ...any, separation: 0.05 }] }],
+  }),
+  min: defineTensorOp<ReduceParams | undefined>({
+    // The gradient goes to the first smallest element of each slice (ties are kinks).
+    name: "min",
+    arity: 1,
+    elementwise: false,
+    forward([a], params) {
+      const { positions, layout } = argmaxPositions("min", a, params, true);
       const out = new Float64Array(positions.length);
       for (let i = 0; i < out.length; i++) out[i] = a.data[positions[i]];
       return { data: out, shape: layout.shape, saved: positions };
@@ -1384,6 +1733,42 @@ export const tensorOps: TensorOpRegistry = {
     cases: [{
       inputs: [any],
       params: { shape: { kind: "reshape", input: 0 } },
+      maxBatchRank: 3,
+    }],
+  }),
+  squeeze: defineTensorOp<SqueezeParams | undefined>({
+    // Drops an axis of size 1 (every one, when no axis is named); a copy.
+    name: "squeeze",
+    arity: 1,
+    elementwise: false,
+    forward([a], params) {
+      return { data: a.data.slice(), shape: squeezedShape(a.shape, params?.axis), saved: null };
+    },
+    backward({ grad }) {
+      return [grad];
+    },
+    cases: [
+      {
+        inputs: [{ shape: ["a", 1, "b"], domain: anywhere }],
+        params: { axis: { kind: "oneOf", values: [1, -2, undefined] } },
+      },
+      { inputs: [any], maxBatchRank: 4 },
+    ],
+  }),
+  unsqueeze: defineTensorOp<AxisParams>({
+    // Inserts an axis of size 1 at `axis` (of the result: −1 appends one); a copy.
+    name: "unsqueeze",
+    arity: 1,
+    elementwise: false,
+    forward([a], { axis }) {
+      return { data: a.data.slice(), shape: unsqueezedShape(a.shape, axis), saved: null };
+    },
+    backward({ grad }) {
+      return [grad];
+    },
+    cases: [{
+      inputs: [any],
+      params: { axis: { kind: "newAxis", input: 0 } },
       maxBatchRank: 3,
     }],
   }),

@@ -12,7 +12,8 @@
  * @module
  */
 
-import { Random, type RandomSource } from "../util/random.ts";
+import { Random, type RandomSource, randomSourceOf, type SeedOptions } from "../util/random.ts";
+import type { DivOptions } from "../scalar/value.ts";
 import {
   asDType,
   asFloat64,
@@ -24,6 +25,7 @@ import {
 import {
   argmaxPositions,
   type AttentionParams,
+  type ClampParams,
   type IndexList,
   type ReduceParams,
   type SliceParams,
@@ -124,11 +126,7 @@ export class Tensor {
   readonly strides: readonly number[];
   /** Whether `backward` computes a gradient for this tensor. */
   requiresGrad: boolean;
-  /**
-   * ∂root/∂this after `backward` (same shape as this), or `null` before. Leaves accumulate
-   * it across calls until `zeroGrad`; other tensors hold the last pass's gradient.
-   */
-  grad: Tensor | null;
+  #grad: Tensor | null;
   /** The registry op that produced this tensor, or `null` for a leaf or a constant. */
   op: TensorOpSpec | null;
   /** The op's tensor inputs (empty for a leaf). */
@@ -174,7 +172,7 @@ export class Tensor {
         `Tensor: requiresGrad must be a boolean, got ${describe(this.requiresGrad)}`,
       );
     }
-    this.grad = null;
+    this.#grad = null;
     this.op = null;
     this.inputs = [];
     this.params = undefined;
@@ -185,6 +183,32 @@ export class Tensor {
   /** Element type of `data`: `"float64"` or `"float32"`. */
   get dtype(): DType {
     return dtypeOf(this.data);
+  }
+
+  /**
+   * ∂root/∂this after `backward` (same shape as this), or `null` before. Leaves accumulate
+   * it across calls until `zeroGrad`; other tensors hold the last pass's gradient. May be
+   * set by hand to `null` or to a tensor of this one's shape.
+   *
+   * @throws {RangeError} (on assignment) for a tensor of another shape.
+   * @throws {TypeError} (on assignment) for anything but a Tensor or `null`.
+   */
+  get grad(): Tensor | null {
+    return this.#grad;
+  }
+  set grad(gradient: Tensor | null) {
+    if (gradient !== null) {
+      if (!(gradient instanceof Tensor)) {
+        throw new TypeError(`grad: must be a Tensor or null, got ${describe(gradient)}`);
+      }
+      if (!sameShape(gradient.shape, this.shape)) {
+        throw new RangeError(
+          `grad: a gradient of shape ${formatShape(gradient.shape)} cannot be assigned to a ` +
+            `tensor of shape ${formatShape(this.shape)}`,
+        );
+      }
+    }
+    this.#grad = gradient;
   }
 
   /** Number of elements (the product of the shape's sizes). */
@@ -211,9 +235,16 @@ export class Tensor {
   mul(other: Tensor | number): Tensor {
     return applyOp(tensorOps.mul, [this, lift("mul", other, this)], undefined);
   }
-  /** this / other element by element, broadcast; a zero denominator is an error. */
-  div(other: Tensor | number): Tensor {
-    return applyOp(tensorOps.div, [this, lift("div", other, this)], undefined);
+  /**
+   * this / other element by element, broadcast, by the scalar engine's rule: a denominator's
+   * magnitude is kept at least `eps` (default `DEFAULT_EPS`, sign kept, 0 counts as
+   * positive). Where |other| < eps the result does not depend on `other`, so it gets no
+   * gradient there: the derivative of what is computed.
+   *
+   * @throws {RangeError} when `eps` is negative or not finite, or a result is not finite.
+   */
+  div(other: Tensor | number, options?: DivOptions): Tensor {
+    return applyOp(tensorOps.div, [this, lift("div", other, this)], options);
   }
   /**
    * this ** exponent. A number exponent is a constant (any base, if it is whole); a Tensor
@@ -267,6 +298,47 @@ export class Tensor {
   gelu(): Tensor {
     return applyOp(tensorOps.gelu, [this], undefined);
   }
+  /** |x|, element by element, with derivative 0 at 0. */
+  abs(): Tensor {
+    return applyOp(tensorOps.abs, [this], undefined);
+  }
+  /** log(1 + e^x), element by element, without overflow. */
+  softplus(): Tensor {
+    return applyOp(tensorOps.softplus, [this], undefined);
+  }
+  /** Sine, element by element. */
+  sin(): Tensor {
+    return applyOp(tensorOps.sin, [this], undefined);
+  }
+  /** Cosine, element by element. */
+  cos(): Tensor {
+    return applyOp(tensorOps.cos, [this], undefined);
+  }
+  /**
+   * Keeps every element within [`min`, `max`] (either bound may be left out). The gradient
+   * passes where an element lies within the bounds (bounds included, as in PyTorch).
+   *
+   * @throws {RangeError} when a bound is not finite or `min > max`.
+   */
+  clamp(bounds: ClampParams): Tensor {
+    return applyOp(tensorOps.clamp, [this], bounds);
+  }
+  /**
+   * Without an axis of size 1: `axis`, or every size-1 axis when none is given; a copy.
+   *
+   * @throws {RangeError} when `axis` is out of range or its size is not 1.
+   */
+  squeeze(axis?: number): Tensor {
+    return applyOp(tensorOps.squeeze, [this], axis === undefined ? undefined : { axis });
+  }
+  /**
+   * With a new axis of size 1 at `axis` (a position in the result; −1 appends); a copy.
+   *
+   * @throws {RangeError} when `axis` is out of range.
+   */
+  unsqueeze(axis: number): Tensor {
+    return applyOp(tensorOps.unsqueeze, [this], { axis });
+  }
 
   // --- reductions ---
 
@@ -278,9 +350,27 @@ export class Tensor {
   mean(options?: ReduceParams): Tensor {
     return applyOp(tensorOps.mean, [this], options);
   }
-  /** Largest element over `axis`; its gradient goes to the first largest element. */
-  max(options?: ReduceParams): Tensor {
-    return applyOp(tensorOps.max, [this], options);
+  /**
+   * Given a tensor or a number: the element-wise larger of the two, broadcast (as
+   * `Value.max`; at a tie the gradient goes to this). Otherwise: the largest element over
+   * `axis` (all axes when none is given), whose gradient goes to the first largest element.
+   */
+  max(other?: Tensor | number | ReduceParams): Tensor {
+    if (other instanceof Tensor || typeof other === "number") {
+      return applyOp(tensorOps.maximum, [this, lift("max", other, this)], undefined);
+    }
+    return applyOp(tensorOps.max, [this], other);
+  }
+  /**
+   * Given a tensor or a number: the element-wise smaller of the two, broadcast (as
+   * `Value.min`). Otherwise: the smallest element over `axis` (all axes when none is given),
+   * whose gradient goes to the first smallest element.
+   */
+  min(other?: Tensor | number | ReduceParams): Tensor {
+    if (other instanceof Tensor || typeof other === "number") {
+      return applyOp(tensorOps.minimum, [this, lift("min", other, this)], undefined);
+    }
+    return applyOp(tensorOps.min, [this], other);
   }
   /**
    * Position of the first largest element along `axis` (of the flattened tensor when none
@@ -801,7 +891,8 @@ export function arange(stop: number, options?: ArangeOptions): Tensor {
 }
 
 /**
- * Options of {@linkcode rand} and {@linkcode randn}: where the numbers come from.
+ * Options of {@linkcode rand} and {@linkcode randn}: where the numbers come from (a `seed`
+ * or a `source`, one of them required, as everywhere in the library).
  *
  * @example
  * ```ts
@@ -811,25 +902,25 @@ export function arange(stop: number, options?: ArangeOptions): Tensor {
  * assert.ok(randn([2], options).data[0] === randn([2], options).data[0]);
  * ```
  */
-export interface RandomTensorOptions extends TensorOptions {
-  /** Seed of a fresh `Random` (default 0), used when no `random` is given. */
+export interface RandomTensorOptions extends TensorOptions, SeedOptions {
+  /** Seed of a fresh `Random`. */
   readonly seed?: number;
-  /** A generator to draw from (it advances), instead of a fresh one. */
-  readonly random?: Random;
+  /** A generator to draw from instead (it advances), e.g. shared by several calls. */
+  readonly source?: RandomSource;
 }
 
-function generator(options: RandomTensorOptions | undefined): Random {
-  if (options?.random !== undefined) {
-    if (!(options.random instanceof Random)) {
-      throw new TypeError(`random: must be a Random, got ${describe(options.random)}`);
-    }
-    return options.random;
-  }
-  return new Random(options?.seed ?? 0);
+/** A standard normal draw: `Random`'s own, or Box–Muller from any uniform source. */
+function normalDraw(source: RandomSource): number {
+  if (source instanceof Random) return source.normal();
+  // 1 − u is in (0, 1], so the logarithm is finite.
+  const radius = Math.sqrt(-2 * Math.log(1 - source.next()));
+  return radius * Math.cos(2 * Math.PI * source.next());
 }
 
 /**
- * A tensor of standard normal draws from a seeded generator.
+ * A tensor of standard normal draws from `options`' seed or source.
+ *
+ * @throws {RangeError} when neither a seed nor a source is given, or both.
  *
  * @example
  * ```ts
@@ -841,14 +932,16 @@ function generator(options: RandomTensorOptions | undefined): Random {
  */
 export function randn(shape: readonly number[], options?: RandomTensorOptions): Tensor {
   const checked = checkedShape("randn", shape);
-  const random = generator(options);
+  const source = randomSourceOf("randn", options);
   const data = new Float64Array(sizeOf(checked));
-  for (let i = 0; i < data.length; i++) data[i] = random.normal();
+  for (let i = 0; i < data.length; i++) data[i] = normalDraw(source);
   return new Tensor(data, checked, options);
 }
 
 /**
- * A tensor of uniform draws in [0, 1) from a seeded generator.
+ * A tensor of uniform draws in [0, 1) from `options`' seed or source.
+ *
+ * @throws {RangeError} when neither a seed nor a source is given, or both.
  *
  * @example
  * ```ts
@@ -860,9 +953,9 @@ export function randn(shape: readonly number[], options?: RandomTensorOptions): 
  */
 export function rand(shape: readonly number[], options?: RandomTensorOptions): Tensor {
   const checked = checkedShape("rand", shape);
-  const random = generator(options);
+  const source = randomSourceOf("rand", options);
   const data = new Float64Array(sizeOf(checked));
-  for (let i = 0; i < data.length; i++) data[i] = random.next();
+  for (let i = 0; i < data.length; i++) data[i] = source.next();
   return new Tensor(data, checked, options);
 }
 
@@ -1013,38 +1106,47 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options?: AttentionPa
  * import assert from "node:assert/strict";
  * import type { DropoutOptions } from "./tensor.ts";
  * import { Random } from "../util/random.ts";
- * const options: DropoutOptions = { p: 0.1, random: new Random(1) };
+ * const options: DropoutOptions = { p: 0.1, source: new Random(1) };
  * assert.ok(options.training === undefined); // training by default
  * ```
  */
 export interface DropoutOptions {
   /** Probability of zeroing each element, in [0, 1). */
   readonly p: number;
-  /** Where masks come from: each call draws one seed from it. */
-  readonly random: RandomSource;
+  /** Where masks come from (required): each call draws one seed from it. */
+  readonly source: RandomSource;
   /** In evaluation mode (`false`) dropout is the identity (default `true`). */
   readonly training?: boolean;
 }
 
 /**
  * Inverted dropout: each element is zeroed with probability `p` and the others scaled by
- * 1/(1 − p), with a mask drawn from `random`; the identity when `training` is false.
+ * 1/(1 − p), with a mask drawn from `source`; the identity when `training` is false.
+ *
+ * @throws {TypeError} when `source` is not a RandomSource.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { dropout, ones } from "./tensor.ts";
  * import { Random } from "../util/random.ts";
- * const y = dropout(ones([1000]), { p: 0.5, random: new Random(3) });
+ * const y = dropout(ones([1000]), { p: 0.5, source: new Random(3) });
  * assert.ok(y.data.every((v) => v === 0 || v === 2));
  * const same = ones([3]);
- * assert.ok(dropout(same, { p: 0.5, random: new Random(3), training: false }) === same);
+ * assert.ok(dropout(same, { p: 0.5, source: new Random(3), training: false }) === same);
  * ```
  */
 export function dropout(x: Tensor, options: DropoutOptions): Tensor {
   checkedTensor("dropout", x);
   if (options.training === false) return x;
-  const seed = Math.floor(options.random.next() * 4294967296);
+  if (options?.source === undefined) {
+    throw new RangeError(
+      "dropout: give a source for the masks (e.g. { p, source: new Random(1) }): no random " +
+        "numbers are drawn without one",
+    );
+  }
+  const source = randomSourceOf("dropout", { source: options.source });
+  const seed = Math.floor(source.next() * 4294967296);
   return applyOp(tensorOps.dropout, [x], { p: options.p, seed });
 }
 

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { Lcg32, type RandomSource } from "./random.ts";
+import { Lcg32, type RandomSource, randomSourceOf, type SeedOptions } from "./random.ts";
 
 /**
  * A labelled set of points in the plane: `points[j]` has label `labels[j]`.
@@ -35,21 +35,22 @@ export interface PlanarDataset {
  * assert.ok(options.samples === 200);
  * ```
  */
-export interface TwoMoonsOptions {
+export interface TwoMoonsOptions extends SeedOptions {
   /** How many points in all, an integer ≥ 4: ⌊n/2⌋ on the outer moon, the rest on the inner (default 100). */
   readonly samples?: number;
   /** Standard deviation of the Gaussian noise added to each coordinate, ≥ 0 (default 0.1). */
   readonly noise?: number;
-  /** Seed of the `Lcg32` that draws the noise, unless `source` is given (default 1337). */
+  /**
+   * Seed of the `Lcg32` that draws the noise (benchmark W1 uses 1337); or give a `source`.
+   * One of the two is required unless `noise` is 0.
+   */
   readonly seed?: number;
-  /** Where the noise comes from; overrides `seed`. */
-  readonly source?: RandomSource;
 }
 
 /**
  * Two interleaving half circles, the dataset of micrograd's demo (scikit-learn's
  * `make_moons`), generated as benchmark workload W1 defines it, so the defaults give W1's
- * data exactly on every runtime.
+ * data exactly on every runtime with `seed: 1337`.
  *
  * The outer moon (label −1) is `(cos t, sin t)` and the inner moon (label +1) is
  * `(1 − cos t, 1 − sin t − 0.5)`, for `t = π·i/(m − 1)`, `i = 0 … m − 1`. Cosine and sine
@@ -58,14 +59,14 @@ export interface TwoMoonsOptions {
  * `noise · g()` on x and then on y, where `g()` is the sum of 12 uniform draws minus 6 (the
  * Irwin–Hall approximation of a standard normal). Points are not shuffled.
  *
- * @throws {RangeError} when `samples` is not an integer ≥ 4, or `noise` is negative or not
- * finite.
+ * @throws {RangeError} when `samples` is not an integer ≥ 4, `noise` is negative or not
+ * finite, or there is noise to draw and neither a seed nor a source is given.
  *
  * @example W1's first point, as the workload states it.
  * ```ts
  * import assert from "node:assert/strict";
  * import { twoMoons } from "./datasets.ts";
- * const { points, labels } = twoMoons();
+ * const { points, labels } = twoMoons({ seed: 1337 });
  * assert.ok(points[0][0] === 0.9484151679556817 && points[0][1] === -0.07467068885453046);
  * assert.ok(labels[0] === -1 && labels[99] === 1);
  * ```
@@ -79,7 +80,9 @@ export function twoMoons(options: TwoMoonsOptions = {}): PlanarDataset {
   if (!(noise >= 0 && noise < Infinity)) {
     throw new RangeError(`twoMoons: noise must be a finite number ≥ 0, got ${noise}`);
   }
-  const source = options.source ?? new Lcg32(options.seed ?? 1337);
+  const source = noise === 0 && options.seed === undefined && options.source === undefined
+    ? new Lcg32(0) // its draws are multiplied by a noise of 0
+    : randomSourceOf("twoMoons", options, (seed) => new Lcg32(seed));
   const outer = Math.floor(samples / 2);
   const inner = samples - outer;
   const clean: [number, number][] = [];

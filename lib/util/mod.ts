@@ -15,4 +15,4 @@
 
 export { type PlanarDataset, twoMoons, type TwoMoonsOptions } from "./datasets.ts";
 export { type DecisionBoundaryOptions, decisionBoundarySvg } from "./svg_plot.ts";
-export { Lcg32, Random, type RandomSource } from "./random.ts";
+export { Lcg32, Random, type RandomSource, randomSourceOf, type SeedOptions } from "./random.ts";

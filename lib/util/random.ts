@@ -110,6 +110,69 @@ export class Random implements RandomSource {
   }
 }
 
+/**
+ * Where a source of randomness draws from: exactly one of a `seed` (a fresh generator of
+ * that seed) or a `source` of your own (which advances as it is drawn from, so layers can
+ * share one). Every part of the library that draws random numbers (initialisations, `rand`,
+ * `randn`, dropout, data sets) takes these options and refuses to run without one: there is
+ * no hidden default generator, so every run is reproducible and says how.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Lcg32, type SeedOptions } from "./random.ts";
+ * const seeded: SeedOptions = { seed: 7 };
+ * const shared: SeedOptions = { source: new Lcg32(42) };
+ * assert.ok(seeded.seed === 7 && shared.source !== undefined);
+ * ```
+ */
+export interface SeedOptions {
+  /** Seed of a fresh generator (an integer in [0, 2³²)). */
+  readonly seed?: number;
+  /** A generator to draw from instead (it advances). */
+  readonly source?: RandomSource;
+}
+
+/**
+ * The generator `options` name: `options.source`, or `make(options.seed)` (by default a
+ * {@linkcode Random}). This is the library's one seeding policy, in one place.
+ *
+ * @throws {RangeError} naming `where` when neither a seed nor a source is given, or both.
+ * @throws {TypeError} when `source` has no `next` method.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Random, randomSourceOf } from "./random.ts";
+ * assert.equal(randomSourceOf("demo", { seed: 3 }).next(), new Random(3).next());
+ * assert.throws(() => randomSourceOf("demo", {}), /demo: give a seed or a source/);
+ * ```
+ */
+export function randomSourceOf(
+  where: string,
+  options: SeedOptions | undefined,
+  make: (seed: number) => RandomSource = (seed) => new Random(seed),
+): RandomSource {
+  const seed = options?.seed;
+  const source = options?.source;
+  if (seed === undefined && source === undefined) {
+    throw new RangeError(
+      `${where}: give a seed or a source (e.g. { seed: 1 } or { source: new Random(1) }): ` +
+        "no random numbers are drawn without one, so every run is reproducible",
+    );
+  }
+  if (seed !== undefined && source !== undefined) {
+    throw new RangeError(`${where}: give a seed or a source, not both`);
+  }
+  if (source !== undefined) {
+    if (typeof source !== "object" || source === null || typeof source.next !== "function") {
+      throw new TypeError(`${where}: source must have a next() method (a RandomSource)`);
+    }
+    return source;
+  }
+  return make(seed as number);
+}
+
 function checkedSeed(where: string, seed: number): number {
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
     throw new RangeError(`${where}: seed must be an integer in [0, 2^32), got ${seed}`);

@@ -6,6 +6,7 @@ import {
   makeLineData,
   seedLossGraph,
   trainSeed,
+  writeGraph,
 } from "../../examples/linreg.ts";
 import { toDot } from "../../mod.ts";
 
@@ -25,6 +26,14 @@ function leastSquares(xs: number[], ys: number[]): { a: number; b: number; mse: 
   const mse = xs.reduce((s, x, i) => s + (a * x + b - ys[i]) ** 2, 0) / n;
   return { a, b, mse };
 }
+
+Deno.test("examples/linreg.ts: without --allow-write it names the flag instead of crashing", () => {
+  // Tests run with no permissions, as a newcomer's first `deno run` does.
+  const said: string[] = [];
+  assert.equal(writeGraph("graph.dot", "digraph {}", (line) => said.push(line)), false);
+  assert.equal(said.length, 1);
+  assert.match(said[0], /^could not write the graph to graph\.dot: run with --allow-write/);
+});
 
 Deno.test("examples/linreg.ts", async (t) => {
   await t.step("part 1: the seed's loop reaches w = 4, the error shrinking by 0.2 a step", () => {

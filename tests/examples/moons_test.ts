@@ -8,7 +8,7 @@ import { linearDecay } from "../../lib/nn/schedules.ts";
 import { Value } from "../../lib/scalar/value.ts";
 import { sha256OfFloat64 } from "../_sha256.ts";
 
-const { points, labels } = twoMoons();
+const { points, labels } = twoMoons({ seed: 1337 });
 
 /** Full-batch max-margin loss with L2 1e-4, and accuracy, as W1 defines them. */
 function evaluate(model: MLP): { loss: Value; accuracy: number } {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import fc from "fast-check";
-import { gradcheck, gradientDescentStep, mse, Value } from "../../mod.ts";
+import { fc } from "../_seed.ts";
+import { gradcheck, gradientDescentStep, Value } from "../../mod.ts";
+import { mse } from "../../lib/scalar/mod.ts";
 
 const real = fc.double({ min: -5, max: 5, noNaN: true });
 
@@ -74,7 +75,7 @@ Deno.test("gradientDescentStep: p ← p − lr·grad, then grad ← 0", async (t
   await t.step("on random parameters", () => {
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(real, real), { maxLength: 5 }),
+        fc.array(fc.tuple(real, real), { minLength: 1, maxLength: 5 }),
         fc.double({ min: 1e-6, max: 10, noNaN: true }),
         (pairs, learningRate) => {
           const params = pairs.map(([d, g]) => {
@@ -92,8 +93,23 @@ Deno.test("gradientDescentStep: p ← p − lr·grad, then grad ← 0", async (t
       { numRuns: 100 },
     );
   });
-  await t.step("no parameters is a no-op", () => {
-    gradientDescentStep([], { learningRate: 0.1 });
+  await t.step("no parameters, no options or an unknown option is refused", () => {
+    assert.throws(
+      () => gradientDescentStep([], { learningRate: 0.1 }),
+      /^RangeError: gradientDescentStep: no parameters to train \(an empty list\)/,
+    );
+    const w = new Value(1);
+    assert.throws(
+      // deno-lint-ignore no-explicit-any
+      () => gradientDescentStep([w], { lr: 0.1 } as any),
+      /^TypeError: gradientDescentStep: unknown option "lr" \(did you mean learningRate\?\)/,
+    );
+    assert.throws(
+      // deno-lint-ignore no-explicit-any
+      () => gradientDescentStep([w], undefined as any),
+      /^TypeError: gradientDescentStep: options are required/,
+    );
+    assert.equal(w.data, 1); // nothing moved
   });
 });
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import { fc } from "../_seed.ts";
 import { Adam, AdamW, type FlatParameter, SGD } from "../../lib/nn/optim.ts";
 import { twoMoons } from "../../lib/util/datasets.ts";
 import { Lcg32 } from "../../lib/util/random.ts";
@@ -127,7 +127,7 @@ Deno.test("cross-engine: the same MLP as Values and as Tensors gives the same lo
 Deno.test("W1 in tensor form: 100 SGD steps reproduce the workload's reference losses", () => {
   // ../shared/bench/WORKLOADS.md: moons data, LCG32(42) weights as 2u − 1 neuron by neuron,
   // hinge loss plus 1e-4·Σp², lr = 1 − 0.9k/100.
-  const moons = twoMoons();
+  const moons = twoMoons({ seed: 1337 });
   const data: Data = { xs: moons.points.map((p) => [...p]), ys: [...moons.labels] };
   const model = tensorMlp([2, 16, 16, 1], new Lcg32(42));
   const sgd = new SGD(model.parameters(), { learningRate: (k) => 1 - 0.9 * k / 100 });
@@ -171,11 +171,15 @@ Deno.test("Linear: y = x·Wᵀ + b, bias-first folds, and W1's micrograd initial
   assert.equal(w1.weight.data[0], -0.49530965043231845);
   assert.equal(w1.weight.data[1], -0.8237499091774225);
   assert.equal(String(w1), "Linear(2 → 16)");
-  const noBias = new Linear(2, 2, { bias: false });
+  const noBias = new Linear(2, 2, { bias: false, seed: 4 });
   assert.equal(noBias.parameters().length, 1);
   assert.equal(String(noBias), "Linear(2 → 2, no bias)");
   gradcheckTensor((xx) => noBias.forward(xx), [tensor([[1, 2]])]);
   assert.throws(() => new Linear(0, 2), /Linear: inFeatures must be a positive integer, got 0/);
+  // One seeding policy: every source of randomness needs a seed or a source.
+  assert.throws(() => new Linear(2, 2), /^RangeError: Linear: give a seed or a source/);
+  assert.throws(() => new Embedding(2, 2), /^RangeError: Embedding: give a seed or a source/);
+  assert.throws(() => new Dropout(0.1), /^RangeError: Dropout: give a seed or a source/);
   assert.throws(() => new Linear(2, 1.5), /outFeatures must be a positive integer, got 1.5/);
   // @ts-expect-error: an unknown init is refused at run time too
   assert.throws(() => new Linear(2, 2, { init: "xavier" }), /init must be "default" or "uniform"/);
@@ -218,15 +222,31 @@ Deno.test("LayerNorm module: unit rows at init, learned scale and shift, gradche
   }
   norm.weight.data.set([1, 2, 3, 4]);
   norm.bias.data.set([0, 1, 0, 1]);
-  // The module's gradients are those of the functional op, which the registry gradchecks.
+  // Closed forms, from Math alone: ∂/∂weight is the column sum of g·x̂, ∂/∂bias that of g.
   const g = tensor([[1, -2, 0.5, 3], [0, 1, -1, 2]]);
   norm.forward(x).mul(g).sum().backward();
-  const expected = gradcheckTensor(
-    (xx, w, b) => layerNorm(xx, w, b, { eps: 1e-5 }).mul(g).sum(),
-    [x, norm.weight, norm.bias],
-  );
-  assert.deepEqual(Array.from(norm.weight.grad!.data), Array.from(expected.analytic[1]));
-  assert.deepEqual(Array.from(norm.bias.grad!.data), Array.from(expected.analytic[2]));
+  const weightGrad = [0, 0, 0, 0];
+  const biasGrad = [0, 0, 0, 0];
+  for (let r = 0; r < 2; r++) {
+    const row = Array.from(x.data.slice(4 * r, 4 * r + 4));
+    const mean = row.reduce((a, b) => a + b, 0) / 4;
+    const variance = row.reduce((a, b) => a + (b - mean) ** 2, 0) / 4;
+    for (let j = 0; j < 4; j++) {
+      weightGrad[j] += g.data[4 * r + j] * (row[j] - mean) / Math.sqrt(variance + 1e-5);
+      biasGrad[j] += g.data[4 * r + j];
+    }
+  }
+  norm.weight.grad!.data.forEach((v, j) => assert.ok(Math.abs(v - weightGrad[j]) < 1e-14));
+  assert.deepEqual(Array.from(norm.bias.grad!.data), biasGrad);
+  // And the module's x gradient against central differences.
+  const xLeaf = tensor([[1, 2, 3, 5], [-1, 0, 0, 4]], { requiresGrad: true });
+  norm.forward(xLeaf).mul(g).sum().backward();
+  const numeric = gradcheckTensor(
+    (xx) => layerNorm(xx, norm.weight, norm.bias, { eps: 1e-5 }).mul(g).sum(),
+    [x],
+  ).numeric[0];
+  const xGrad = xLeaf.grad!.data;
+  numeric.forEach((v, i) => assert.ok(Math.abs(xGrad[i] - v) < 1e-9 * (1 + Math.abs(v)), `${i}`));
   assert.equal(String(norm), "LayerNorm(4)");
   assert.equal(norm.parameters().length, 2);
   assert.throws(() => new LayerNorm(3, { eps: 0 }), /LayerNorm: eps must be a finite number > 0/);
@@ -247,8 +267,10 @@ Deno.test("Dropout module: seeded masks while training, identity in eval mode", 
   assert.ok(Math.abs(kept.length / 4000 - 0.75) < 0.03);
   const replay = new Dropout(0.25, { seed: 9 }).forward(x);
   assert.deepEqual(Array.from(replay.data), Array.from(first.data));
-  drop.training = false;
+  assert.equal(drop.eval(), drop); // chainable, as in PyTorch
+  assert.equal(drop.training, false);
   assert.equal(drop.forward(x), x);
+  assert.notEqual(drop.train().forward(x), x);
   assert.deepEqual(drop.parameters(), []);
   assert.equal(String(drop), "Dropout(0.25)");
   assert.throws(() => new Dropout(1), /Dropout: p must be a probability in \[0, 1\), got 1/);
@@ -269,6 +291,76 @@ Deno.test("Sequential: layers in order, parameters in order, bad layers refused"
   assert.throws(
     () => new Sequential(a, notALayer),
     /Sequential: layer 1 is neither a module nor a function/,
+  );
+});
+
+Deno.test("train and eval reach every module of a container, and dropout obeys them", () => {
+  const drop = new Dropout(0.5, { seed: 1 });
+  const inner = new Sequential(new Linear(2, 2, { seed: 1 }), drop);
+  const model = new Sequential(inner, (x) => x.relu(), new LayerNorm(2));
+  const x = tensor([[1, 2], [3, 4]]);
+  model.eval();
+  for (const m of [model, inner, drop, inner.layers[0] as Linear]) assert.equal(m.training, false);
+  assert.deepEqual(model.forward(x).toArray(), model.forward(x).toArray()); // deterministic
+  model.train();
+  assert.equal(drop.training, true);
+  const masks = new Set(
+    Array.from({ length: 8 }, () => JSON.stringify(inner.forward(tensor([[5, 5]])).toArray())),
+  );
+  assert.ok(masks.size > 1, "dropout active again in training mode");
+  assert.throws(
+    () => model.train("no" as unknown as boolean),
+    /^TypeError: train: mode must be a boolean, got string no$/,
+  );
+});
+
+Deno.test("stateDict and loadStateDict: named copies, and names and shapes checked", () => {
+  const make = (seed: number) =>
+    new Sequential(
+      new Embedding(5, 3, { seed }),
+      new LayerNorm(3),
+      (x) => x.relu(),
+      new Linear(3, 2, { seed: seed + 1 }),
+    );
+  const a = make(1);
+  const b = make(7);
+  assert.deepEqual(Object.keys(a.stateDict()), [
+    "0.weight",
+    "1.weight",
+    "1.bias",
+    "3.weight",
+    "3.bias",
+  ]);
+  assert.deepEqual(a.namedParameters().map(([, p]) => p), a.parameters());
+  const state = a.stateDict();
+  assert.notEqual(state["0.weight"].data, (a.layers[0] as Embedding).weight.data); // a copy
+  b.loadStateDict(state);
+  const ids = tensor([[0, 4, 2]]);
+  assert.deepEqual(b.forward(ids).toArray(), a.forward(ids).toArray());
+  // A copy: training b further does not change a's state.
+  (b.layers[0] as Embedding).weight.data[0] += 1;
+  assert.notEqual(a.stateDict()["0.weight"].data[0], b.stateDict()["0.weight"].data[0]);
+
+  const before = JSON.stringify(b.stateDict());
+  const wrongShape = { ...state, "3.weight": tensor([[1, 2], [3, 4]]) };
+  assert.throws(
+    () => b.loadStateDict(wrongShape),
+    /parameter "3.weight" has shape \[2,3\], the state gives shape \[2,2\]$/,
+  );
+  const { "1.bias": _dropped, ...missing } = state;
+  assert.throws(
+    () => b.loadStateDict(missing),
+    /parameter "1.bias" \(shape \[3\]\) is missing from the state$/,
+  );
+  assert.throws(
+    () => b.loadStateDict({ ...state, "4.weight": tensor([1]) }),
+    /unexpected "4.weight" in the state; the parameters are "0.weight", "1.weight", "1.bias", "3.weight", "3.bias"$/,
+  );
+  assert.equal(JSON.stringify(b.stateDict()), before); // refused states wrote nothing
+  const lone = new Linear(2, 1, { seed: 3, bias: false });
+  assert.throws(
+    () => lone.loadStateDict({ bias: tensor([0]) }),
+    /^RangeError: loadStateDict \(Linear\(2 → 1, no bias\)\): unexpected "bias"/,
   );
 });
 

@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
-import fc from "fast-check";
-import { Adam, AdamW, type FlatParameter, type Optimizer, SGD } from "../../lib/nn/optim.ts";
+import { fc } from "../_seed.ts";
+import {
+  Adam,
+  type AdamOptions,
+  AdamW,
+  type FlatParameter,
+  type Optimizer,
+  SGD,
+  type SGDOptions,
+} from "../../lib/nn/optim.ts";
 import { cosineWithWarmup, linearDecay } from "../../lib/nn/schedules.ts";
 import { gradientDescentStep } from "../../lib/scalar/gradient_descent.ts";
 import { Value } from "../../lib/scalar/value.ts";
@@ -337,6 +345,29 @@ Deno.test("optimizers: hyperparameters are validated, naming optimizer and value
       () => new SGD(w[0] as unknown as Value[], { learningRate: 0.1 }),
       "TypeError",
       "SGD: parameters must be an array, got object",
+    ],
+    [
+      () => new Adam([], { learningRate: 0.1 }),
+      "RangeError",
+      "Adam: no parameters to train (an empty list); pass e.g. model.parameters()",
+    ],
+    [
+      () => new SGD(w, { lr: 0.1 } as unknown as SGDOptions),
+      "TypeError",
+      'SGD: unknown option "lr" (did you mean learningRate?); known options: learningRate, ' +
+      "momentum, nesterov, weightDecay",
+    ],
+    [
+      () => new AdamW(w, { learningRate: 0.1, beta: 0.9 } as unknown as AdamOptions),
+      "TypeError",
+      'AdamW: unknown option "beta" (did you mean beta1?); known options: learningRate, ' +
+      "beta1, beta2, eps, weightDecay",
+    ],
+    [
+      () => new SGD(w, undefined as unknown as SGDOptions),
+      "TypeError",
+      "SGD: options are required (an object with learningRate, momentum, nesterov, " +
+      "weightDecay), got undefined",
     ],
   );
   for (const [make, name, message] of bad) assert.throws(make, { name, message });

@@ -3,13 +3,27 @@
  * expression DAGs, so that lib/ never imports a test library.
  */
 
-import fc from "fast-check";
+import { fc } from "../_seed.ts";
 import { DEFAULT_CLEARANCE, type InputDomain, Value } from "../../mod.ts";
 
 /** True when `x` keeps at least the domain's clearance from every avoided point. */
 export function clearOfAvoided(domain: InputDomain, x: number): boolean {
   const clearance = domain.clearance ?? DEFAULT_CLEARANCE;
   return (domain.avoid ?? []).every((point) => Math.abs(x - point) >= clearance);
+}
+
+/**
+ * The gradcheck step for inputs drawn from `domains`: 1e-3, or less where needed so that no
+ * central difference (half-width step·max(1, |x|)) reaches halfway to an avoided point.
+ */
+export function checkStep(domains: readonly InputDomain[]): number {
+  let step = 1e-3;
+  for (const d of domains) {
+    if (d.avoid === undefined || d.avoid.length === 0) continue;
+    const reach = Math.max(1, Math.abs(d.min), Math.abs(d.max));
+    step = Math.min(step, (d.clearance ?? DEFAULT_CLEARANCE) / (2 * reach));
+  }
+  return step;
 }
 
 /** Numbers of one input domain: within [min, max], clear of avoided points, whole if asked. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import { fc } from "../_seed.ts";
 import { DEFAULT_DOT_MAX_NODES, ops, type OpSpec, toDot, Value } from "../../mod.ts";
 
 /** One statement of the DOT subset `toDot` writes, parsed. */

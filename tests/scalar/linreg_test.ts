@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { gradientDescentStep, mse, Value } from "../../mod.ts";
+import { gradientDescentStep, mse, Value } from "../../lib/scalar/mod.ts";
 
 // The seed's linear regression: fit w in w·x ≈ y with x = 2, y = 8, w₀ = 0, learning rate 0.1
 // and loss (w·x − y)². The gradient is 2x(wx − y) = 8w − 32, so one step maps w to

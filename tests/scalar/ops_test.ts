@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import { fc } from "../_seed.ts";
 import {
   gradcheck,
   GradcheckError,
@@ -9,7 +9,7 @@ import {
   type OpSpec,
   Value,
 } from "../../mod.ts";
-import { domainArbitrary, domainTupleArbitrary, inDomain } from "./_arbitraries.ts";
+import { checkStep, domainArbitrary, domainTupleArbitrary, inDomain } from "./_arbitraries.ts";
 
 /**
  * How the Value API calls each registry op. Typed over every OpName, so an op added to the
@@ -34,6 +34,8 @@ const viaValueApi: Record<OpName, (a: Value, b: Value | number) => Value> = {
   gelu: (a) => a.gelu(),
   sin: (a) => a.sin(),
   cos: (a) => a.cos(),
+  max: (a, b) => a.max(b),
+  min: (a, b) => a.min(b),
 };
 
 const opNames = Object.keys(ops) as OpName[];
@@ -76,7 +78,8 @@ function specAgreesWithFiniteDifferences(
 ): fc.IPropertyWithHooks<[number[]]> {
   return fc.property(domainTupleArbitrary(domain), (point) => {
     const { fn, inputs } = checkedFunction(spec, point, (a, b) => applySpec(spec, a, b));
-    gradcheck(fn, inputs); // throws GradcheckError, whose message fast-check prints
+    // Throws a GradcheckError, whose message fast-check prints.
+    gradcheck(fn, inputs, { step: checkStep(domain) });
   });
 }
 
@@ -136,7 +139,7 @@ Deno.test("every op through the Value API agrees with central differences", asyn
               assert.equal(out.a, a);
               return out;
             });
-            const report = gradcheck(fn, inputs);
+            const report = gradcheck(fn, inputs, { step: checkStep(domain) });
             assert.equal(report.output, spec.forward(point[0], point[1] ?? 0));
           }),
           { numRuns: runsPerDomain },
@@ -172,31 +175,45 @@ Deno.test("a constant input of an op receives no gradient", () => {
   assert.equal(three.grad, 8 * Math.log(2));
 });
 
+/**
+ * Wrong derivatives the checker must catch in every op: gross ones, and ones as small as a
+ * derivative off by 0.1%, by 1e-5 or 1e-6 relative, or by 1e-6 absolute.
+ */
+const derivativeMutants: readonly [string, (g: number) => number][] = [
+  ["negated", (g) => -g],
+  ["scaled by 1.001", (g) => g * 1.001],
+  ["scaled by 1 + 1e-5", (g) => g * (1 + 1e-5)],
+  ["scaled by 1 + 1e-6", (g) => g * (1 + 1e-6)],
+  ["biased by 1e-6", (g) => g + 1e-6],
+];
+
 Deno.test("the same checker catches a wrong derivative in any op", async (t) => {
   for (const name of opNames) {
     const spec = ops[name];
-    await t.step(`${name} with gradA negated`, () => {
-      const wrong: OpSpec = {
-        ...spec,
-        gradA: (a, b, out) => -spec.gradA(a, b, out),
-      };
-      const failures = spec.domains.map((domain) =>
-        fc.check(specAgreesWithFiniteDifferences(wrong, domain), { numRuns: runsPerDomain })
-      );
-      const failure = failures.find((r) => r.failed);
-      assert.ok(failure, `${name}: a negated gradA went unnoticed`);
-      // The counterexample is reported with gradcheck's message, naming the input.
-      assert.match(String(failure.errorInstance), /gradcheck: gradient of input 0 \(x0 = /);
-    });
-    if (spec.arity === 2 && !spec.constantB) {
-      await t.step(`${name} with gradB negated`, () => {
-        const wrong: OpSpec = { ...spec, gradB: (a, b, out) => -spec.gradB(a, b, out) };
-        const failed = spec.domains.some((domain) =>
+    for (const [label, mutate] of derivativeMutants) {
+      await t.step(`${name} with gradA ${label}`, () => {
+        const wrong: OpSpec = { ...spec, gradA: (a, b, out) => mutate(spec.gradA(a, b, out)) };
+        const failures = spec.domains.map((domain) =>
           fc.check(specAgreesWithFiniteDifferences(wrong, domain), { numRuns: runsPerDomain })
-            .failed
         );
-        assert.ok(failed, `${name}: a negated gradB went unnoticed`);
+        const failure = failures.find((r) => r.failed);
+        assert.ok(failure, `${name}: gradA ${label} went unnoticed`);
+        // The counterexample is reported with gradcheck's message, naming the input.
+        assert.match(String(failure.errorInstance), /gradcheck: gradient of input 0 \(x0 = /);
       });
+      if (spec.arity === 2 && !spec.constantB) {
+        await t.step(`${name} with gradB ${label}`, () => {
+          const wrong: OpSpec = {
+            ...spec,
+            gradB: (a, b, out) => mutate(spec.gradB(a, b, out)),
+          };
+          const failed = spec.domains.some((domain) =>
+            fc.check(specAgreesWithFiniteDifferences(wrong, domain), { numRuns: runsPerDomain })
+              .failed
+          );
+          assert.ok(failed, `${name}: gradB ${label} went unnoticed`);
+        });
+      }
     }
   }
 });
@@ -244,4 +261,34 @@ Deno.test("gradB is 0 for unary ops and for a constant second input", () => {
       { numRuns: 20 },
     );
   }
+});
+
+Deno.test("max, min and clamp: values, the tie rule and the gradient of a clamp", () => {
+  for (
+    const [x, low, high, expected, grad] of [
+      [0.5, -1, 1, 0.5, 1],
+      [-3, -1, 1, -1, 0],
+      [3, -1, 1, 1, 0],
+      [1, -1, 1, 1, 1], // on a bound the gradient passes, as in PyTorch
+      [2, 2, 2, 2, 1],
+    ] as const
+  ) {
+    const v = new Value(x);
+    const y = v.clamp(low, high);
+    y.backward();
+    assert.equal(y.data, expected, `clamp(${x}, ${low}, ${high})`);
+    assert.equal(v.grad, grad, `clamp'(${x}, ${low}, ${high})`);
+  }
+  const a = new Value(2);
+  const b = new Value(2);
+  a.max(b).add(a.min(b)).backward();
+  assert.deepEqual([a.grad, b.grad], [2, 0]); // a tie hands the whole gradient to `this`
+  assert.throws(
+    () => new Value(0).clamp(1, -1),
+    /^RangeError: clamp: low 1 is greater than high -1$/,
+  );
+  assert.throws(
+    () => new Value(0).clamp(NaN, 1),
+    /^RangeError: clamp: low must be finite, got NaN$/,
+  );
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import { fc } from "../_seed.ts";
 import { DEFAULT_EPS, gradcheck, ops, topologicalOrder, Value } from "../../mod.ts";
 import { buildDag, dagArbitrary, type DagCase, type DagPlan, planDag } from "./_arbitraries.ts";
 
@@ -266,7 +266,14 @@ Deno.test("bad input is refused with an error naming the op and the value", asyn
       // deno-lint-ignore no-explicit-any
       () => new Value("3" as any),
       TypeError,
-      /^Value: data must be a number or a Value, got string "3"$/,
+      /^Value: data must be a number, got string "3"$/,
+    ],
+    [
+      "new Value(new Value(3))",
+      // deno-lint-ignore no-explicit-any
+      () => new Value(new Value(3) as any),
+      TypeError,
+      /^Value: data must be a number, got object Value\(data=3, grad=0\)$/,
     ],
     [
       "new Value(undefined)",

@@ -3,7 +3,7 @@
  * shapes, value domains, parameter rules), so that lib/ never imports a test library.
  */
 
-import fc from "fast-check";
+import { fc } from "../_seed.ts";
 import type { Dim, OpCase, ParamSpec, TensorInputSpec } from "../../lib/tensor/ops.ts";
 import { Tensor } from "../../lib/tensor/tensor.ts";
 import { domainArbitrary } from "../scalar/_arbitraries.ts";

@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
-import { Random } from "../../lib/util/random.ts";
+import { Lcg32, Random } from "../../lib/util/random.ts";
 import {
   applyOp,
   arange,
   concat,
   crossEntropy,
   dropout,
+  type DropoutOptions,
   fromScalar,
   full,
   gather,
@@ -83,18 +84,28 @@ Deno.test("creation: nested arrays, filled shapes, ranges, seeded draws", async 
       Array.from(rand([4], { seed: 5 }).data),
       Array.from(rand([4], { seed: 6 }).data),
     );
-    const random = new Random(11);
-    const a = rand([2], { random });
-    const b = rand([2], { random });
+    const source = new Random(11);
+    const a = rand([2], { source });
+    const b = rand([2], { source });
     assert.notDeepEqual(Array.from(a.data), Array.from(b.data));
-    const u = rand([1000]).data;
+    const u = rand([1000], { source: new Lcg32(3) }).data;
     assert.ok(u.every((x) => x >= 0 && x < 1));
     const z = randn([4000], { seed: 1 });
     const variance = z.pow(2).mean().item() - z.mean().item() ** 2;
     assert.ok(Math.abs(variance - 1) < 0.1);
+    // Any uniform source serves randn too (Box–Muller from its draws).
+    const g = randn([4000], { source: new Lcg32(1) });
+    assert.ok(Math.abs(g.pow(2).mean().item() - g.mean().item() ** 2 - 1) < 0.1);
+    // No hidden default generator: a seed or a source is required, once.
+    assert.throws(() => rand([2]), /^RangeError: rand: give a seed or a source/);
+    assert.throws(() => randn([2], {}), /^RangeError: randn: give a seed or a source/);
     assert.throws(
-      () => rand([2], { random: {} as Random }),
-      /random: must be a Random, got object/,
+      () => rand([2], { seed: 1, source: new Random(1) }),
+      /^RangeError: rand: give a seed or a source, not both$/,
+    );
+    assert.throws(
+      () => rand([2], { source: {} as Random }),
+      /^TypeError: rand: source must have a next\(\) method/,
     );
   });
   await t.step("the constructor checks its storage", () => {
@@ -183,11 +194,11 @@ Deno.test("backward: a non-scalar needs an explicit gradient of its shape", () =
 });
 
 Deno.test("backward: a gradient that is not finite is named and changes nothing", () => {
-  const x = tensor([1e-200, 1], { requiresGrad: true });
+  const x = tensor([1e-6, 1], { requiresGrad: true });
   x.mul(1).sum().backward();
   const before = Array.from(x.grad!.data);
-  // 1/x is 1e200 at 1e-200, but its derivative −1/x² is −1e400: beyond float64.
-  const y = tensor(1).div(x).sum();
+  // 1e300/x is 1e306 at 1e-6, but its derivative −1e300/x² is −1e312: beyond float64.
+  const y = tensor(1e300).div(x).sum();
   assert.throws(
     () => y.backward(),
     /backward: the gradient reaching input 1 of div \(shape \[2\]\) is -Infinity at \[0\]/,
@@ -209,9 +220,11 @@ Deno.test("forward: results that are not finite are refused, naming the op and t
     /exp: result element \[0,1\] is Infinity \(input 800\), not a finite number \(input shapes \[1,2\]\)/,
   );
   assert.throws(() => tensor([1, -1]).log(), /log: result element \[1\] is NaN \(input -1\)/);
+  // A zero denominator is kept at DEFAULT_EPS, as in the scalar engine: 0/eps is 0.
+  assert.deepEqual(tensor([1, 0]).div(tensor([[1, 0]])).toArray(), [[1, 0]]);
   assert.throws(
-    () => tensor([1, 0]).div(tensor([[1, 0]])),
-    /div: result element \[0,1\] is NaN, not a finite number \(input shapes \[2\], \[1,2\]\)/,
+    () => tensor([1, 1e300]).div(tensor([[1, 0]])),
+    /div: result element \[0,1\] is Infinity, not a finite number \(input shapes \[2\], \[1,2\]\)/,
   );
   assert.throws(
     () => tensor([-1, 2]).pow(tensor(0.5)),
@@ -398,10 +411,14 @@ Deno.test("softmax, layerNorm, dropout, tril, linear: values and parameter error
     /layerNorm: needs at least one axis/,
   );
   assert.throws(
-    () => dropout(ones([2]), { p: 1, random: new Random(1) }),
+    () => dropout(ones([2]), { p: 1, source: new Random(1) }),
     /dropout: p must be a probability in \[0, 1\), got 1/,
   );
-  assert.deepEqual(dropout(ones([3]), { p: 0, random: new Random(1) }).toArray(), [1, 1, 1]);
+  assert.deepEqual(dropout(ones([3]), { p: 0, source: new Random(1) }).toArray(), [1, 1, 1]);
+  assert.throws(
+    () => dropout(ones([2]), { p: 0.5 } as unknown as DropoutOptions),
+    /^RangeError: dropout: give a source for the masks/,
+  );
   const scores = ones([3, 3]).tril({ fill: -1e9 });
   assert.deepEqual(scores.toArray(), [[1, -1e9, -1e9], [1, 1, -1e9], [1, 1, 1]]);
   assert.deepEqual(ones([2, 3]).tril({ diagonal: 1 }).toArray(), [[1, 1, 0], [1, 1, 1]]);
@@ -469,4 +486,23 @@ Deno.test("gradcheckTensor: catches a wrong backward, and checks its options", (
   // Hiding the dependency from the graph is caught.
   assert.ok(!gradcheckTensor((t) => t.detach(), [x], { raise: false }).passed);
   assert.equal(gradcheckTensor(() => zeros([0]), []).worst, null);
+});
+
+Deno.test("grad: a gradient of the wrong shape is refused when it is assigned", () => {
+  const w = tensor([[1, 2, 3]], { requiresGrad: true });
+  assert.throws(
+    () => (w.grad = tensor([1, 2, 3])),
+    /^RangeError: grad: a gradient of shape \[3\] cannot be assigned to a tensor of shape \[1,3\]$/,
+  );
+  assert.throws(
+    // deno-lint-ignore no-explicit-any
+    () => (w.grad = [1, 2, 3] as any),
+    /^TypeError: grad: must be a Tensor or null, got an array of 3$/,
+  );
+  assert.equal(w.grad, null); // nothing was stored
+  w.grad = tensor([[0.5, 0.5, 0.5]]);
+  w.mul(2).sum().backward();
+  assert.deepEqual(w.grad.toArray(), [[2.5, 2.5, 2.5]]);
+  w.grad = null;
+  assert.equal(w.grad, null);
 });

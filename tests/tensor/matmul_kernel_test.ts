@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import { fc } from "../_seed.ts";
 import { K_TILE, matmulAccumulateKernel, matmulKernel, N_TILE } from "../../lib/tensor/_matmul.ts";
 
 // The definition, written as plainly as possible: out[i,j] = Σ_p a[i,p]·b[p,j], a left fold

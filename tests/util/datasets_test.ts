@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import { fc } from "../_seed.ts";
 import { twoMoons } from "../../lib/util/datasets.ts";
 import { Lcg32, Random } from "../../lib/util/random.ts";
 import { sha256OfFloat64 } from "../_sha256.ts";
 
 Deno.test("twoMoons: the defaults are W1's data, bit for bit", async (t) => {
-  const { points, labels } = twoMoons();
+  const { points, labels } = twoMoons({ seed: 1337 });
   await t.step("first and last points as WORKLOADS.md states them", () => {
     assert.equal(points.length, 100);
     assert.deepEqual(points[0], [0.9484151679556817, -0.07467068885453046]);
@@ -65,7 +65,7 @@ Deno.test("twoMoons: noise scales with its option and follows the source", () =>
   assert.notDeepEqual(offsets(0.1, 6), small);
   const fromRandom = twoMoons({ samples: 10, source: new Random(3) });
   assert.deepEqual(fromRandom, twoMoons({ samples: 10, source: new Random(3) }));
-  assert.notDeepEqual(fromRandom, twoMoons({ samples: 10 }));
+  assert.notDeepEqual(fromRandom, twoMoons({ samples: 10, seed: 1337 }));
 });
 
 Deno.test("twoMoons: refuses bad options, naming them", () => {
@@ -81,4 +81,15 @@ Deno.test("twoMoons: refuses bad options, naming them", () => {
       message: `twoMoons: noise must be a finite number ≥ 0, got ${noise}`,
     });
   }
+  // Noise needs a seed or a source; without noise there is nothing to draw.
+  assert.throws(() => twoMoons({ samples: 10 }), /^RangeError: twoMoons: give a seed or a source/);
+  assert.throws(
+    () => twoMoons({ seed: 1, source: new Random(1) }),
+    /^RangeError: twoMoons: give a seed or a source, not both$/,
+  );
+  assert.throws(
+    () => twoMoons({ source: {} as Random }),
+    /^TypeError: twoMoons: source must have a next\(\) method/,
+  );
+  assert.equal(twoMoons({ samples: 4, noise: 0 }).points.length, 4);
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import { fc } from "../_seed.ts";
 import { Lcg32, Random, type RandomSource } from "../../mod.ts";
 
 /** The workloads' LCG32 step, in exact integer arithmetic. */
