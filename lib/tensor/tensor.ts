@@ -181,6 +181,11 @@ export class Tensor {
     this.mark = 0;
   }
 
+  /** Element type of `data`: `"float64"` or `"float32"`. */
+  get dtype(): DType {
+    return dtypeOf(this.data);
+  }
+
   /**
    * ∂root/∂this after `backward` (same shape as this), or `null` before. Leaves accumulate
    * it across calls until `zeroGrad`; other tensors hold the last pass's gradient. May be
@@ -205,11 +210,6 @@ export class Tensor {
       }
     }
     this.#grad = gradient;
-  }
-
-  /** Element type of `data`: `"float64"` or `"float32"`. */
-  get dtype(): DType {
-    return dtypeOf(this.data);
   }
 
   /** Number of elements (the product of the shape's sizes). */
