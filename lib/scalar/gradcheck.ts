@@ -37,8 +37,8 @@ export const PYTORCH_GRADCHECK_TOLERANCES: { readonly atol: number; readonly rto
  * The default tolerances: `atol` 1e-10, `rtol` 1e-7. The numerical derivative is accurate to
  * ~1e-10 relative for smooth functions (central differences with Richardson extrapolation),
  * so a derivative off by 1e-6 relative fails with a tenfold margin; near a kink or a pole the
- * computed allowance of each element widens the tolerance by exactly as much as the finite
- * differences there are uncertain.
+ * computed allowance of each input widens the tolerance by the estimated uncertainty of the
+ * finite differences there.
  *
  * @example
  * ```ts
