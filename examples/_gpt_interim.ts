@@ -1,66 +1,12 @@
 /**
  * Stand-ins used by examples/shakespeare.ts until the shared language-model pieces land:
- * a character vocabulary, nanoGPT's batch sampler, a temperature/top-k sampler and a
- * safetensors reader/writer for the model's weights. Each is the smallest thing that works.
+ * a temperature/top-k sampler and a safetensors reader/writer for the model's weights. Each is the smallest thing that works.
  *
  * @module
  */
 
-import { Tensor } from "../lib/tensor/tensor.ts";
 import type { GPT } from "../lib/lm/gpt.ts";
 import type { Random } from "../lib/util/random.ts";
-
-/** Characters sorted by code point, as nanoGPT's shakespeare_char/prepare.py. */
-export class Chars {
-  readonly chars: string[];
-  readonly #index = new Map<string, number>();
-  constructor(chars: readonly string[]) {
-    this.chars = [...chars];
-    this.chars.forEach((c, i) => this.#index.set(c, i));
-  }
-  static fromText(text: string): Chars {
-    return new Chars([...new Set(text)].sort());
-  }
-  get vocabSize(): number {
-    return this.chars.length;
-  }
-  encode(text: string): Int32Array {
-    const out = new Int32Array(text.length);
-    let i = 0;
-    for (const c of text) {
-      const id = this.#index.get(c);
-      if (id === undefined) {
-        throw new RangeError(`Chars.encode: character ${JSON.stringify(c)} at ${i} is unknown`);
-      }
-      out[i++] = id;
-    }
-    return out.subarray(0, i);
-  }
-  decode(ids: ArrayLike<number>): string {
-    let s = "";
-    for (let i = 0; i < ids.length; i++) s += this.chars[ids[i]];
-    return s;
-  }
-}
-
-/** nanoGPT's get_batch: `batch` random windows x = data[i..i+T), y = data[i+1..i+T]. */
-export function randomBatch(
-  data: Int32Array,
-  batch: number,
-  block: number,
-  random: Random,
-): [Tensor, Tensor] {
-  const x = new Float64Array(batch * block);
-  const y = new Float64Array(batch * block);
-  for (let b = 0; b < batch; b++) {
-    const i = random.integer(data.length - block);
-    for (let t = 0; t < block; t++) {
-      x[b * block + t] = data[i + t];
-      y[b * block + t] = data[i + t + 1];
-    }
-  }
-  return [new Tensor(x, [batch, block]), new Tensor(y, [batch, block])];
-}
 
 /** Samples from softmax(logits / temperature) restricted to the top k. */
 export function sampler(

@@ -23,19 +23,20 @@ import { clipGradNorm } from "../lib/nn/clip.ts";
 import { cosineWithWarmup } from "../lib/nn/schedules.ts";
 import { noGrad, Tensor } from "../lib/tensor/tensor.ts";
 import { Random } from "../lib/util/random.ts";
-import {
-  Chars,
-  loadSafetensors,
-  randomBatch,
-  readMetadata,
-  sampler,
-  saveSafetensors,
-} from "./_gpt_interim.ts";
+import { CharTokenizer } from "../lib/text/char_tokenizer.ts";
+import { BpeTokenizer } from "../lib/text/bpe_tokenizer.ts";
+import { splitProse } from "../lib/text/splits.ts";
+import { sampleWindows } from "../lib/text/batches.ts";
+import { loadCorpus } from "../data/corpora.ts";
+import { loadSafetensors, readMetadata, sampler, saveSafetensors } from "./_gpt_interim.ts";
 
 const { values: flags } = parseArgs({
   args: Deno.args,
   options: {
-    "input-file": { type: "string", default: "data/shakespeare.txt" },
+    "dataset": { type: "string", default: "shakespeare" },
+    "tokenizer": { type: "string", default: "char" },
+    "vocab-size": { type: "string", default: "512" },
+    "input-file": { type: "string" },
     "out-dir": { type: "string", default: "out/shakespeare-char" },
     "n-layer": { type: "string", default: "4" },
     "n-head": { type: "string", default: "4" },
@@ -83,14 +84,58 @@ if (flags["sample-only"]) {
 } else if (flags.eval !== undefined) {
   evaluateFile(flags.eval);
 } else {
-  train();
+  await train();
 }
 
-function loadModel(): { model: GPT; chars: Chars } {
+/** What the run needs of a tokenizer: characters (nanoGPT's) or our byte-level BPE. */
+type Tokenizer = CharTokenizer | BpeTokenizer;
+
+function tokenizerJson(tokenizer: Tokenizer): string {
+  return tokenizer instanceof CharTokenizer
+    ? JSON.stringify({ kind: "char", vocab: tokenizer.vocab })
+    : JSON.stringify({ kind: "bpe", file: tokenizer.toJSON() });
+}
+
+function tokenizerFromJson(json: string): Tokenizer {
+  const saved = JSON.parse(json);
+  return saved.kind === "char"
+    ? new CharTokenizer(saved.vocab, null)
+    : BpeTokenizer.fromJSON(saved.file);
+}
+
+/** Text of token ids as they stream in: a BPE token may end inside a character. */
+function streamDecoder(tokenizer: Tokenizer): (id: number) => string {
+  if (tokenizer instanceof CharTokenizer) return (id) => tokenizer.decode([id]);
+  const utf8 = new TextDecoder("utf-8");
+  return (id) => utf8.decode(tokenizer.decodeBytes([id]), { stream: true });
+}
+
+function loadModel(): { model: GPT; chars: Tokenizer } {
   const meta = readMetadata(checkpointPath);
   const model = new GPT(JSON.parse(meta.config) as GPTConfig);
   loadSafetensors(checkpointPath, model);
-  return { model, chars: new Chars(JSON.parse(meta.chars)) };
+  return { model, chars: tokenizerFromJson(meta.tokenizer) };
+}
+
+/** The training text: `--input-file`, else `--dataset` (shakespeare from data/, or a corpus). */
+async function trainingText(): Promise<string> {
+  const file = flags["input-file"];
+  if (file !== undefined) return Deno.readTextFileSync(file);
+  const dataset = flags.dataset!;
+  if (dataset === "shakespeare") {
+    return Deno.readTextFileSync(new URL("../data/shakespeare.txt", import.meta.url));
+  }
+  return await loadCorpus(dataset);
+}
+
+/** The tokens of a batch as the `[B, T]` tensors the model takes. */
+function batchOf(tokens: Int32Array, batchSize: number, blockSize: number, random: Random) {
+  const batch = sampleWindows(tokens, { batchSize, blockSize, random });
+  const shape = [batchSize, blockSize];
+  return [
+    new Tensor(Float64Array.from(batch.inputs), shape),
+    new Tensor(Float64Array.from(batch.targets), shape),
+  ] as const;
 }
 
 function sampleOnly(): void {
@@ -100,6 +145,7 @@ function sampleOnly(): void {
   const prompt = Array.from(chars.encode(flags.start!));
   const encoder = new TextEncoder();
   Deno.stdout.writeSync(encoder.encode(flags.start!));
+  const decodeNext = streamDecoder(chars);
   const started = performance.now();
   let count = 0;
   for (
@@ -109,7 +155,7 @@ function sampleOnly(): void {
       cache: !flags["no-cache"],
     })
   ) {
-    Deno.stdout.writeSync(encoder.encode(chars.decode([token])));
+    Deno.stdout.writeSync(encoder.encode(decodeNext(token)));
     count++;
   }
   const seconds = (performance.now() - started) / 1000;
@@ -120,7 +166,8 @@ function sampleOnly(): void {
 
 function evaluateFile(path: string): void {
   const { model, chars } = loadModel();
-  const data = chars.encode(Deno.readTextFileSync(path));
+  const text = Deno.readTextFileSync(path);
+  const data = Int32Array.from(chars.encode(text));
   const block = model.config.blockSize;
   model.train(false);
   let nats = 0;
@@ -136,18 +183,38 @@ function evaluateFile(path: string): void {
     }
   });
   const loss = nats / predicted;
+  // Every character but those of the first token is predicted.
+  const characters = [...text].length - [...chars.decode([data[0]])].length;
   console.log(
-    `${path}: ${predicted} characters predicted, loss ${loss.toFixed(4)} nats/char, ` +
-      `perplexity ${Math.exp(loss).toFixed(3)}, ${(loss / Math.LN2).toFixed(4)} bits/char`,
+    `${path}: ${predicted} tokens (${characters} characters) predicted, loss ` +
+      `${loss.toFixed(4)} nats/token, perplexity ${Math.exp(loss).toFixed(3)}, ` +
+      `${(nats / characters / Math.LN2).toFixed(4)} bits/char`,
   );
 }
 
-function train(): void {
-  const text = Deno.readTextFileSync(flags["input-file"]!);
-  const chars = Chars.fromText(text);
-  const data = chars.encode(text);
-  const cut = Math.floor(0.9 * data.length);
-  const splits = { train: data.subarray(0, cut), val: data.subarray(cut) };
+async function train(): Promise<void> {
+  const text = await trainingText();
+  // nanoGPT's character vocabulary comes from the whole text; a BPE vocabulary is learned
+  // from the training split alone, so that validation text is unseen by the tokenizer too.
+  const textSplit = splitProse(text);
+  let chars: Tokenizer;
+  if (flags.tokenizer === "char") {
+    chars = CharTokenizer.fromText(text, { boundary: null });
+  } else if (flags.tokenizer === "bpe") {
+    const t0 = performance.now();
+    chars = BpeTokenizer.train(textSplit.train, num("vocab-size"), { pattern: "gpt2" });
+    console.log(
+      `BPE: ${chars.vocabSize} tokens learned in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
+  } else {
+    throw new RangeError(`--tokenizer must be char or bpe, got ${flags.tokenizer}`);
+  }
+  const splits = {
+    train: Int32Array.from(chars.encode(textSplit.train)),
+    val: Int32Array.from(chars.encode(textSplit.val)),
+  };
+  // Losses per token become bits per character through the validation text's ratio.
+  const charsPerToken = [...textSplit.val].length / splits.val.length;
   const config: GPTConfig = {
     vocabSize: chars.vocabSize,
     blockSize: num("block-size"),
@@ -193,7 +260,7 @@ function train(): void {
       for (const split of ["train", "val"] as const) {
         let total = 0;
         for (let k = 0; k < evalIters; k++) {
-          const [x, y] = randomBatch(splits[split], batchSize, config.blockSize, random);
+          const [x, y] = batchOf(splits[split], batchSize, config.blockSize, random);
           total += model.forward(x, { targets: y }).loss!.item();
         }
         out[split] = total / evalIters;
@@ -208,6 +275,7 @@ function train(): void {
   let best = Infinity;
   const started = performance.now();
   let stepMs = 0;
+  const allStepMs: number[] = [];
   const tty = Deno.stdout.isTerminal();
   for (let iter = 0; iter <= maxIters; iter++) {
     if (iter % evalInterval === 0 || iter === maxIters) {
@@ -215,12 +283,14 @@ function train(): void {
       const seconds = (performance.now() - started) / 1000;
       evals.push({ iter, ...losses, seconds });
       const line = `step ${iter}: train loss ${losses.train.toFixed(4)}, ` +
-        `val loss ${losses.val.toFixed(4)} (${seconds.toFixed(0)} s)`;
+        `val loss ${losses.val.toFixed(4)} (${
+          (losses.val / Math.LN2 / charsPerToken).toFixed(4)
+        } bits/char) (${seconds.toFixed(0)} s)`;
       if (losses.val < best) {
         best = losses.val;
         saveSafetensors(checkpointPath, model, {
           config: JSON.stringify(config),
-          chars: JSON.stringify(chars.chars),
+          tokenizer: tokenizerJson(chars),
           iter: String(iter),
           val_loss: String(losses.val),
         });
@@ -230,13 +300,13 @@ function train(): void {
       }
       Deno.writeTextFileSync(
         `${outDir}/log.json`,
-        JSON.stringify({ config, evals, trainLosses }, null, 1),
+        JSON.stringify({ config, charsPerToken, evals, trainLosses }, null, 1),
       );
       Deno.writeTextFileSync(`${outDir}/loss.svg`, lossCurveSvg(trainLosses, evals));
     }
     if (iter === maxIters) break;
     const t0 = performance.now();
-    const [x, y] = randomBatch(splits.train, batchSize, config.blockSize, random);
+    const [x, y] = batchOf(splits.train, batchSize, config.blockSize, random);
     const { loss } = model.forward(x, { targets: y });
     optimizer.zeroGrad();
     loss!.backward();
@@ -245,6 +315,7 @@ function train(): void {
     optimizer.step();
     const ms = performance.now() - t0;
     stepMs = stepMs === 0 ? ms : 0.9 * stepMs + 0.1 * ms;
+    allStepMs.push(ms);
     trainLosses.push(loss!.item());
     if ((iter + 1) % logInterval === 0) {
       const eta = formatSeconds((maxIters - iter - 1) * stepMs / 1000);
@@ -258,6 +329,15 @@ function train(): void {
   console.log(
     `done: ${maxIters} iterations in ${seconds.toFixed(0)} s, best val loss ${best.toFixed(4)}`,
   );
+  const sorted = allStepMs.sort((a, b) => a - b);
+  console.log(JSON.stringify({
+    engine: "dcslm",
+    iters: maxIters,
+    seconds: Math.round(seconds * 10) / 10,
+    median_step_ms: Math.round(sorted[Math.floor(sorted.length / 2)] * 10) / 10,
+    best_val: best,
+    evals,
+  }));
 }
 
 function formatSeconds(s: number): string {

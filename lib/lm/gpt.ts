@@ -260,12 +260,12 @@ export class Block {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import type { TokenBatch } from "./gpt.ts";
- * const batch: TokenBatch = [[1, 2, 3], [4, 5, 6]];
+ * import type { TokenIds } from "./gpt.ts";
+ * const batch: TokenIds = [[1, 2, 3], [4, 5, 6]];
  * assert.equal(batch.length, 2);
  * ```
  */
-export type TokenBatch = readonly (readonly number[])[] | Tensor;
+export type TokenIds = readonly (readonly number[])[] | Tensor;
 
 /**
  * Options of {@linkcode GPT.forward}.
@@ -280,7 +280,7 @@ export type TokenBatch = readonly (readonly number[])[] | Tensor;
  */
 export interface GPTForwardOptions {
   /** Next-token targets, same shape as the input: the loss is their mean cross-entropy. */
-  readonly targets?: TokenBatch;
+  readonly targets?: TokenIds;
   /** Keys and values of earlier positions; this call's are appended to it. */
   readonly cache?: KVCache;
 }
@@ -469,7 +469,7 @@ export class GPT {
    * the positions would pass `blockSize`.
    */
   forward(
-    idx: TokenBatch,
+    idx: TokenIds,
     options?: GPTForwardOptions,
   ): GPTOutput {
     const [tokens, batch, time] = tokenGrid("idx", idx);
@@ -605,7 +605,7 @@ function dropped(dropout: Dropout, x: Tensor): Tensor {
 /** Flat token ids of a grid of rows, with its batch and time sizes. */
 function tokenGrid(
   what: string,
-  grid: TokenBatch,
+  grid: TokenIds,
 ): [Float64Array, number, number] {
   if (grid instanceof Tensor) {
     if (grid.shape.length !== 2) {

@@ -23,5 +23,5 @@ export {
   type GPTForwardOptions,
   type GPTOutput,
   KVCache,
-  type TokenBatch,
+  type TokenIds,
 } from "./gpt.ts";
