@@ -261,6 +261,7 @@ def main():
     p.add_argument("--weight-decay", type=float, default=0.01)
     p.add_argument("--eval-interval", type=int, default=500)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--warmup", type=int, default=0, help="steps left out of ms/step (speed runs)")
     p.add_argument("--out", default=None)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
@@ -281,7 +282,7 @@ def main():
     xtr, ytr = examples(train, stoi, block_size)
     xte, yte = examples(test, stoi, block_size)
     optimizer = torch.optim.AdamW(model.parameters(), lr=a.learning_rate, weight_decay=a.weight_decay, betas=(0.9, 0.99), eps=1e-8)
-    evaluations, best, train_ms = [], None, 0.0
+    evaluations, best, train_ms, times = [], None, 0.0, []
     for step in range(1, a.max_steps + 1):
         t0 = time.perf_counter()
         rows = torch.randint(0, xtr.size(0), (a.batch_size,))
@@ -291,7 +292,10 @@ def main():
         model.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        train_ms += (time.perf_counter() - t0) * 1000
+        ms = (time.perf_counter() - t0) * 1000
+        train_ms += ms
+        if step > a.warmup:
+            times.append(ms)
         if step % a.eval_interval == 0 or step == a.max_steps:
             model.eval()
             e = {"step": step, "losses": {"train": mean_loss(model, xtr[:1000], ytr[:1000]), "test": mean_loss(model, xte, yte)}}
@@ -301,7 +305,8 @@ def main():
                 best = e
             print(f"step {step}: train loss {e['losses']['train']:.4f}, test loss {e['losses']['test']:.4f} | {train_ms / step:.1f} ms/step", file=sys.stderr, flush=True)
     summary = {"engine": "pytorch", "torch": torch.__version__, "threads": torch.get_num_threads(), "type": a.type, "parameters": params,
-               "steps": a.max_steps, "batchSize": a.batch_size, "seed": a.seed, "msPerStep": train_ms / max(a.max_steps, 1),
+               "steps": a.max_steps, "batchSize": a.batch_size, "seed": a.seed, "msPerStep": sum(times) / max(len(times), 1),
+               "medianMs": sorted(times)[len(times) // 2] if times else 0.0,
                "best": best, "evaluations": evaluations}
     line = json.dumps(summary)
     print(line)
