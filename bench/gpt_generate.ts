@@ -15,7 +15,8 @@
 import { parseArgs } from "node:util";
 import { generate, GPT, type GPTConfig } from "../lib/lm/gpt.ts";
 import { Random } from "../lib/util/random.ts";
-import { loadSafetensors, readMetadata, sampler } from "../examples/_gpt_interim.ts";
+import { loadCheckpoint, loadParametersInto } from "../lib/lm/checkpoint.ts";
+import { sampleToken } from "../lib/lm/sample.ts";
 
 const { values, positionals } = parseArgs({
   args: Deno.args,
@@ -25,14 +26,16 @@ const { values, positionals } = parseArgs({
 const tokens = Number(values.tokens);
 let model: GPT;
 if (positionals[0] !== undefined) {
-  model = new GPT(JSON.parse(readMetadata(positionals[0]).config) as GPTConfig);
-  loadSafetensors(positionals[0], model);
+  const checkpoint = await loadCheckpoint(positionals[0]);
+  model = new GPT((checkpoint.config as { model: GPTConfig }).model);
+  loadParametersInto(model.namedParameters(), checkpoint, "gpt");
 } else {
   model = new GPT({ vocabSize: 74, blockSize: 64, nLayer: 4, nHead: 4, nEmbd: 128 });
 }
 
 function run(cache: boolean): { ids: number[]; tokensPerSecond: number } {
-  const pick = sampler(new Random(1), 0.8, 200);
+  const sampling = { random: new Random(1), temperature: 0.8, topK: 200 };
+  const pick = (logits: Float64Array) => sampleToken(logits, sampling);
   const started = performance.now();
   const ids = [...generate(model, [0], { maxNewTokens: tokens, pick, cache })];
   return { ids, tokensPerSecond: tokens / ((performance.now() - started) / 1000) };

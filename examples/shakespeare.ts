@@ -28,7 +28,10 @@ import { BpeTokenizer } from "../lib/text/bpe_tokenizer.ts";
 import { splitProse } from "../lib/text/splits.ts";
 import { sampleWindows } from "../lib/text/batches.ts";
 import { loadCorpus } from "../data/corpora.ts";
-import { loadSafetensors, readMetadata, sampler, saveSafetensors } from "./_gpt_interim.ts";
+import { loadCheckpoint, loadParametersInto, saveCheckpoint } from "../lib/lm/checkpoint.ts";
+import { sampleToken } from "../lib/lm/sample.ts";
+import { Progress } from "../lib/util/progress.ts";
+import { lossCurveSvg } from "../lib/util/svg_plot.ts";
 
 const { values: flags } = parseArgs({
   args: Deno.args,
@@ -80,9 +83,9 @@ const outDir = flags["out-dir"]!;
 const checkpointPath = `${outDir}/ckpt.safetensors`;
 
 if (flags["sample-only"]) {
-  sampleOnly();
+  await sampleOnly();
 } else if (flags.eval !== undefined) {
-  evaluateFile(flags.eval);
+  await evaluateFile(flags.eval);
 } else {
   await train();
 }
@@ -90,14 +93,14 @@ if (flags["sample-only"]) {
 /** What the run needs of a tokenizer: characters (nanoGPT's) or our byte-level BPE. */
 type Tokenizer = CharTokenizer | BpeTokenizer;
 
-function tokenizerJson(tokenizer: Tokenizer): string {
+function tokenizerJson(tokenizer: Tokenizer): Record<string, unknown> {
   return tokenizer instanceof CharTokenizer
-    ? JSON.stringify({ kind: "char", vocab: tokenizer.vocab })
-    : JSON.stringify({ kind: "bpe", file: tokenizer.toJSON() });
+    ? { kind: "char", vocab: tokenizer.vocab }
+    : { kind: "bpe", file: tokenizer.toJSON() };
 }
 
-function tokenizerFromJson(json: string): Tokenizer {
-  const saved = JSON.parse(json);
+// deno-lint-ignore no-explicit-any
+function tokenizerFromJson(saved: any): Tokenizer {
   return saved.kind === "char"
     ? new CharTokenizer(saved.vocab, null)
     : BpeTokenizer.fromJSON(saved.file);
@@ -110,11 +113,16 @@ function streamDecoder(tokenizer: Tokenizer): (id: number) => string {
   return (id) => utf8.decode(tokenizer.decodeBytes([id]), { stream: true });
 }
 
-function loadModel(): { model: GPT; chars: Tokenizer } {
-  const meta = readMetadata(checkpointPath);
-  const model = new GPT(JSON.parse(meta.config) as GPTConfig);
-  loadSafetensors(checkpointPath, model);
-  return { model, chars: tokenizerFromJson(meta.tokenizer) };
+/** The checkpoint's model and tokenizer (its config holds both). */
+async function loadModel(): Promise<{ model: GPT; chars: Tokenizer }> {
+  const checkpoint = await loadCheckpoint(checkpointPath);
+  const { model: config, tokenizer } = checkpoint.config as {
+    model: GPTConfig;
+    tokenizer: unknown;
+  };
+  const model = new GPT(config);
+  loadParametersInto(model.namedParameters(), checkpoint, "gpt");
+  return { model, chars: tokenizerFromJson(tokenizer) };
 }
 
 /** The training text: `--input-file`, else `--dataset` (shakespeare from data/, or a corpus). */
@@ -138,10 +146,11 @@ function batchOf(tokens: Int32Array, batchSize: number, blockSize: number, rando
   ] as const;
 }
 
-function sampleOnly(): void {
-  const { model, chars } = loadModel();
+async function sampleOnly(): Promise<void> {
+  const { model, chars } = await loadModel();
   const random = new Random(num("seed"));
-  const pick = sampler(random, num("temperature"), num("top-k"));
+  const sampling = { random, temperature: num("temperature"), topK: num("top-k") };
+  const pick = (logits: Float64Array) => sampleToken(logits, sampling);
   const prompt = Array.from(chars.encode(flags.start!));
   const encoder = new TextEncoder();
   Deno.stdout.writeSync(encoder.encode(flags.start!));
@@ -164,8 +173,8 @@ function sampleOnly(): void {
   );
 }
 
-function evaluateFile(path: string): void {
-  const { model, chars } = loadModel();
+async function evaluateFile(path: string): Promise<void> {
+  const { model, chars } = await loadModel();
   const text = Deno.readTextFileSync(path);
   const data = Int32Array.from(chars.encode(text));
   const block = model.config.blockSize;
@@ -274,9 +283,8 @@ async function train(): Promise<void> {
   const trainLosses: number[] = [];
   let best = Infinity;
   const started = performance.now();
-  let stepMs = 0;
   const allStepMs: number[] = [];
-  const tty = Deno.stdout.isTerminal();
+  const progress = new Progress({ total: maxIters, every: logInterval });
   for (let iter = 0; iter <= maxIters; iter++) {
     if (iter % evalInterval === 0 || iter === maxIters) {
       const losses = estimateLoss();
@@ -288,21 +296,31 @@ async function train(): Promise<void> {
         } bits/char) (${seconds.toFixed(0)} s)`;
       if (losses.val < best) {
         best = losses.val;
-        saveSafetensors(checkpointPath, model, {
-          config: JSON.stringify(config),
-          tokenizer: tokenizerJson(chars),
-          iter: String(iter),
-          val_loss: String(losses.val),
+        await saveCheckpoint(checkpointPath, {
+          type: "gpt",
+          config: { model: config, tokenizer: tokenizerJson(chars) },
+          parameters: model.namedParameters(),
+          training: { iter, valLoss: losses.val, trainLoss: losses.train },
         });
-        console.log(`${tty ? "\r\x1b[K" : ""}${line}, saved ${checkpointPath}`);
+        progress.log(`${line}, saved ${checkpointPath}`);
       } else {
-        console.log(`${tty ? "\r\x1b[K" : ""}${line}`);
+        progress.log(line);
       }
       Deno.writeTextFileSync(
         `${outDir}/log.json`,
         JSON.stringify({ config, charsPerToken, evals, trainLosses }, null, 1),
       );
-      Deno.writeTextFileSync(`${outDir}/loss.svg`, lossCurveSvg(trainLosses, evals));
+      Deno.writeTextFileSync(
+        `${outDir}/loss.svg`,
+        lossCurveSvg({
+          title: `GPT ${config.nLayer}×${config.nEmbd}, ${flags.tokenizer} tokens`,
+          series: [
+            { name: "train (batch)", points: trainLosses.map((l, i) => [i + 1, l]) },
+            { name: "train", points: evals.map((e) => [e.iter, e.train]) },
+            { name: "val", points: evals.map((e) => [e.iter, e.val]) },
+          ],
+        }),
+      );
     }
     if (iter === maxIters) break;
     const t0 = performance.now();
@@ -314,17 +332,11 @@ async function train(): Promise<void> {
     const lr = optimizer.learningRateAt(optimizer.stepCount);
     optimizer.step();
     const ms = performance.now() - t0;
-    stepMs = stepMs === 0 ? ms : 0.9 * stepMs + 0.1 * ms;
     allStepMs.push(ms);
     trainLosses.push(loss!.item());
-    if ((iter + 1) % logInterval === 0) {
-      const eta = formatSeconds((maxIters - iter - 1) * stepMs / 1000);
-      const line = `iter ${iter + 1}/${maxIters}: loss ${loss!.item().toFixed(4)}, ` +
-        `lr ${lr.toExponential(2)}, ${ms.toFixed(0)} ms/iter, ETA ${eta}`;
-      if (tty) Deno.stdout.writeSync(new TextEncoder().encode(`\r\x1b[K${line}`));
-      else console.log(line);
-    }
+    progress.update(iter + 1, { loss: loss!.item(), "lr×1e3": lr * 1e3 });
   }
+  progress.done();
   const seconds = (performance.now() - started) / 1000;
   console.log(
     `done: ${maxIters} iterations in ${seconds.toFixed(0)} s, best val loss ${best.toFixed(4)}`,
@@ -338,58 +350,4 @@ async function train(): Promise<void> {
     best_val: best,
     evals,
   }));
-}
-
-function formatSeconds(s: number): string {
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  return h > 0
-    ? `${h}h${String(m).padStart(2, "0")}m`
-    : `${m}m${String(Math.round(s % 60)).padStart(2, "0")}s`;
-}
-
-/** Train loss per iteration (faint) and the evaluated train/val losses, as an SVG chart. */
-function lossCurveSvg(
-  trainLosses: readonly number[],
-  evals: readonly { iter: number; train: number; val: number }[],
-): string {
-  const width = 640;
-  const height = 400;
-  const pad = 50;
-  const maxIter = Math.max(1, trainLosses.length, ...evals.map((e) => e.iter));
-  const all = [...trainLosses, ...evals.flatMap((e) => [e.train, e.val])];
-  const top = Math.max(...all);
-  const bottom = Math.min(...all);
-  const sx = (i: number) => pad + (width - 2 * pad) * i / maxIter;
-  const sy = (l: number) => height - pad - (height - 2 * pad) * (l - bottom) / (top - bottom || 1);
-  const line = (points: [number, number][], color: string, opacity = 1) =>
-    `<polyline fill="none" stroke="${color}" stroke-opacity="${opacity}" stroke-width="1.5" ` +
-    `points="${points.map(([i, l]) => `${sx(i).toFixed(1)},${sy(l).toFixed(1)}`).join(" ")}"/>`;
-  const ticks = [bottom, (bottom + top) / 2, top].map((l) =>
-    `<text x="${pad - 6}" y="${sy(l).toFixed(1)}" text-anchor="end" font-size="11">${
-      l.toFixed(2)
-    }</text>`
-  );
-  return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">`,
-    `<rect width="100%" height="100%" fill="white"/>`,
-    `<line x1="${pad}" y1="${height - pad}" x2="${width - pad}" y2="${
-      height - pad
-    }" stroke="black"/>`,
-    `<line x1="${pad}" y1="${pad}" x2="${pad}" y2="${height - pad}" stroke="black"/>`,
-    ...ticks,
-    `<text x="${width / 2}" y="${
-      height - 15
-    }" text-anchor="middle" font-size="12">iteration (0–${maxIter})</text>`,
-    line(trainLosses.map((l, i) => [i + 1, l]), "#888", 0.5),
-    line(evals.map((e) => [e.iter, e.train]), "#1f77b4"),
-    line(evals.map((e) => [e.iter, e.val]), "#d62728"),
-    `<text x="${
-      width - pad
-    }" y="${pad}" text-anchor="end" font-size="12" fill="#1f77b4">train</text>`,
-    `<text x="${width - pad}" y="${
-      pad + 16
-    }" text-anchor="end" font-size="12" fill="#d62728">val</text>`,
-    `</svg>`,
-  ].join("\n");
 }

@@ -19,6 +19,7 @@ export {
   arange,
   type ArangeOptions,
   concat,
+  type CrossEntropyOptions,
   dropout,
   type DropoutOptions,
   fromScalar,

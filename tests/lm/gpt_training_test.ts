@@ -23,7 +23,7 @@ Deno.test("AdamW with nanoGPT's groups decays exactly the 2-D weights", () => {
   for (const p of parameters) p.data.fill(2);
   optimizer.zeroGrad(); // no gradient: only the decay moves anything
   optimizer.step();
-  const named = model.namedParameters();
+  const named = [...model.namedParameters()];
   const decayed = named.filter(([, p]) => p.data.every((v) => v === 2 - lr * weightDecay * 2));
   const kept = named.filter(([, p]) => p.data.every((v) => v === 2));
   assert.equal(decayed.length + kept.length, named.length);
