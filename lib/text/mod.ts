@@ -23,7 +23,15 @@ export {
   type WordExamples,
   wordExamples,
 } from "./batches.ts";
+export {
+  type BpeEncodeOptions,
+  type BpeFile,
+  BpeTokenizer,
+  type BpeTrainOptions,
+  type TiktokenRanks,
+} from "./bpe_tokenizer.ts";
 export { CharTokenizer, type CharTokenizerOptions } from "./char_tokenizer.ts";
+export { CL100K_PATTERN, GPT2_PATTERN, patternSource, type SplitPattern } from "./patterns.ts";
 export {
   linesOf,
   type ProseSplit,
