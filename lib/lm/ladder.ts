@@ -10,6 +10,7 @@ import { BagOfWords } from "./bow.ts";
 import { Mlp } from "./mlp.ts";
 import type { LanguageModel, ModelConfig, ModelOptions } from "./model.ts";
 import { Rnn } from "./rnn.ts";
+import { Transformer } from "./transformer.ts";
 
 /**
  * The model types of the ladder, simplest first.
@@ -21,7 +22,7 @@ import { Rnn } from "./rnn.ts";
  * assert.equal(MODEL_TYPES[0], "bigram");
  * ```
  */
-export const MODEL_TYPES: readonly string[] = ["bigram", "mlp", "rnn", "gru", "bow"];
+export const MODEL_TYPES: readonly string[] = ["bigram", "mlp", "rnn", "gru", "bow", "transformer"];
 
 const builders: Record<string, (config: ModelConfig, options: ModelOptions) => LanguageModel> = {
   bigram: (config, options) => new Bigram(config, options),
@@ -29,6 +30,7 @@ const builders: Record<string, (config: ModelConfig, options: ModelOptions) => L
   rnn: (config, options) => new Rnn(config, "rnn", options),
   gru: (config, options) => new Rnn(config, "gru", options),
   bow: (config, options) => new BagOfWords(config, options),
+  transformer: (config, options) => new Transformer(config, options),
 };
 
 /**

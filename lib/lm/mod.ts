@@ -1,8 +1,9 @@
 /**
  * Language models on the tensor engine: makemore's ladder of character-level models
- * (counting and learned bigram, MLP, RNN, GRU, bag of words), the shared training loop,
- * AdamW with checkpointable state, safetensors checkpoints, and sampling; and the GPT (a
- * decoder-only transformer) with token-by-token generation over a key/value cache.
+ * (counting and learned bigram, MLP, RNN, GRU, bag of words, transformer), the GPT (a
+ * decoder-only transformer) with token-by-token generation from a key/value cache, the
+ * shared training loop, AdamW with checkpointable state, safetensors checkpoints, and
+ * sampling.
  *
  * @example Train a bigram on two names for a few steps.
  * ```ts
@@ -42,6 +43,18 @@ export {
   writeFileAtomic,
 } from "./checkpoint.ts";
 export { createModel, MODEL_TYPES, registerModelType } from "./ladder.ts";
+export {
+  Block,
+  CausalSelfAttention,
+  generate,
+  type GenerateOptions,
+  GPT,
+  type GPTConfig,
+  type GPTForwardOptions,
+  type GPTOutput,
+  KVCache,
+  type TokenBatch,
+} from "./gpt.ts";
 export { Mlp } from "./mlp.ts";
 export {
   checkedConfig,
@@ -63,6 +76,7 @@ export {
   sampleToken,
   samplingDistribution,
 } from "./sample.ts";
+export { Transformer } from "./transformer.ts";
 export {
   clipGradNorm,
   type Evaluation,
@@ -71,14 +85,3 @@ export {
   type TrainLoopOptions,
   type TrainResult,
 } from "./train.ts";
-export {
-  Block,
-  CausalSelfAttention,
-  generate,
-  type GenerateOptions,
-  GPT,
-  type GPTConfig,
-  type GPTForwardOptions,
-  type GPTOutput,
-  KVCache,
-} from "./gpt.ts";

@@ -13,6 +13,7 @@ import {
   sequenceLoss,
 } from "../../lib/lm/model.ts";
 import { TensorAdamW } from "../../lib/lm/adamw.ts";
+import { createModel, MODEL_TYPES, registerModelType } from "../../lib/lm/ladder.ts";
 
 const tiny: ModelConfig = { vocabSize: 4, blockSize: 3, nLayer: 1, nHead: 1, nEmbd: 2, nEmbd2: 3 };
 
@@ -171,4 +172,28 @@ Deno.test("counting bigram: smoothing, log-probabilities and bad input", () => {
   bare.count([[0]], [[1]]);
   assert.throws(() => bare.loss([[0]], [[0]]), /the pair 0→0 has probability 0/);
   assert.throws(() => bare.loss([[0]], [[-1]]), /no pairs/);
+});
+
+Deno.test("ids and targets: tensors or rows, checked", () => {
+  const model = new Bigram(tiny);
+  const ids = new Tensor(new Float64Array([0, 1, 2, 3]), [2, 2]);
+  assert.deepEqual(model.forward(ids).shape, [2, 2, 4]);
+  assert.equal(
+    sequenceLoss(model, ids, new Float64Array([1, 2, 3, -1])).item(),
+    sequenceLoss(model, [[0, 1], [2, 3]], [[1, 2], [3, -1]]).item(),
+  );
+  assert.throws(() => model.forward(new Tensor(new Float64Array(2), [2])), /ids must have shape/);
+  assert.throws(() => model.forward([]), /needs at least one id/);
+  assert.throws(() => model.forward([[0, 1], [2]]), /row 1 has 1 ids, row 0 has 2/);
+  assert.throws(() => sequenceLoss(model, [[0, 1]], [[1]]), /1 targets for logits \[1,2,4\]/);
+  assert.throws(() => new BagOfWords(tiny).forward([[0, 1, 2, 3]]), /4 positions, more than/);
+});
+
+Deno.test("the ladder builds every type by name and refuses unknown ones", () => {
+  for (const type of MODEL_TYPES) {
+    assert.equal(createModel(type, { ...tiny, nHead: 2, nEmbd: 4 }).type, type);
+  }
+  assert.throws(() => createModel("lstm", tiny), /unknown model type "lstm" \(known: bigram,/);
+  assert.throws(() => createModel("toString", tiny), /unknown model type/);
+  assert.throws(() => registerModelType("mlp", (c) => new Mlp(c)), /"mlp" is already registered/);
 });
