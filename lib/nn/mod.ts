@@ -27,6 +27,7 @@ export {
   SGD,
   type SGDOptions,
 } from "./optim.ts";
+export { clipGradNorm } from "./clip.ts";
 export {
   cosineWithWarmup,
   type CosineWithWarmupOptions,

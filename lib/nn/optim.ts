@@ -367,6 +367,12 @@ export interface AdamOptions {
    * `AdamW` decoupled, `θ ← θ − ηλθ` (default 0.01).
    */
   readonly weightDecay?: number;
+  /**
+   * Which parameters weight decay applies to (default: every one). GPT training decays only
+   * the matrices: `(p) => p instanceof Tensor && p.rank >= 2`, leaving biases, LayerNorm
+   * scales and shifts alone.
+   */
+  readonly decays?: (parameter: Value | FlatParameter) => boolean;
 }
 
 /**
@@ -405,6 +411,8 @@ export class Adam extends Optimizer {
   readonly weightDecay: number;
   /** Whether weight decay is decoupled from the gradient (AdamW) rather than an L2 term. */
   readonly decoupled: boolean;
+  /** Per scalar of θ, 1 where weight decay applies (see {@linkcode AdamOptions.decays}). */
+  readonly decayMask: Uint8Array;
   #m: Float64Array;
   #v: Float64Array;
   #mNext: Float64Array;
@@ -424,6 +432,15 @@ export class Adam extends Optimizer {
       "weight decay",
       options.weightDecay ?? (this.decoupled ? 0.01 : 0),
     );
+    this.decayMask = new Uint8Array(this.size).fill(1);
+    if (options.decays !== undefined) {
+      let offset = 0;
+      for (const p of this.parameters) {
+        const size = p instanceof Value ? 1 : p.size;
+        if (!options.decays(p)) this.decayMask.fill(0, offset, offset + size);
+        offset += size;
+      }
+    }
     this.#m = new Float64Array(this.size);
     this.#v = new Float64Array(this.size);
     this.#mNext = new Float64Array(this.size);
@@ -443,16 +460,18 @@ export class Adam extends Optimizer {
     const v = this.#v;
     const mNext = this.#mNext;
     const vNext = this.#vNext;
+    const mask = this.decayMask;
     const correction1 = 1 - Math.pow(beta1, t);
     const correction2 = 1 - Math.pow(beta2, t);
     for (let i = 0; i < theta.length; i++) {
       let g = grad[i];
-      if (lambda > 0 && !decoupled) g = g + lambda * theta[i];
+      const decays = lambda > 0 && mask[i] === 1;
+      if (decays && !decoupled) g = g + lambda * theta[i];
       mNext[i] = beta1 * m[i] + (1 - beta1) * g;
       vNext[i] = beta2 * v[i] + (1 - beta2) * g * g;
       const mHat = mNext[i] / correction1;
       const vHat = vNext[i] / correction2;
-      const decayed = decoupled && lambda > 0 ? theta[i] - lr * lambda * theta[i] : theta[i];
+      const decayed = decoupled && decays ? theta[i] - lr * lambda * theta[i] : theta[i];
       next[i] = decayed - lr * mHat / (Math.sqrt(vHat) + eps);
     }
   }

@@ -24,6 +24,7 @@ export {
   attention,
   concat,
   crossEntropy,
+  type CrossEntropyOptions,
   dropout,
   type DropoutOptions,
   fromScalar,

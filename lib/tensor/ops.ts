@@ -794,6 +794,12 @@ export interface GatherParams {
 export interface CrossEntropyParams {
   /** One class number per row of the logits (shape = logits' shape without its last axis). */
   readonly targets: IndexList;
+  /**
+   * A target value that marks a row to leave out (padding, as PyTorch's `ignore_index`):
+   * such rows add nothing to the loss or the gradient, and the mean is over the others.
+   * Must lie outside `[0, classes)`; default none.
+   */
+  readonly ignoreIndex?: number;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -889,6 +895,38 @@ export interface AttentionParams {
   readonly causal?: boolean;
   /** The factor on the scores Q·Kᵀ (default 1/√d, d the last axis' size). */
   readonly scale?: number;
+}
+
+interface CrossEntropySaved {
+  readonly probabilities: Float64Array;
+  readonly counted: number;
+}
+
+/** Checks the targets (each a class or the ignored index) and counts the rows that count. */
+function countedRows(targets: IndexList, classes: number, ignoreIndex: number | undefined): number {
+  if (ignoreIndex === undefined) {
+    checkedIndices("crossEntropy", "target", targets, classes);
+    return targets.values.length;
+  }
+  if (!Number.isInteger(ignoreIndex) || (ignoreIndex >= 0 && ignoreIndex < classes)) {
+    throw new RangeError(
+      `crossEntropy: ignoreIndex must be an integer outside [0, ${classes}), got ${ignoreIndex}`,
+    );
+  }
+  const values = targets.values;
+  let counted = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v === ignoreIndex) continue;
+    if (!Number.isInteger(v) || v < 0 || v >= classes) {
+      throw new RangeError(
+        `crossEntropy: target ${v} at position ${i} is neither a class in [0, ${classes}) ` +
+          `nor the ignored index ${ignoreIndex}`,
+      );
+    }
+    counted++;
+  }
+  return counted;
 }
 
 function rows(op: string, x: TensorData): [number, number] {
@@ -2033,7 +2071,7 @@ export const tensorOps: TensorOpRegistry = {
     name: "crossEntropy",
     arity: 1,
     elementwise: false,
-    forward([logits], { targets }) {
+    forward([logits], { targets, ignoreIndex }) {
       const [rowCount, classes] = rows("crossEntropy", logits);
       const batchShape = logits.shape.slice(0, -1);
       if (!sameShape(targets.shape, batchShape)) {
@@ -2042,14 +2080,21 @@ export const tensorOps: TensorOpRegistry = {
             `${formatShape(logits.shape)}: one target per row, shape ${formatShape(batchShape)}`,
         );
       }
-      checkedIndices("crossEntropy", "target", targets, classes);
+      const counted = countedRows(targets, classes, ignoreIndex);
       if (rowCount === 0) {
         throw new RangeError(`crossEntropy: logits ${formatShape(logits.shape)} have no rows`);
+      }
+      if (counted === 0) {
+        throw new RangeError(
+          `crossEntropy: every one of the ${rowCount} targets is the ignored index ` +
+            `${ignoreIndex}: the mean over no rows is undefined`,
+        );
       }
       const x = logits.data;
       const probabilities = new Float64Array(x.length);
       let total = 0;
       for (let r = 0; r < rowCount; r++) {
+        if (targets.values[r] === ignoreIndex) continue;
         const base = r * classes;
         let max = -Infinity;
         for (let c = 0; c < classes; c++) max = Math.max(max, x[base + c]);
@@ -2062,15 +2107,18 @@ export const tensorOps: TensorOpRegistry = {
         for (let c = 0; c < classes; c++) probabilities[base + c] /= sum;
         total += max + Math.log(sum) - x[base + targets.values[r]];
       }
-      return { data: new Float64Array([total / rowCount]), shape: [], saved: probabilities };
+      const saved: CrossEntropySaved = { probabilities, counted };
+      return { data: new Float64Array([total / counted]), shape: [], saved };
     },
-    backward({ grad, params: { targets }, saved }) {
-      const probabilities = saved as Float64Array;
+    backward({ grad, params: { targets, ignoreIndex }, saved }) {
+      // Ignored rows keep probabilities of 0 (never filled), so their gradient stays 0.
+      const { probabilities, counted } = saved as CrossEntropySaved;
       const rowCount = targets.values.length;
       const classes = probabilities.length / rowCount;
-      const scale = grad[0] / rowCount;
+      const scale = grad[0] / counted;
       const gx = new Float64Array(probabilities.length);
       for (let r = 0; r < rowCount; r++) {
+        if (targets.values[r] === ignoreIndex) continue;
         for (let c = 0; c < classes; c++) gx[r * classes + c] = probabilities[r * classes + c];
         gx[r * classes + targets.values[r]] -= 1;
       }
@@ -2086,6 +2134,19 @@ export const tensorOps: TensorOpRegistry = {
       {
         inputs: [{ shape: ["a", "b", "c"], domain: anywhere }],
         params: { targets: { kind: "indices", shape: ["a", "b"], below: "c" } },
+      },
+      {
+        // Padding rows (target −1) ignored, as makemore's sequences of names need.
+        inputs: [{ shape: [2, 3, 4], domain: anywhere }],
+        params: {
+          targets: {
+            kind: "oneOf",
+            values: [[1, 3, -1, 0, -1, -1], [-1, -1, -1, -1, -1, 2], [0, 1, 2, 3, 0, 1]].map(
+              (values) => ({ values, shape: [2, 3] }),
+            ),
+          },
+          ignoreIndex: { kind: "constant", value: -1 },
+        },
       },
     ],
   }),

@@ -431,8 +431,8 @@ export class Tensor {
    * Mean cross-entropy of these logits (`[..., classes]`) against integer class `targets`,
    * fused and stable: see {@linkcode crossEntropy}.
    */
-  crossEntropy(targets: Tensor | ArrayLike<number>): Tensor {
-    return crossEntropy(this, targets);
+  crossEntropy(targets: Tensor | ArrayLike<number>, options?: CrossEntropyOptions): Tensor {
+    return crossEntropy(this, targets, options);
   }
   /** Rows of this table picked by integer `indices`: see {@linkcode gather}. */
   gather(indices: Tensor | ArrayLike<number>): Tensor {
@@ -996,23 +996,52 @@ export function gather(table: Tensor, indices: Tensor | ArrayLike<number>): Tens
 }
 
 /**
+ * Options of {@linkcode crossEntropy}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { CrossEntropyOptions } from "./tensor.ts";
+ * const padded: CrossEntropyOptions = { ignoreIndex: -1 };
+ * assert.ok(padded.ignoreIndex === -1);
+ * ```
+ */
+export interface CrossEntropyOptions {
+  /**
+   * Rows whose target is this value (outside `[0, classes)`, e.g. −1 for padding) are left
+   * out of the loss and of the mean, as PyTorch's `ignore_index` (default none).
+   */
+  readonly ignoreIndex?: number;
+}
+
+/**
  * Mean cross-entropy of `logits` (`[..., classes]`) against integer class `targets` (one per
  * row, of shape `logits.shape.slice(0, -1)`): `mean(−log softmax(logits)[target])`, fused
- * and stable.
+ * and stable. With `ignoreIndex`, rows of that target count for nothing and the mean is
+ * over the remaining rows.
  *
- * @throws {RangeError} for targets of the wrong shape or not integers in `[0, classes)`.
+ * @throws {RangeError} for targets of the wrong shape, not integers in `[0, classes)` (or the
+ * ignored index), or all ignored.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { crossEntropy, tensor } from "./tensor.ts";
- * const logits = tensor([[0, 0], [0, 0]]);
- * assert.ok(Math.abs(crossEntropy(logits, [0, 1]).item() - Math.log(2)) < 1e-15);
+ * const logits = tensor([[0, 0], [0, 0], [5, -5]]);
+ * assert.ok(Math.abs(crossEntropy(logits, [0, 1, 0]).item() - 2 * Math.log(2) / 3) < 0.01);
+ * // The padded third row is left out: the mean is over two rows.
+ * const padded = crossEntropy(logits, [0, 1, -1], { ignoreIndex: -1 });
+ * assert.ok(Math.abs(padded.item() - Math.log(2)) < 1e-15);
  * ```
  */
-export function crossEntropy(logits: Tensor, targets: Tensor | ArrayLike<number>): Tensor {
+export function crossEntropy(
+  logits: Tensor,
+  targets: Tensor | ArrayLike<number>,
+  options?: CrossEntropyOptions,
+): Tensor {
   return applyOp(tensorOps.crossEntropy, [checkedTensor("crossEntropy", logits)], {
     targets: toIndexList("crossEntropy", targets),
+    ignoreIndex: options?.ignoreIndex,
   });
 }
 

@@ -14,5 +14,12 @@
  */
 
 export { type PlanarDataset, twoMoons, type TwoMoonsOptions } from "./datasets.ts";
-export { type DecisionBoundaryOptions, decisionBoundarySvg } from "./svg_plot.ts";
+export {
+  type DecisionBoundaryOptions,
+  decisionBoundarySvg,
+  type LossCurveOptions,
+  lossCurveSvg,
+  type LossSeries,
+} from "./svg_plot.ts";
+export { formatDuration, Progress, type ProgressOptions } from "./progress.ts";
 export { Lcg32, Random, type RandomSource, randomSourceOf, type SeedOptions } from "./random.ts";

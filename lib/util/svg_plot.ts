@@ -180,3 +180,166 @@ function escapeXml(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
     .replace(/"/g, "&quot;");
 }
+
+/**
+ * One line of a {@linkcode lossCurveSvg}: a name for the legend and its `[step, loss]` points.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { LossSeries } from "./svg_plot.ts";
+ * const test: LossSeries = { name: "test", points: [[500, 2.3], [1000, 2.2]] };
+ * assert.equal(test.points.length, 2);
+ * ```
+ */
+export interface LossSeries {
+  /** Shown in the legend. */
+  readonly name: string;
+  /** `[step, loss]` pairs, in any order of steps (they are drawn sorted). */
+  readonly points: readonly (readonly [number, number])[];
+}
+
+/**
+ * Options of {@linkcode lossCurveSvg}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { LossCurveOptions } from "./svg_plot.ts";
+ * const options: LossCurveOptions = { series: [], title: "bigram", width: 640 };
+ * assert.equal(options.width, 640);
+ * ```
+ */
+export interface LossCurveOptions {
+  /** The lines to draw (at least one point in all). */
+  readonly series: readonly LossSeries[];
+  /** A caption drawn at the top (default none). */
+  readonly title?: string;
+  /** Width in pixels, in [160, 10000] (default 640). */
+  readonly width?: number;
+  /** Height in pixels, in [120, 10000] (default 400). */
+  readonly height?: number;
+}
+
+/** Colours of successive series (colour-blind safe). */
+const SERIES_COLOURS = ["#1f62a8", "#d95f02", "#1b9e77", "#7570b3", "#e7298a", "#66a61e"];
+
+/**
+ * A loss curve as a self-contained SVG document: loss against step for each series, with
+ * axes labelled at round values and a legend, so a training run can be looked at in a
+ * browser without any plotting library.
+ *
+ * @throws {RangeError} when there are no points, a coordinate is not finite, or a size is
+ * out of range.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { lossCurveSvg } from "./svg_plot.ts";
+ * const svg = lossCurveSvg({
+ *   title: "names: bigram",
+ *   series: [
+ *     { name: "train", points: [[0, 3.3], [500, 2.6], [1000, 2.5]] },
+ *     { name: "test", points: [[0, 3.3], [500, 2.7], [1000, 2.55]] },
+ *   ],
+ * });
+ * assert.ok(svg.startsWith("<svg") && svg.includes("<polyline") && svg.includes("test"));
+ * ```
+ */
+export function lossCurveSvg(options: LossCurveOptions): string {
+  const width = options.width ?? 640;
+  const height = options.height ?? 400;
+  if (!(width >= 160 && width <= 10000)) {
+    throw new RangeError(`lossCurveSvg: width must be in [160, 10000], got ${width}`);
+  }
+  if (!(height >= 120 && height <= 10000)) {
+    throw new RangeError(`lossCurveSvg: height must be in [120, 10000], got ${height}`);
+  }
+  const all = options.series.flatMap((s) => s.points);
+  if (all.length === 0) throw new RangeError("lossCurveSvg: no points to draw");
+  for (const s of options.series) {
+    for (const [x, y] of s.points) {
+      if (!Number.isFinite(x) || !Number.isFinite(y)) {
+        throw new RangeError(`lossCurveSvg: series "${s.name}" has a point (${x}, ${y})`);
+      }
+    }
+  }
+  const xs = all.map((p) => p[0]);
+  const ys = all.map((p) => p[1]);
+  const xTicks = niceTicks(Math.min(...xs), Math.max(...xs));
+  const yTicks = niceTicks(Math.min(...ys), Math.max(...ys));
+  const [xLow, xHigh] = [xTicks[0], xTicks[xTicks.length - 1]];
+  const [yLow, yHigh] = [yTicks[0], yTicks[yTicks.length - 1]];
+  const left = 56;
+  const right = width - 16;
+  const top = options.title === undefined ? 16 : 36;
+  const bottom = height - 40;
+  const px = (x: number): string => fixed(left + ((x - xLow) / (xHigh - xLow)) * (right - left));
+  const py = (y: number): string => fixed(bottom - ((y - yLow) / (yHigh - yLow)) * (bottom - top));
+
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" ` +
+    `viewBox="0 0 ${width} ${height}">`,
+    `  <rect width="${width}" height="${height}" fill="#ffffff" />`,
+    `  <g font-family="sans-serif" font-size="12" fill="#333333" stroke="none">`,
+  ];
+  for (const x of xTicks) {
+    parts.push(`    <text x="${px(x)}" y="${fixed(bottom + 16)}" text-anchor="middle">${x}</text>`);
+  }
+  for (const y of yTicks) {
+    parts.push(
+      `    <text x="${left - 6}" y="${fixed(Number(py(y)) + 4)}" text-anchor="end">${
+        formatTick(y)
+      }</text>`,
+    );
+  }
+  parts.push(
+    `    <text x="${fixed((left + right) / 2)}" y="${height - 6}" text-anchor="middle">step</text>`,
+  );
+  if (options.title !== undefined) {
+    parts.push(`    <text x="${left}" y="22" font-size="14">${escapeXml(options.title)}</text>`);
+  }
+  parts.push(`  </g>`, `  <g stroke="#dddddd" stroke-width="1">`);
+  for (const y of yTicks) {
+    parts.push(`    <line x1="${left}" y1="${py(y)}" x2="${right}" y2="${py(y)}" />`);
+  }
+  parts.push(`  </g>`, `  <g fill="none" stroke-width="2">`);
+  options.series.forEach((s, i) => {
+    if (s.points.length === 0) return;
+    const sorted = [...s.points].sort((a, b) => a[0] - b[0]);
+    const colour = SERIES_COLOURS[i % SERIES_COLOURS.length];
+    const coordinates = sorted.map(([x, y]) => `${px(x)},${py(y)}`).join(" ");
+    parts.push(`    <polyline stroke="${colour}" points="${coordinates}" />`);
+  });
+  parts.push(`  </g>`, `  <g font-family="sans-serif" font-size="12">`);
+  options.series.forEach((s, i) => {
+    const colour = SERIES_COLOURS[i % SERIES_COLOURS.length];
+    const y = top + 8 + 16 * i;
+    parts.push(
+      `    <rect x="${right - 110}" y="${y - 8}" width="12" height="3" fill="${colour}" />`,
+      `    <text x="${right - 92}" y="${y}" fill="#333333">${escapeXml(s.name)}</text>`,
+    );
+  });
+  parts.push(`  </g>`, `</svg>`, ``);
+  return parts.join("\n");
+}
+
+/** Round tick values (1, 2 or 5 times a power of ten apart) covering [low, high]. */
+function niceTicks(low: number, high: number): number[] {
+  if (high - low < 1e-9) {
+    low -= 0.5;
+    high += 0.5;
+  }
+  const rough = (high - low) / 5;
+  const power = 10 ** Math.floor(Math.log10(rough));
+  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= rough) as number;
+  const first = Math.floor(low / step) * step;
+  const ticks: number[] = [];
+  for (let t = first; t < high + step * 0.999; t += step) ticks.push(Number(t.toPrecision(12)));
+  if (ticks.length < 2) ticks.push(Number((first + step).toPrecision(12)));
+  return ticks;
+}
+
+function formatTick(y: number): string {
+  return String(Number(y.toPrecision(6)));
+}

@@ -1,0 +1,60 @@
+/**
+ * ms per training step of one names model on our engine, after warm-up: the same step as
+ * examples/names.ts (batch of the step, forward, loss, backward, AdamW), timed alone.
+ * Prints one JSON line. Run beside the PyTorch twin by bench/names_speed.sh.
+ *
+ *   deno run -A bench/names_speed.ts --type gru --steps 100 --warmup 10
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { createModel, sequenceLoss, TensorAdamW } from "../lib/lm/mod.ts";
+import { batchAt, namesData } from "../examples/names.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    type: { type: "string", default: "gru" },
+    steps: { type: "string", default: "100" },
+    warmup: { type: "string", default: "10" },
+    "input-file": { type: "string", default: "data/names.txt" },
+  },
+});
+const type = values.type as string;
+const steps = Number(values.steps);
+const warmup = Number(values.warmup);
+const data = namesData(await Deno.readTextFile(values["input-file"] as string));
+const config = {
+  vocabSize: data.tokenizer.vocabSize,
+  blockSize: data.blockSize,
+  nLayer: 4,
+  nHead: 4,
+  nEmbd: 64,
+  nEmbd2: 64,
+};
+const model = createModel(type, config, { seed: 3407 });
+const optimizer = new TensorAdamW(model.namedParameters(), {
+  learningRate: 5e-4,
+  weightDecay: 0.01,
+  beta2: 0.99,
+});
+const times: number[] = [];
+for (let step = 0; step < warmup + steps; step++) {
+  const started = performance.now();
+  const { x, y } = batchAt(data.trainExamples, 32, 3407, step);
+  optimizer.zeroGrad();
+  sequenceLoss(model, x, y).backward();
+  optimizer.step();
+  if (step >= warmup) times.push(performance.now() - started);
+}
+times.sort((a, b) => a - b);
+const mean = times.reduce((a, b) => a + b, 0) / times.length;
+console.log(JSON.stringify({
+  engine: "dcslm",
+  type,
+  steps,
+  warmup,
+  msPerStep: mean,
+  medianMs: times[Math.floor(times.length / 2)],
+}));
