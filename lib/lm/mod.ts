@@ -77,7 +77,6 @@ export {
 } from "./sample.ts";
 export { Transformer } from "./transformer.ts";
 export {
-  clipGradNorm,
   type Evaluation,
   meanLoss,
   trainLoop,

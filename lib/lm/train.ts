@@ -1,8 +1,8 @@
 /**
  * The training loop of a language model, in small parts: a loop that steps an optimizer on
- * the loss of each step's batch, evaluates every `evalInterval` steps, keeps track of the
- * best evaluation and reports progress; gradient clipping; and evaluation of a mean loss
- * over fixed batches.
+ * the loss of each step's batch (gradients optionally clipped by `nn`'s `clipGradNorm`),
+ * evaluates every `evalInterval` steps, keeps track of the best evaluation and reports
+ * progress; and evaluation of a mean loss over fixed batches.
  *
  * The loop asks for the loss *of step s* (`lossAt(s)`), not for "the next batch": when the
  * batch of each step is a function of the seed and the step, a run resumed from a
@@ -11,6 +11,7 @@
  * @module
  */
 
+import { clipGradNorm } from "../nn/clip.ts";
 import { noGrad, type Tensor } from "../tensor/tensor.ts";
 import type { Progress } from "../util/progress.ts";
 import type { TensorAdamW } from "./adamw.ts";
@@ -64,7 +65,10 @@ export interface TrainLoopOptions {
    * here); awaited before training goes on.
    */
   readonly onEvaluation?: (evaluation: Evaluation, isBest: boolean) => void | Promise<void>;
-  /** Clip the gradients' global norm to this value before each step (default: no clipping). */
+  /**
+   * Clip the gradients' global norm to this value before each step, with `nn`'s
+   * `clipGradNorm` (default: no clipping).
+   */
   readonly clipNorm?: number;
   /** Where progress is reported (default none). */
   readonly progress?: Progress;
@@ -145,7 +149,7 @@ export async function trainLoop(options: TrainLoopOptions): Promise<TrainResult>
     const loss = lossAt(step);
     loss.backward();
     if (options.clipNorm !== undefined) {
-      clipGradNorm(optimizer.parameters.values(), options.clipNorm);
+      clipGradNorm([...optimizer.parameters.values()], options.clipNorm);
     }
     optimizer.step();
     lastLoss = loss.item();
@@ -179,45 +183,6 @@ export async function trainLoop(options: TrainLoopOptions): Promise<TrainResult>
     best,
     msPerStep: steps > first ? trainingMs / (steps - first) : 0,
   };
-}
-
-/**
- * Scales every gradient by `maxNorm / ‖g‖` when the global norm `‖g‖` (over all the
- * parameters' gradients together) exceeds `maxNorm`, as PyTorch's `clip_grad_norm_`.
- * Returns the norm before clipping.
- *
- * @throws {RangeError} when `maxNorm` is not a finite number > 0.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { clipGradNorm } from "./train.ts";
- * import { tensor } from "../tensor/tensor.ts";
- * const w = tensor([0, 0], { requiresGrad: true });
- * w.mul(tensor([3, 4])).sum().backward(); // gradient (3, 4), norm 5
- * assert.equal(clipGradNorm([w], 1), 5);
- * // Scaled by 1 / (5 + 1e-6): the new norm is 1 to within 1e-6.
- * assert.ok(Math.abs(w.grad!.data[0] - 0.6) < 1e-6 && Math.abs(w.grad!.data[1] - 0.8) < 1e-6);
- * ```
- */
-export function clipGradNorm(parameters: Iterable<Tensor>, maxNorm: number): number {
-  if (!(maxNorm > 0 && maxNorm < Infinity)) {
-    throw new RangeError(`clipGradNorm: maxNorm must be a finite number > 0, got ${maxNorm}`);
-  }
-  const grads: Float64Array[] = [];
-  let squares = 0;
-  for (const p of parameters) {
-    if (p.grad === null) continue;
-    grads.push(p.grad.data);
-    for (const g of p.grad.data) squares += g * g;
-  }
-  const norm = Math.sqrt(squares);
-  if (norm > maxNorm) {
-    // PyTorch's factor: maxNorm / (norm + 1e-6).
-    const scale = maxNorm / (norm + 1e-6);
-    for (const g of grads) for (let i = 0; i < g.length; i++) g[i] *= scale;
-  }
-  return norm;
 }
 
 /**
