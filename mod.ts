@@ -11,7 +11,9 @@
  * - networks (`lib/nn`, also `./nn`): the scalar `MLP`, the tensor modules `Linear`,
  *   `Embedding`, `LayerNorm`, `Dropout`, `Sequential`, the optimizers and schedules;
  * - text (`lib/text`, also `./text`): `CharTokenizer`, the byte-level `BpeTokenizer`, seeded
- *   splits and batch samplers.
+ *   splits and batch samplers;
+ * - language models (`lib/lm`, also `./lm`): makemore's ladder and nanoGPT's GPT, the training
+ *   loop, safetensors checkpoints and sampling.
  *
  * Naming rule: a plain name here is the tensor function; the scalar function of the same
  * name (`softmax`, `logSumExp`, `crossEntropy`, `mse`) is imported from `./scalar`.
@@ -110,6 +112,7 @@ export {
   attention,
   concat,
   crossEntropy,
+  type CrossEntropyOptions,
   dropout,
   type DropoutOptions,
   fromScalar,
@@ -254,3 +257,68 @@ export {
   wordExamples,
   type WordSplit,
 } from "./lib/text/mod.ts";
+export {
+  BagOfWords,
+  Bigram,
+  Block,
+  CausalSelfAttention,
+  type CellType,
+  checkedConfig,
+  type Checkpoint,
+  CheckpointError,
+  checkpointFromBytes,
+  checkpointToBytes,
+  CountingBigram,
+  type CountingBigramOptions,
+  createModel,
+  decodeSafetensors,
+  embeddingInit,
+  encodeSafetensors,
+  type Evaluation,
+  generate,
+  type GenerateOptions,
+  GPT,
+  type GPTConfig,
+  type GPTForwardOptions,
+  type GPTOutput,
+  idsTensor,
+  KVCache,
+  type LanguageModel,
+  linearInit,
+  loadCheckpoint,
+  loadParametersInto,
+  meanLoss,
+  Mlp,
+  MODEL_TYPES,
+  type ModelConfig,
+  type ModelOptions,
+  type OptimizerCheckpoint,
+  parameterCount,
+  registerModelType,
+  Rnn,
+  type SafetensorsContents,
+  type SampleOptions,
+  sampleSequences,
+  type SampleSequencesOptions,
+  sampleToken,
+  samplingDistribution,
+  saveCheckpoint,
+  sequenceLoss,
+  TensorAdamW,
+  type TensorAdamWOptions,
+  type TokenIds,
+  trainLoop,
+  type TrainLoopOptions,
+  type TrainResult,
+  Transformer,
+  writeFileAtomic,
+} from "./lib/lm/mod.ts";
+export {
+  formatDuration,
+  type LossCurveOptions,
+  lossCurveSvg,
+  type LossSeries,
+  Progress,
+  type ProgressOptions,
+} from "./lib/util/mod.ts";
+export { clipGradNorm } from "./lib/nn/mod.ts";

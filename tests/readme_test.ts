@@ -6,6 +6,7 @@ import tensorSource from "../lib/tensor/mod.ts" with { type: "text" };
 import nnSource from "../lib/nn/mod.ts" with { type: "text" };
 import utilSource from "../lib/util/mod.ts" with { type: "text" };
 import textSource from "../lib/text/mod.ts" with { type: "text" };
+import lmSource from "../lib/lm/mod.ts" with { type: "text" };
 import config from "../deno.json" with { type: "json" };
 import * as root from "../mod.ts";
 import * as scalarModule from "../lib/scalar/mod.ts";
@@ -20,6 +21,7 @@ const sources: Record<string, string> = {
   "lib/nn/mod.ts": nnSource,
   "lib/util/mod.ts": utilSource,
   "lib/text/mod.ts": textSource,
+  "lib/lm/mod.ts": lmSource,
 };
 
 /** Every name a module exports (values and types), read from its `export { … }` lists. */

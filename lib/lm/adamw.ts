@@ -222,7 +222,7 @@ export class TensorAdamW {
     if (!Number.isSafeInteger(step) || (step as number) < 0) {
       throw new CheckpointError(`TensorAdamW: the state's step ${String(step)} is not a count`);
     }
-    const arrays = (kind: string): Float64Array[] => {
+    const arrays = (kind: string): ArrayLike<number>[] => {
       const slot = state.slots.get(kind);
       if (slot === undefined) throw new CheckpointError(`TensorAdamW: no "${kind}" in the state`);
       if (slot.size !== this.parameters.size) {

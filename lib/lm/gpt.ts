@@ -565,7 +565,7 @@ export function* generate(
         if (!useCache) return model.forward([context]).logits;
         return model.forward([pending], { cache }).logits;
       });
-      const last = logits.data.slice(logits.data.length - vocabSize);
+      const last = Float64Array.from(logits.data.subarray(logits.data.length - vocabSize));
       const next = options.pick(last);
       if (!Number.isInteger(next) || next < 0 || next >= vocabSize) {
         throw new RangeError(`generate: pick chose ${next}, not a token in [0, ${vocabSize})`);
@@ -599,7 +599,7 @@ function tokenGrid(
     if (grid.shape.length !== 2) {
       throw new RangeError(`GPT.forward: ${what} must be [B, T], got [${grid.shape.join(", ")}]`);
     }
-    return [grid.data, grid.shape[0], grid.shape[1]];
+    return [Float64Array.from(grid.data), grid.shape[0], grid.shape[1]];
   }
   if (!Array.isArray(grid) || grid.length === 0) {
     throw new RangeError(`GPT.forward: ${what} must be a non-empty array of rows`);

@@ -152,7 +152,7 @@ export function sequenceLoss(
 }
 
 function flatIds(ids: TokenIds | ArrayLike<number>): Float64Array {
-  if (ids instanceof Tensor) return ids.data;
+  if (ids instanceof Tensor) return Float64Array.from(ids.data);
   if (ids.length > 0 && typeof ids[0] !== "number") {
     return Float64Array.from((ids as readonly (readonly number[])[]).flat());
   }

@@ -421,7 +421,7 @@ export class Adam extends Optimizer {
   /** An Adam optimizer of `parameters` with the given options. */
   constructor(parameters: readonly (Value | FlatParameter)[], options: AdamOptions) {
     const name = new.target === AdamW ? "AdamW" : "Adam";
-    const known = ["learningRate", "beta1", "beta2", "eps", "weightDecay"];
+    const known = ["learningRate", "beta1", "beta2", "eps", "weightDecay", "decays"];
     super(name, parameters, checkedOptions(name, options, known).learningRate);
     this.decoupled = name === "AdamW";
     this.beta1 = checkedFraction(name, "beta1", options.beta1 ?? 0.9);

@@ -77,7 +77,10 @@ Deno.test("clipGradNorm scales the global norm to exactly the limit", () => {
         const norm = clipGradNorm(parameters, limit);
         assert.equal(norm, Math.sqrt(grads.flat().reduce((s, g) => s + g * g, 0)));
         const after = Math.sqrt(
-          parameters.reduce((s, p) => s + p.grad!.data.reduce((t, g) => t + g * g, 0), 0),
+          parameters.reduce(
+            (s, p) => s + Array.from(p.grad!.data).reduce((t, g) => t + g * g, 0),
+            0,
+          ),
         );
         if (before > limit) {
           assert.ok(Math.abs(after - limit) <= 1e-12 * limit, `${after} vs ${limit}`);
