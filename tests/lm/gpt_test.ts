@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import { fc } from "../_seed.ts";
 import { Block, CausalSelfAttention, generate, GPT, type GPTConfig } from "../../lib/lm/gpt.ts";
 import { gradcheckTensor } from "../../lib/tensor/gradcheck.ts";
 import { type Tensor, tensor } from "../../lib/tensor/tensor.ts";

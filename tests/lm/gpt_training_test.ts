@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import { fc } from "../_seed.ts";
 import { GPT } from "../../lib/lm/gpt.ts";
 import { AdamW } from "../../lib/nn/optim.ts";
 import { clipGradNorm } from "../../lib/nn/clip.ts";

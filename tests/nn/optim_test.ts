@@ -361,7 +361,7 @@ Deno.test("optimizers: hyperparameters are validated, naming optimizer and value
       () => new AdamW(w, { learningRate: 0.1, beta: 0.9 } as unknown as AdamOptions),
       "TypeError",
       'AdamW: unknown option "beta" (did you mean beta1?); known options: learningRate, ' +
-      "beta1, beta2, eps, weightDecay",
+      "beta1, beta2, eps, weightDecay, decays",
     ],
     [
       () => new SGD(w, undefined as unknown as SGDOptions),

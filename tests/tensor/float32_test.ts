@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import { fc } from "../_seed.ts";
 import { tensorOps, type TensorOpSpec } from "../../lib/tensor/ops.ts";
 import { applyOp, randn, Tensor, tensor, zeros } from "../../lib/tensor/tensor.ts";
 import { EPSILON } from "../../lib/tensor/_dtype.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import { fc } from "../_seed.ts";
 import { matmulAccumulateKernel, matmulKernel } from "../../lib/tensor/_matmul.ts";
 import {
   type FloatArray,
