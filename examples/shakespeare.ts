@@ -23,19 +23,23 @@ import { clipGradNorm } from "../lib/nn/clip.ts";
 import { cosineWithWarmup } from "../lib/nn/schedules.ts";
 import { noGrad, Tensor } from "../lib/tensor/tensor.ts";
 import { Random } from "../lib/util/random.ts";
-import {
-  Chars,
-  loadSafetensors,
-  randomBatch,
-  readMetadata,
-  sampler,
-  saveSafetensors,
-} from "./_gpt_interim.ts";
+import { CharTokenizer } from "../lib/text/char_tokenizer.ts";
+import { BpeTokenizer } from "../lib/text/bpe_tokenizer.ts";
+import { splitProse } from "../lib/text/splits.ts";
+import { sampleWindows } from "../lib/text/batches.ts";
+import { loadCorpus } from "../data/corpora.ts";
+import { loadCheckpoint, loadParametersInto, saveCheckpoint } from "../lib/lm/checkpoint.ts";
+import { sampleToken } from "../lib/lm/sample.ts";
+import { Progress } from "../lib/util/progress.ts";
+import { lossCurveSvg } from "../lib/util/svg_plot.ts";
 
 const { values: flags } = parseArgs({
   args: Deno.args,
   options: {
-    "input-file": { type: "string", default: "data/shakespeare.txt" },
+    "dataset": { type: "string", default: "shakespeare" },
+    "tokenizer": { type: "string", default: "char" },
+    "vocab-size": { type: "string", default: "512" },
+    "input-file": { type: "string" },
     "out-dir": { type: "string", default: "out/shakespeare-char" },
     "n-layer": { type: "string", default: "4" },
     "n-head": { type: "string", default: "4" },
@@ -79,27 +83,78 @@ const outDir = flags["out-dir"]!;
 const checkpointPath = `${outDir}/ckpt.safetensors`;
 
 if (flags["sample-only"]) {
-  sampleOnly();
+  await sampleOnly();
 } else if (flags.eval !== undefined) {
-  evaluateFile(flags.eval);
+  await evaluateFile(flags.eval);
 } else {
-  train();
+  await train();
 }
 
-function loadModel(): { model: GPT; chars: Chars } {
-  const meta = readMetadata(checkpointPath);
-  const model = new GPT(JSON.parse(meta.config) as GPTConfig);
-  loadSafetensors(checkpointPath, model);
-  return { model, chars: new Chars(JSON.parse(meta.chars)) };
+/** What the run needs of a tokenizer: characters (nanoGPT's) or our byte-level BPE. */
+type Tokenizer = CharTokenizer | BpeTokenizer;
+
+function tokenizerJson(tokenizer: Tokenizer): Record<string, unknown> {
+  return tokenizer instanceof CharTokenizer
+    ? { kind: "char", vocab: tokenizer.vocab }
+    : { kind: "bpe", file: tokenizer.toJSON() };
 }
 
-function sampleOnly(): void {
-  const { model, chars } = loadModel();
+// deno-lint-ignore no-explicit-any
+function tokenizerFromJson(saved: any): Tokenizer {
+  return saved.kind === "char"
+    ? new CharTokenizer(saved.vocab, null)
+    : BpeTokenizer.fromJSON(saved.file);
+}
+
+/** Text of token ids as they stream in: a BPE token may end inside a character. */
+function streamDecoder(tokenizer: Tokenizer): (id: number) => string {
+  if (tokenizer instanceof CharTokenizer) return (id) => tokenizer.decode([id]);
+  const utf8 = new TextDecoder("utf-8");
+  return (id) => utf8.decode(tokenizer.decodeBytes([id]), { stream: true });
+}
+
+/** The checkpoint's model and tokenizer (its config holds both). */
+async function loadModel(): Promise<{ model: GPT; chars: Tokenizer }> {
+  const checkpoint = await loadCheckpoint(checkpointPath);
+  const { model: config, tokenizer } = checkpoint.config as {
+    model: GPTConfig;
+    tokenizer: unknown;
+  };
+  const model = new GPT(config);
+  loadParametersInto(model.namedParameters(), checkpoint, "gpt");
+  return { model, chars: tokenizerFromJson(tokenizer) };
+}
+
+/** The training text: `--input-file`, else `--dataset` (shakespeare from data/, or a corpus). */
+async function trainingText(): Promise<string> {
+  const file = flags["input-file"];
+  if (file !== undefined) return Deno.readTextFileSync(file);
+  const dataset = flags.dataset!;
+  if (dataset === "shakespeare") {
+    return Deno.readTextFileSync(new URL("../data/shakespeare.txt", import.meta.url));
+  }
+  return await loadCorpus(dataset);
+}
+
+/** The tokens of a batch as the `[B, T]` tensors the model takes. */
+function batchOf(tokens: Int32Array, batchSize: number, blockSize: number, random: Random) {
+  const batch = sampleWindows(tokens, { batchSize, blockSize, random });
+  const shape = [batchSize, blockSize];
+  return [
+    new Tensor(Float64Array.from(batch.inputs), shape),
+    new Tensor(Float64Array.from(batch.targets), shape),
+  ] as const;
+}
+
+async function sampleOnly(): Promise<void> {
+  const { model, chars } = await loadModel();
   const random = new Random(num("seed"));
-  const pick = sampler(random, num("temperature"), num("top-k"));
+  const sampling = { random, temperature: num("temperature"), topK: num("top-k") };
+  const pick = (logits: Float64Array) => sampleToken(logits, sampling);
   const prompt = Array.from(chars.encode(flags.start!));
   const encoder = new TextEncoder();
   Deno.stdout.writeSync(encoder.encode(flags.start!));
+  const decodeNext = streamDecoder(chars);
   const started = performance.now();
   let count = 0;
   for (
@@ -109,7 +164,7 @@ function sampleOnly(): void {
       cache: !flags["no-cache"],
     })
   ) {
-    Deno.stdout.writeSync(encoder.encode(chars.decode([token])));
+    Deno.stdout.writeSync(encoder.encode(decodeNext(token)));
     count++;
   }
   const seconds = (performance.now() - started) / 1000;
@@ -118,9 +173,10 @@ function sampleOnly(): void {
   );
 }
 
-function evaluateFile(path: string): void {
-  const { model, chars } = loadModel();
-  const data = chars.encode(Deno.readTextFileSync(path));
+async function evaluateFile(path: string): Promise<void> {
+  const { model, chars } = await loadModel();
+  const text = Deno.readTextFileSync(path);
+  const data = Int32Array.from(chars.encode(text));
   const block = model.config.blockSize;
   model.train(false);
   let nats = 0;
@@ -136,18 +192,38 @@ function evaluateFile(path: string): void {
     }
   });
   const loss = nats / predicted;
+  // Every character but those of the first token is predicted.
+  const characters = [...text].length - [...chars.decode([data[0]])].length;
   console.log(
-    `${path}: ${predicted} characters predicted, loss ${loss.toFixed(4)} nats/char, ` +
-      `perplexity ${Math.exp(loss).toFixed(3)}, ${(loss / Math.LN2).toFixed(4)} bits/char`,
+    `${path}: ${predicted} tokens (${characters} characters) predicted, loss ` +
+      `${loss.toFixed(4)} nats/token, perplexity ${Math.exp(loss).toFixed(3)}, ` +
+      `${(nats / characters / Math.LN2).toFixed(4)} bits/char`,
   );
 }
 
-function train(): void {
-  const text = Deno.readTextFileSync(flags["input-file"]!);
-  const chars = Chars.fromText(text);
-  const data = chars.encode(text);
-  const cut = Math.floor(0.9 * data.length);
-  const splits = { train: data.subarray(0, cut), val: data.subarray(cut) };
+async function train(): Promise<void> {
+  const text = await trainingText();
+  // nanoGPT's character vocabulary comes from the whole text; a BPE vocabulary is learned
+  // from the training split alone, so that validation text is unseen by the tokenizer too.
+  const textSplit = splitProse(text);
+  let chars: Tokenizer;
+  if (flags.tokenizer === "char") {
+    chars = CharTokenizer.fromText(text, { boundary: null });
+  } else if (flags.tokenizer === "bpe") {
+    const t0 = performance.now();
+    chars = BpeTokenizer.train(textSplit.train, num("vocab-size"), { pattern: "gpt2" });
+    console.log(
+      `BPE: ${chars.vocabSize} tokens learned in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
+  } else {
+    throw new RangeError(`--tokenizer must be char or bpe, got ${flags.tokenizer}`);
+  }
+  const splits = {
+    train: Int32Array.from(chars.encode(textSplit.train)),
+    val: Int32Array.from(chars.encode(textSplit.val)),
+  };
+  // Losses per token become bits per character through the validation text's ratio.
+  const charsPerToken = [...textSplit.val].length / splits.val.length;
   const config: GPTConfig = {
     vocabSize: chars.vocabSize,
     blockSize: num("block-size"),
@@ -193,7 +269,7 @@ function train(): void {
       for (const split of ["train", "val"] as const) {
         let total = 0;
         for (let k = 0; k < evalIters; k++) {
-          const [x, y] = randomBatch(splits[split], batchSize, config.blockSize, random);
+          const [x, y] = batchOf(splits[split], batchSize, config.blockSize, random);
           total += model.forward(x, { targets: y }).loss!.item();
         }
         out[split] = total / evalIters;
@@ -207,36 +283,48 @@ function train(): void {
   const trainLosses: number[] = [];
   let best = Infinity;
   const started = performance.now();
-  let stepMs = 0;
-  const tty = Deno.stdout.isTerminal();
+  const allStepMs: number[] = [];
+  const progress = new Progress({ total: maxIters, every: logInterval });
   for (let iter = 0; iter <= maxIters; iter++) {
     if (iter % evalInterval === 0 || iter === maxIters) {
       const losses = estimateLoss();
       const seconds = (performance.now() - started) / 1000;
       evals.push({ iter, ...losses, seconds });
       const line = `step ${iter}: train loss ${losses.train.toFixed(4)}, ` +
-        `val loss ${losses.val.toFixed(4)} (${seconds.toFixed(0)} s)`;
+        `val loss ${losses.val.toFixed(4)} (${
+          (losses.val / Math.LN2 / charsPerToken).toFixed(4)
+        } bits/char) (${seconds.toFixed(0)} s)`;
       if (losses.val < best) {
         best = losses.val;
-        saveSafetensors(checkpointPath, model, {
-          config: JSON.stringify(config),
-          chars: JSON.stringify(chars.chars),
-          iter: String(iter),
-          val_loss: String(losses.val),
+        await saveCheckpoint(checkpointPath, {
+          type: "gpt",
+          config: { model: config, tokenizer: tokenizerJson(chars) },
+          parameters: model.namedParameters(),
+          training: { iter, valLoss: losses.val, trainLoss: losses.train },
         });
-        console.log(`${tty ? "\r\x1b[K" : ""}${line}, saved ${checkpointPath}`);
+        progress.log(`${line}, saved ${checkpointPath}`);
       } else {
-        console.log(`${tty ? "\r\x1b[K" : ""}${line}`);
+        progress.log(line);
       }
       Deno.writeTextFileSync(
         `${outDir}/log.json`,
-        JSON.stringify({ config, evals, trainLosses }, null, 1),
+        JSON.stringify({ config, charsPerToken, evals, trainLosses }, null, 1),
       );
-      Deno.writeTextFileSync(`${outDir}/loss.svg`, lossCurveSvg(trainLosses, evals));
+      Deno.writeTextFileSync(
+        `${outDir}/loss.svg`,
+        lossCurveSvg({
+          title: `GPT ${config.nLayer}×${config.nEmbd}, ${flags.tokenizer} tokens`,
+          series: [
+            { name: "train (batch)", points: trainLosses.map((l, i) => [i + 1, l]) },
+            { name: "train", points: evals.map((e) => [e.iter, e.train]) },
+            { name: "val", points: evals.map((e) => [e.iter, e.val]) },
+          ],
+        }),
+      );
     }
     if (iter === maxIters) break;
     const t0 = performance.now();
-    const [x, y] = randomBatch(splits.train, batchSize, config.blockSize, random);
+    const [x, y] = batchOf(splits.train, batchSize, config.blockSize, random);
     const { loss } = model.forward(x, { targets: y });
     optimizer.zeroGrad();
     loss!.backward();
@@ -244,72 +332,22 @@ function train(): void {
     const lr = optimizer.learningRateAt(optimizer.stepCount);
     optimizer.step();
     const ms = performance.now() - t0;
-    stepMs = stepMs === 0 ? ms : 0.9 * stepMs + 0.1 * ms;
+    allStepMs.push(ms);
     trainLosses.push(loss!.item());
-    if ((iter + 1) % logInterval === 0) {
-      const eta = formatSeconds((maxIters - iter - 1) * stepMs / 1000);
-      const line = `iter ${iter + 1}/${maxIters}: loss ${loss!.item().toFixed(4)}, ` +
-        `lr ${lr.toExponential(2)}, ${ms.toFixed(0)} ms/iter, ETA ${eta}`;
-      if (tty) Deno.stdout.writeSync(new TextEncoder().encode(`\r\x1b[K${line}`));
-      else console.log(line);
-    }
+    progress.update(iter + 1, { loss: loss!.item(), "lr×1e3": lr * 1e3 });
   }
+  progress.done();
   const seconds = (performance.now() - started) / 1000;
   console.log(
     `done: ${maxIters} iterations in ${seconds.toFixed(0)} s, best val loss ${best.toFixed(4)}`,
   );
-}
-
-function formatSeconds(s: number): string {
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  return h > 0
-    ? `${h}h${String(m).padStart(2, "0")}m`
-    : `${m}m${String(Math.round(s % 60)).padStart(2, "0")}s`;
-}
-
-/** Train loss per iteration (faint) and the evaluated train/val losses, as an SVG chart. */
-function lossCurveSvg(
-  trainLosses: readonly number[],
-  evals: readonly { iter: number; train: number; val: number }[],
-): string {
-  const width = 640;
-  const height = 400;
-  const pad = 50;
-  const maxIter = Math.max(1, trainLosses.length, ...evals.map((e) => e.iter));
-  const all = [...trainLosses, ...evals.flatMap((e) => [e.train, e.val])];
-  const top = Math.max(...all);
-  const bottom = Math.min(...all);
-  const sx = (i: number) => pad + (width - 2 * pad) * i / maxIter;
-  const sy = (l: number) => height - pad - (height - 2 * pad) * (l - bottom) / (top - bottom || 1);
-  const line = (points: [number, number][], color: string, opacity = 1) =>
-    `<polyline fill="none" stroke="${color}" stroke-opacity="${opacity}" stroke-width="1.5" ` +
-    `points="${points.map(([i, l]) => `${sx(i).toFixed(1)},${sy(l).toFixed(1)}`).join(" ")}"/>`;
-  const ticks = [bottom, (bottom + top) / 2, top].map((l) =>
-    `<text x="${pad - 6}" y="${sy(l).toFixed(1)}" text-anchor="end" font-size="11">${
-      l.toFixed(2)
-    }</text>`
-  );
-  return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">`,
-    `<rect width="100%" height="100%" fill="white"/>`,
-    `<line x1="${pad}" y1="${height - pad}" x2="${width - pad}" y2="${
-      height - pad
-    }" stroke="black"/>`,
-    `<line x1="${pad}" y1="${pad}" x2="${pad}" y2="${height - pad}" stroke="black"/>`,
-    ...ticks,
-    `<text x="${width / 2}" y="${
-      height - 15
-    }" text-anchor="middle" font-size="12">iteration (0–${maxIter})</text>`,
-    line(trainLosses.map((l, i) => [i + 1, l]), "#888", 0.5),
-    line(evals.map((e) => [e.iter, e.train]), "#1f77b4"),
-    line(evals.map((e) => [e.iter, e.val]), "#d62728"),
-    `<text x="${
-      width - pad
-    }" y="${pad}" text-anchor="end" font-size="12" fill="#1f77b4">train</text>`,
-    `<text x="${width - pad}" y="${
-      pad + 16
-    }" text-anchor="end" font-size="12" fill="#d62728">val</text>`,
-    `</svg>`,
-  ].join("\n");
+  const sorted = allStepMs.sort((a, b) => a - b);
+  console.log(JSON.stringify({
+    engine: "dcslm",
+    iters: maxIters,
+    seconds: Math.round(seconds * 10) / 10,
+    median_step_ms: Math.round(sorted[Math.floor(sorted.length / 2)] * 10) / 10,
+    best_val: best,
+    evals,
+  }));
 }

@@ -20,6 +20,7 @@
 import { Random } from "../util/random.ts";
 import { concat, noGrad, Tensor } from "../tensor/tensor.ts";
 import { Dropout, Embedding, LayerNorm, Linear } from "../nn/modules.ts";
+import type { TokenIds } from "./model.ts";
 
 /**
  * The shape and training-time options of a {@linkcode GPT}.
@@ -255,19 +256,6 @@ export class Block {
 }
 
 /**
- * Token ids in `B` rows of `T`: nested arrays, or a `[B, T]` tensor of whole numbers.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import type { TokenBatch } from "./gpt.ts";
- * const batch: TokenBatch = [[1, 2, 3], [4, 5, 6]];
- * assert.equal(batch.length, 2);
- * ```
- */
-export type TokenBatch = readonly (readonly number[])[] | Tensor;
-
-/**
  * Options of {@linkcode GPT.forward}.
  *
  * @example
@@ -280,7 +268,7 @@ export type TokenBatch = readonly (readonly number[])[] | Tensor;
  */
 export interface GPTForwardOptions {
   /** Next-token targets, same shape as the input: the loss is their mean cross-entropy. */
-  readonly targets?: TokenBatch;
+  readonly targets?: TokenIds;
   /** Keys and values of earlier positions; this call's are appended to it. */
   readonly cache?: KVCache;
 }
@@ -406,11 +394,11 @@ export class GPT {
    * embedding and is listed under `transformer.wte.weight` only). Without biases, the
    * LayerNorms' zero shifts are not trained and not listed.
    */
-  namedParameters(): [string, Tensor][] {
-    const named: [string, Tensor][] = [];
+  namedParameters(): Map<string, Tensor> {
+    const named = new Map<string, Tensor>();
     const bias = this.config.bias;
     const add = (name: string, t: Tensor | null) => {
-      if (t !== null) named.push([name, t]);
+      if (t !== null) named.set(name, t);
     };
     const linear = (name: string, l: Linear) => {
       add(`${name}.weight`, l.weight);
@@ -438,7 +426,7 @@ export class GPT {
 
   /** Every trained tensor, each once, in {@linkcode namedParameters}' order. */
   parameters(): Tensor[] {
-    return this.namedParameters().map(([, t]) => t);
+    return [...this.namedParameters().values()];
   }
 
   /** How many numbers are trained (the tied head counted once). */
@@ -469,7 +457,7 @@ export class GPT {
    * the positions would pass `blockSize`.
    */
   forward(
-    idx: TokenBatch,
+    idx: TokenIds,
     options?: GPTForwardOptions,
   ): GPTOutput {
     const [tokens, batch, time] = tokenGrid("idx", idx);
@@ -605,7 +593,7 @@ function dropped(dropout: Dropout, x: Tensor): Tensor {
 /** Flat token ids of a grid of rows, with its batch and time sizes. */
 function tokenGrid(
   what: string,
-  grid: TokenBatch,
+  grid: TokenIds,
 ): [Float64Array, number, number] {
   if (grid instanceof Tensor) {
     if (grid.shape.length !== 2) {

@@ -53,7 +53,6 @@ export {
   type GPTForwardOptions,
   type GPTOutput,
   KVCache,
-  type TokenBatch,
 } from "./gpt.ts";
 export { Mlp } from "./mlp.ts";
 export {

@@ -41,19 +41,23 @@ export function bytesOfBinary(binary: string): Uint8Array {
   return bytes;
 }
 
-/** Appends the ids of `piece` (a binary string) to `out`. Every byte must be a token. */
+/**
+ * Appends the ids of `piece` (a binary string) to `out`. Every byte must be a token. `pairRanks`
+ * remembers, across calls, the rank of two token ids side by side (−1 for none).
+ */
 export function encodePiece(
   piece: string,
   ranks: ReadonlyMap<string, number>,
   out: number[],
-  longPiece = LONG_PIECE,
+  longPiece: number = LONG_PIECE,
+  pairRanks: Map<number, number> = new Map(),
 ): void {
   const whole = ranks.get(piece);
   if (whole !== undefined) {
     out.push(whole);
     return;
   }
-  if (piece.length > longPiece) mergeLong(piece, ranks, out);
+  if (piece.length > longPiece) mergeLong(piece, ranks, out, pairRanks);
   else mergeShort(piece, ranks, out);
 }
 
@@ -93,21 +97,48 @@ function mergeShort(piece: string, ranks: ReadonlyMap<string, number>, out: numb
 /**
  * The same merges for long pieces: parts in a linked list, candidate pairs in a min-heap keyed
  * by (rank, start); an entry is current when its part still starts there and still forms that
- * token with its right neighbour.
+ * token with its right neighbour. Every part is a token, so the rank of two neighbours is
+ * looked up by their ids (remembered in `pairRanks`) rather than by their bytes.
  */
-function mergeLong(piece: string, ranks: ReadonlyMap<string, number>, out: number[]): void {
+function mergeLong(
+  piece: string,
+  ranks: ReadonlyMap<string, number>,
+  out: number[],
+  pairRanks: Map<number, number>,
+): void {
   const n = piece.length;
   const next = new Int32Array(n + 1);
   const prev = new Int32Array(n);
-  const alive = new Uint8Array(n).fill(1);
+  const id = new Int32Array(n); // the token id of the part starting here
   for (let i = 0; i < n; i++) {
     next[i] = i + 1;
     prev[i] = i - 1;
+    id[i] = ranks.get(piece[i])!;
   }
+  if (pairRanks.size > 1 << 20) pairRanks.clear();
+  // The rank of the part at s joined with its right neighbour, or -1.
+  const rankAt = (s: number): number => {
+    const e = next[s];
+    if (e >= n) return -1;
+    const key = id[s] * PAIR_KEY + id[e];
+    let rank = pairRanks.get(key);
+    if (rank === undefined) {
+      rank = ranks.get(piece.substring(s, next[e])) ?? -1;
+      pairRanks.set(key, rank);
+    }
+    return rank;
+  };
   const heapRank: number[] = [];
   const heapStart: number[] = [];
   const below = (i: number, j: number) =>
     heapRank[i] < heapRank[j] || (heapRank[i] === heapRank[j] && heapStart[i] < heapStart[j]);
+  const swap = (i: number, j: number) => {
+    const r = heapRank[i], s = heapStart[i];
+    heapRank[i] = heapRank[j];
+    heapStart[i] = heapStart[j];
+    heapRank[j] = r;
+    heapStart[j] = s;
+  };
   const push = (r: number, s: number) => {
     heapRank.push(r);
     heapStart.push(s);
@@ -115,53 +146,51 @@ function mergeLong(piece: string, ranks: ReadonlyMap<string, number>, out: numbe
     while (i > 0) {
       const p = (i - 1) >> 1;
       if (!below(i, p)) break;
-      [heapRank[i], heapRank[p]] = [heapRank[p], heapRank[i]];
-      [heapStart[i], heapStart[p]] = [heapStart[p], heapStart[i]];
+      swap(i, p);
       i = p;
     }
   };
   const pop = () => {
     const lastRank = heapRank.pop()!, lastStart = heapStart.pop()!;
-    if (heapRank.length === 0) return;
+    const size = heapRank.length;
+    if (size === 0) return;
     heapRank[0] = lastRank;
     heapStart[0] = lastStart;
     let i = 0;
-    const size = heapRank.length;
     for (;;) {
       const l = 2 * i + 1, r = l + 1;
       let m = i;
       if (l < size && below(l, m)) m = l;
       if (r < size && below(r, m)) m = r;
       if (m === i) break;
-      [heapRank[i], heapRank[m]] = [heapRank[m], heapRank[i]];
-      [heapStart[i], heapStart[m]] = [heapStart[m], heapStart[i]];
+      swap(i, m);
       i = m;
     }
   };
-  const rankAt = (s: number) => {
-    const e = next[s];
-    if (e >= n) return undefined;
-    return ranks.get(piece.substring(s, next[e]));
-  };
   for (let i = 0; i < n - 1; i++) {
-    const r = ranks.get(piece.substring(i, i + 2));
-    if (r !== undefined) push(r, i);
+    const r = rankAt(i);
+    if (r >= 0) push(r, i);
   }
   while (heapRank.length > 0) {
     const r = heapRank[0], s = heapStart[0];
     pop();
-    if (!alive[s] || rankAt(s) !== r) continue;
+    // Stale: the part at s was absorbed (its id is gone) or its pair changed.
+    if (id[s] < 0 || rankAt(s) !== r) continue;
     const gone = next[s];
-    alive[gone] = 0;
+    id[gone] = -1;
+    id[s] = r;
     next[s] = next[gone];
     if (next[s] < n) prev[next[s]] = s;
     const right = rankAt(s);
-    if (right !== undefined) push(right, s);
+    if (right >= 0) push(right, s);
     const p = prev[s];
     if (p >= 0) {
       const left = rankAt(p);
-      if (left !== undefined) push(left, p);
+      if (left >= 0) push(left, p);
     }
   }
-  for (let s = 0; s < n; s = next[s]) out.push(ranks.get(piece.substring(s, next[s]))!);
+  for (let s = 0; s < n; s = next[s]) out.push(id[s]);
 }
+
+/** Pair keys `left · 2²⁰ + right` (ids below 2²⁰). */
+const PAIR_KEY = 1048576;

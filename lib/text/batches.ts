@@ -93,7 +93,8 @@ export interface WordExamples {
  * makemore's examples: for a word with ids `w₁…wₖ` and block size `B`, the input row is
  * `[0, w₁, …, wₖ, 0, …, 0]` and the target row `[w₁, …, wₖ, 0, −1, …, −1]` (each of length `B`):
  * the model learns to start from the boundary and to end with it, and the padding after the
- * end is ignored by the loss. The default `B` is the longest word's length + 1.
+ * end is ignored by the loss. The default `B` is the longest word's length + 1; give the train
+ * and test sets the same `B` (makemore uses the longest word of the whole file + 1).
  *
  * @example
  * ```ts

@@ -130,6 +130,7 @@ export class BpeTokenizer {
   #specialRegex: RegExp | null;
   #encoder = new TextEncoder();
   #cache = new Map<string, number | number[]>();
+  #pairRanks = new Map<number, number>();
 
   private constructor(
     pattern: string | null,
@@ -422,7 +423,7 @@ export class BpeTokenizer {
    * ```
    */
   async save(path: string | URL): Promise<void> {
-    const target = path instanceof URL ? path.pathname : path;
+    const target = path instanceof URL ? decodeURIComponent(path.pathname) : path;
     const temp = `${target}.${crypto.randomUUID()}.tmp`;
     try {
       await Deno.writeTextFile(temp, JSON.stringify(this) + "\n");
@@ -552,7 +553,8 @@ export class BpeTokenizer {
 
   /** The text of `ids` (invalid UTF-8, possible only for ids not made by `encode`, becomes U+FFFD). */
   decode(ids: ArrayLike<number>): string {
-    return new TextDecoder().decode(this.decodeBytes(ids));
+    // ignoreBOM keeps a leading U+FEFF: it is part of the text, not a marker to drop.
+    return new TextDecoder("utf-8", { ignoreBOM: true }).decode(this.decodeBytes(ids));
   }
 
   /** The bytes of `ids`. */
@@ -613,7 +615,7 @@ export class BpeTokenizer {
         return;
       }
       const start = out.length;
-      encodePiece(binaryOf(piece, this.#encoder), ranks, out, LONG_PIECE);
+      encodePiece(binaryOf(piece, this.#encoder), ranks, out, LONG_PIECE, this.#pairRanks);
       if (piece.length <= 256) {
         if (cache.size >= 65536) cache.clear();
         cache.set(piece, out.length - start === 1 ? out[start] : out.slice(start));

@@ -41,3 +41,4 @@ export {
   type SplitWordsOptions,
   type WordSplit,
 } from "./splits.ts";
+export { decodeUtf8, firstInvalidUtf8 } from "./utf8.ts";

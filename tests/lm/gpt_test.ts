@@ -4,6 +4,14 @@ import { Block, CausalSelfAttention, generate, GPT, type GPTConfig } from "../..
 import { gradcheckTensor } from "../../lib/tensor/gradcheck.ts";
 import { type Tensor, tensor } from "../../lib/tensor/tensor.ts";
 import type { Linear } from "../../lib/nn/modules.ts";
+import { AdamW } from "../../lib/nn/optim.ts";
+import {
+  checkpointFromBytes,
+  checkpointToBytes,
+  loadParametersInto,
+} from "../../lib/lm/checkpoint.ts";
+import { sampleToken } from "../../lib/lm/sample.ts";
+import { Random } from "../../lib/util/random.ts";
 
 const TINY: GPTConfig = { vocabSize: 5, blockSize: 4, nLayer: 2, nHead: 2, nEmbd: 4 };
 const SEED = 20261128;
@@ -24,7 +32,7 @@ function tokens(batch: number, time: number, vocab: number, seed: number): numbe
  * parameter of the whole model. A tied head follows the token embedding's leaf.
  */
 function bind(model: GPT, leaves: readonly Tensor[]): void {
-  const named = new Map(model.namedParameters().map(([name], i) => [name, leaves[i]]));
+  const named = new Map([...model.namedParameters().keys()].map((name, i) => [name, leaves[i]]));
   const set = (owner: object, key: string, name: string) => {
     const leaf = named.get(name);
     if (leaf !== undefined) Object.assign(owner, { [key]: leaf });
@@ -275,4 +283,34 @@ Deno.test("GPT: parts and bad input", () => {
   const { logits, loss } = model.forward(tensor([[1, 2]]), { targets: tensor([[2, 3]]) });
   assert.deepEqual(logits.shape, [1, 2, 5]);
   assert.ok(loss!.item() > 0);
+});
+
+Deno.test("GPT: a saved model reloads and generates the same text", () => {
+  const config: GPTConfig = { vocabSize: 7, blockSize: 6, nLayer: 2, nHead: 2, nEmbd: 8, seed: 14 };
+  const model = new GPT({ ...config, init: "pytorch" });
+  // Train a little so the weights are not those of any fresh model.
+  const optimizer = new AdamW(model.parameters(), { learningRate: 0.05 });
+  for (let k = 0; k < 3; k++) {
+    optimizer.zeroGrad();
+    model.forward(tokens(2, 6, 7, 20 + k), { targets: tokens(2, 6, 7, 30 + k) }).loss!.backward();
+    optimizer.step();
+  }
+  const bytes = checkpointToBytes({
+    type: "gpt",
+    config: { model: model.config },
+    parameters: model.namedParameters(),
+  });
+  const saved = checkpointFromBytes(bytes);
+  const reloaded = new GPT((saved.config as { model: GPTConfig }).model);
+  assert.notDeepEqual(Array.from(reloaded.wte.weight.data), Array.from(model.wte.weight.data));
+  loadParametersInto(reloaded.namedParameters(), saved, "gpt");
+  const text = (m: GPT) => {
+    const sampling = { random: new Random(3), temperature: 0.8, topK: 5 };
+    return [...generate(m, [1, 2], {
+      maxNewTokens: 15,
+      pick: (logits) => sampleToken(logits, sampling),
+    })];
+  };
+  assert.deepEqual(text(reloaded), text(model));
+  assert.equal(reloaded.lmHead, reloaded.wte.weight, "the tie survives a reload");
 });

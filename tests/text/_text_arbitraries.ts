@@ -66,6 +66,7 @@ const FRAGMENTS = [
   "\\",
   "\u0000",
   "\u007f",
+  "\uFEFF",
 ];
 
 /** Strings over all of Unicode, mixed with fragments the split patterns treat specially. */

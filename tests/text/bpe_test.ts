@@ -29,6 +29,10 @@ Deno.test("BpeTokenizer properties", async (t) => {
       { seed: SEED, numRuns: 300 },
     );
   });
+  await t.step("a leading byte-order mark is text, kept by decode", () => {
+    const bpe = trained.get("gpt2")!;
+    assert.equal(bpe.decode(bpe.encode("\uFEFFTo be")), "\uFEFFTo be");
+  });
   await t.step("a vocabulary of 256 is the identity on bytes", () => {
     const bytes = BpeTokenizer.train("whatever", 256);
     fc.assert(

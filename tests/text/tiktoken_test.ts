@@ -32,7 +32,8 @@ for (
           const ids = ours.encode(s);
           assert.deepEqual(ids, theirs.encode(s));
           assert.equal(ours.decode(ids), s);
-          assert.equal(theirs.decode(ids), s);
+          // js-tiktoken's decoder drops a leading U+FEFF (TextDecoder's default); ours keeps it.
+          if (!s.startsWith("\uFEFF")) assert.equal(theirs.decode(ids), s);
         }),
         { seed: SEED, numRuns: 400 },
       );
