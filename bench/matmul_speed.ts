@@ -16,8 +16,8 @@
 
 import { parseArgs } from "node:util";
 import { matmulKernel } from "../lib/tensor/_matmul.ts";
+import type { FloatArray } from "../lib/tensor/_dtype.ts";
 import {
-  type FloatArray,
   gemm,
   gemmThreads,
   gemmUsesFusedMultiplyAdd,

@@ -38,13 +38,15 @@ export interface InputDomain {
 }
 
 /**
- * Distance kept from an avoided point when an {@linkcode InputDomain} names none.
+ * Distance kept from an avoided point when an {@linkcode InputDomain} names none. Gradient
+ * checks near such a point take their step from this clearance, so that no difference crosses
+ * the kink or pole.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { DEFAULT_CLEARANCE } from "./ops.ts";
- * assert.ok(DEFAULT_CLEARANCE > 1e-6); // wider than gradcheck's step
+ * assert.ok(DEFAULT_CLEARANCE > 0 && DEFAULT_CLEARANCE < 1);
  * ```
  */
 export const DEFAULT_CLEARANCE = 1e-3;

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { fc } from "../_seed.ts";
 import { matmulAccumulateKernel, matmulKernel } from "../../lib/tensor/_matmul.ts";
+import type { FloatArray } from "../../lib/tensor/_dtype.ts";
 import {
-  type FloatArray,
   gemm,
   gemmThreads,
   gemmUsesFusedMultiplyAdd,

@@ -7,7 +7,8 @@
  * @module
  */
 
-import { type FloatArray, gemm, type MatrixOperand } from "./gemm.ts";
+import type { FloatArray } from "../_dtype.ts";
+import { gemm, type MatrixOperand } from "./gemm.ts";
 
 /** Products of fewer multiply-adds (m·k·n) than this use the plain loop (measured: 8³ is
  * faster in the loop, 12³ on the kernel). */

@@ -24,8 +24,7 @@ import {
   poolWorkerMain,
 } from "./_pool_worker.ts";
 
-/** Storage of a float matrix: float64 or float32. */
-export type FloatArray = Float64Array | Float32Array;
+import type { FloatArray } from "../_dtype.ts";
 
 /**
  * One operand of {@link gemm}: the logical matrix is `data` from `offset`, row-major, or
