@@ -1064,7 +1064,9 @@ function unsqueezedShape(shape: Shape, axis: number): number[] {
 
 /**
  * The unary ops of the scalar registry, which the tensor engine applies element by element
- * under the same names: each tensor op below is generated from the scalar entry.
+ * under the same names: each tensor op below is generated from the scalar entry. Named by
+ * what it leaves out (the scalar registry's two-input ops), so that a unary op added to the
+ * scalar registry becomes a tensor op with no edit here.
  *
  * @example
  * ```ts
@@ -1074,19 +1076,10 @@ function unsqueezedShape(shape: Shape, axis: number): number[] {
  * assert.equal(tensorOps[name].elementwise, true);
  * ```
  */
-export type UnaryOpName =
-  | "neg"
-  | "exp"
-  | "log"
-  | "sqrt"
-  | "abs"
-  | "tanh"
-  | "relu"
-  | "sigmoid"
-  | "softplus"
-  | "gelu"
-  | "sin"
-  | "cos";
+export type UnaryOpName = Exclude<
+  OpName,
+  "add" | "sub" | "mul" | "div" | "pow" | "powConst" | "max" | "min"
+>;
 
 const unaryOps = Object.fromEntries(
   (Object.keys(ops) as OpName[])
