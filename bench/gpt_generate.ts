@@ -30,7 +30,7 @@ if (positionals[0] !== undefined) {
   model = new GPT((checkpoint.config as { model: GPTConfig }).model);
   loadParametersInto(model.namedParameters(), checkpoint, "gpt");
 } else {
-  model = new GPT({ vocabSize: 74, blockSize: 64, nLayer: 4, nHead: 4, nEmbd: 128 });
+  model = new GPT({ vocabSize: 74, blockSize: 64, nLayer: 4, nHead: 4, nEmbd: 128, seed: 1337 });
 }
 
 function run(cache: boolean): { ids: number[]; tokensPerSecond: number } {

@@ -2,8 +2,20 @@
 // PyTorch twin's state_dict), PyTorch's initialisation of linear layers, and their use.
 
 import { linear, type Tensor } from "../tensor/tensor.ts";
-import type { RandomSource } from "../util/random.ts";
-import { linearInit } from "./model.ts";
+import { Random, type RandomSource, randomSourceOf } from "../util/random.ts";
+import { linearInit, type ModelOptions } from "./model.ts";
+
+/**
+ * The generator a model of `type` draws its initial weights from, by the library's seeding
+ * policy (`options.seed` or `options.source`, refused when neither is given). Given
+ * `parameters` replace every drawn tensor, so then no seed is needed: the draws of a fixed
+ * generator are made and thrown away.
+ */
+export function initialWeights(type: string, options: ModelOptions): RandomSource {
+  const unseeded = options.seed === undefined && options.source === undefined;
+  if (options.parameters !== undefined && unseeded) return new Random(0);
+  return randomSourceOf(type, options);
+}
 
 /** Adds `prefix.weight` `[out, in]` and `prefix.bias` `[out]`, initialised as PyTorch does. */
 export function addLinear(

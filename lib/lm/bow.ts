@@ -7,8 +7,7 @@
  */
 
 import { arange, gather, Tensor } from "../tensor/tensor.ts";
-import { Random } from "../util/random.ts";
-import { addLinear, adoptParameters, applyLinear } from "./_layers.ts";
+import { addLinear, adoptParameters, applyLinear, initialWeights } from "./_layers.ts";
 import {
   checkedConfig,
   embeddingInit,
@@ -40,14 +39,14 @@ export class BagOfWords implements LanguageModel {
   readonly #p: Map<string, Tensor>;
 
   /**
-   * A model of `config`'s sizes, initialised as PyTorch would from `options.seed`.
+   * A model of `config`'s sizes, initialised as PyTorch would from `options.seed` (or `options.source`; one is required unless `options.parameters` are given).
    *
    * @throws {RangeError} for bad sizes or given parameters that do not fit.
    */
   constructor(config: ModelConfig, options: ModelOptions = {}) {
     this.config = checkedConfig("bow", config);
     const { vocabSize, blockSize, nEmbd, nEmbd2 } = this.config;
-    const random = new Random(options.seed ?? 0);
+    const random = initialWeights("bow", options);
     const p = new Map([
       ["wte.weight", embeddingInit(vocabSize, nEmbd, random)],
       ["wpe.weight", embeddingInit(blockSize, nEmbd, random)],

@@ -17,7 +17,7 @@
  * @module
  */
 
-import { Random } from "../util/random.ts";
+import { Random, randomSourceOf, type SeedOptions } from "../util/random.ts";
 import { concat, noGrad, Tensor } from "../tensor/tensor.ts";
 import { Dropout, Embedding, LayerNorm, Linear } from "../nn/modules.ts";
 import type { TokenIds } from "./model.ts";
@@ -57,7 +57,11 @@ export interface GPTConfig {
    * makemore's transformer does.
    */
   readonly init?: "gpt2" | "pytorch";
-  /** Seed of the initial weights and of the dropout masks (default 0). */
+  /**
+   * Seed of the initial weights and of the dropout masks. Required when a model is built
+   * (the library's seeding policy: nothing random without a seed); optional in the type so
+   * that a config can describe a shape alone.
+   */
   readonly seed?: number;
 }
 
@@ -69,7 +73,7 @@ export interface GPTConfig {
  * ```ts
  * import assert from "node:assert/strict";
  * import { GPT } from "./gpt.ts";
- * const gpt = new GPT({ vocabSize: 5, blockSize: 4, nLayer: 1, nHead: 1, nEmbd: 4 });
+ * const gpt = new GPT({ vocabSize: 5, blockSize: 4, nLayer: 1, nHead: 1, nEmbd: 4, seed: 1 });
  * const cache = gpt.newCache();
  * gpt.forward([[1, 2]], { cache });
  * assert.equal(cache.length, 2);
@@ -109,7 +113,7 @@ export class KVCache {
  * import assert from "node:assert/strict";
  * import { CausalSelfAttention } from "./gpt.ts";
  * import { randn } from "../tensor/tensor.ts";
- * const attention = new CausalSelfAttention({ nEmbd: 8, nHead: 2 });
+ * const attention = new CausalSelfAttention({ nEmbd: 8, nHead: 2, seed: 1 });
  * const y = attention.forward(randn([1, 3, 8], { seed: 1 }));
  * assert.deepEqual(y.shape, [1, 3, 8]);
  * ```
@@ -129,13 +133,14 @@ export class CausalSelfAttention {
   readonly nEmbd: number;
 
   /** Attention over `nEmbd`-wide vectors in `nHead` heads. */
-  constructor(options: {
-    readonly nEmbd: number;
-    readonly nHead: number;
-    readonly dropout?: number;
-    readonly bias?: boolean;
-    readonly random?: Random;
-  }) {
+  constructor(
+    options: {
+      readonly nEmbd: number;
+      readonly nHead: number;
+      readonly dropout?: number;
+      readonly bias?: boolean;
+    } & SeedOptions,
+  ) {
     const { nEmbd, nHead } = options;
     if (!Number.isSafeInteger(nHead) || nHead <= 0 || nEmbd % nHead !== 0) {
       throw new RangeError(
@@ -143,7 +148,7 @@ export class CausalSelfAttention {
           `got ${nHead}`,
       );
     }
-    const random = options.random ?? new Random(0);
+    const random = randomSourceOf("CausalSelfAttention", options);
     const bias = options.bias ?? true;
     this.nEmbd = nEmbd;
     this.nHead = nHead;
@@ -207,7 +212,7 @@ export class CausalSelfAttention {
  * import assert from "node:assert/strict";
  * import { Block } from "./gpt.ts";
  * import { randn } from "../tensor/tensor.ts";
- * const block = new Block({ nEmbd: 8, nHead: 2 });
+ * const block = new Block({ nEmbd: 8, nHead: 2, seed: 1 });
  * assert.deepEqual(block.forward(randn([2, 3, 8], { seed: 1 })).shape, [2, 3, 8]);
  * ```
  */
@@ -226,22 +231,23 @@ export class Block {
   readonly mlpDropout: Dropout;
 
   /** A block of width `nEmbd` with `nHead` attention heads. */
-  constructor(options: {
-    readonly nEmbd: number;
-    readonly nHead: number;
-    readonly dropout?: number;
-    readonly bias?: boolean;
-    readonly random?: Random;
-  }) {
-    const random = options.random ?? new Random(0);
+  constructor(
+    options: {
+      readonly nEmbd: number;
+      readonly nHead: number;
+      readonly dropout?: number;
+      readonly bias?: boolean;
+    } & SeedOptions,
+  ) {
+    const random = randomSourceOf("Block", options);
     const bias = options.bias ?? true;
-    const { nEmbd } = options;
+    const { nEmbd, nHead, dropout } = options;
     this.ln1 = new LayerNorm(nEmbd);
-    this.attn = new CausalSelfAttention({ ...options, random });
+    this.attn = new CausalSelfAttention({ nEmbd, nHead, dropout, bias, source: random });
     this.ln2 = new LayerNorm(nEmbd);
     this.cFc = new Linear(nEmbd, 4 * nEmbd, { bias, source: random });
     this.cProj = new Linear(4 * nEmbd, nEmbd, { bias, source: random });
-    this.mlpDropout = new Dropout(options.dropout ?? 0, { source: random });
+    this.mlpDropout = new Dropout(dropout ?? 0, { source: random });
   }
 
   /** `x` `[B, T, C]` through the block (see {@linkcode CausalSelfAttention.forward}). */
@@ -280,7 +286,7 @@ export interface GPTForwardOptions {
  * ```ts
  * import assert from "node:assert/strict";
  * import { GPT, type GPTOutput } from "./gpt.ts";
- * const gpt = new GPT({ vocabSize: 5, blockSize: 4, nLayer: 1, nHead: 1, nEmbd: 4 });
+ * const gpt = new GPT({ vocabSize: 5, blockSize: 4, nLayer: 1, nHead: 1, nEmbd: 4, seed: 1 });
  * const out: GPTOutput = gpt.forward([[1, 2, 3]], { targets: [[2, 3, 4]] });
  * assert.ok(out.loss !== null && out.logits.shape.join() === "1,3,5");
  * ```
@@ -336,8 +342,8 @@ export class GPT {
       bias: true,
       tieWeights: true,
       init: "gpt2",
-      seed: 0,
       ...config,
+      seed: config.seed as number,
     };
     for (const key of ["vocabSize", "blockSize", "nLayer", "nHead", "nEmbd"] as const) {
       const n = full[key];
@@ -354,15 +360,17 @@ export class GPT {
     if (full.init !== "gpt2" && full.init !== "pytorch") {
       throw new RangeError(`GPT: init must be "gpt2" or "pytorch", got ${String(full.init)}`);
     }
+    // With a seed (never a source) the policy's generator is a Random, whose normal() GPT-2's
+    // initialisation draws from.
+    const random = randomSourceOf("GPT", { seed: config.seed }) as Random;
     this.config = Object.freeze(full);
-    const random = new Random(full.seed);
     const { vocabSize, blockSize, nLayer, nEmbd, dropout, bias } = full;
     this.wte = new Embedding(vocabSize, nEmbd, { source: random });
     this.wpe = new Embedding(blockSize, nEmbd, { source: random });
     this.drop = new Dropout(dropout, { source: random });
     const blocks: Block[] = [];
     for (let i = 0; i < nLayer; i++) {
-      blocks.push(new Block({ nEmbd, nHead: full.nHead, dropout, bias, random }));
+      blocks.push(new Block({ nEmbd, nHead: full.nHead, dropout, bias, source: random }));
     }
     this.blocks = blocks;
     this.lnF = new LayerNorm(nEmbd);
@@ -534,7 +542,7 @@ export interface GenerateOptions {
  * ```ts
  * import assert from "node:assert/strict";
  * import { generate, GPT } from "./gpt.ts";
- * const gpt = new GPT({ vocabSize: 5, blockSize: 4, nLayer: 1, nHead: 1, nEmbd: 4 });
+ * const gpt = new GPT({ vocabSize: 5, blockSize: 4, nLayer: 1, nHead: 1, nEmbd: 4, seed: 1 });
  * const argmax = (l: Float64Array) => l.indexOf(Math.max(...l));
  * const tokens = [...generate(gpt, [1, 2], { maxNewTokens: 6, pick: argmax })];
  * assert.equal(tokens.length, 6);

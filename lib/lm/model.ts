@@ -8,7 +8,7 @@
  */
 
 import { Tensor } from "../tensor/tensor.ts";
-import type { RandomSource } from "../util/random.ts";
+import type { RandomSource, SeedOptions } from "../util/random.ts";
 
 /**
  * A model's sizes, named as makemore's flags (`--n-layer` is `nLayer`, …).
@@ -79,7 +79,9 @@ export interface LanguageModel {
 }
 
 /**
- * Options of the model constructors.
+ * Options of the model constructors: where the initial weights come from. A `seed` (or a
+ * `source` to draw from) is required, as everywhere in the library, unless `parameters` are
+ * given (then nothing random is kept).
  *
  * @example
  * ```ts
@@ -89,9 +91,7 @@ export interface LanguageModel {
  * assert.equal(options.seed, 3407);
  * ```
  */
-export interface ModelOptions {
-  /** Seed of the initial weights (default 0). */
-  readonly seed?: number;
+export interface ModelOptions extends SeedOptions {
   /**
    * Use these tensors as the parameters instead of fresh ones (same names and shapes as
    * `namedParameters()`): how a gradient check feeds its own leaves through the model.

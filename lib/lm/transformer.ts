@@ -9,6 +9,7 @@
  */
 
 import type { Tensor } from "../tensor/tensor.ts";
+import { randomSourceOf } from "../util/random.ts";
 import { GPT } from "./gpt.ts";
 import {
   checkedConfig,
@@ -44,7 +45,7 @@ export class Transformer implements LanguageModel {
   readonly gpt: GPT;
 
   /**
-   * A transformer of `config`'s sizes, initialised from `options.seed`.
+   * A transformer of `config`'s sizes, initialised from `options.seed` (or a seed drawn from `options.source`; one is required).
    *
    * @throws {RangeError} for bad sizes, `nHead` not dividing `nEmbd`, or `options.parameters`
    * (not supported: the GPT owns its tensors).
@@ -68,7 +69,7 @@ export class Transformer implements LanguageModel {
       bias: true,
       tieWeights: false,
       init: "pytorch",
-      seed: options.seed ?? 0,
+      seed: gptSeed(options),
     });
   }
 
@@ -81,4 +82,10 @@ export class Transformer implements LanguageModel {
   namedParameters(): Map<string, Tensor> {
     return new Map(this.gpt.namedParameters());
   }
+}
+
+// The GPT takes a seed; a given source (the seeding policy's other form) supplies one.
+function gptSeed(options: ModelOptions): number {
+  const random = randomSourceOf("transformer", options);
+  return options.seed ?? Math.floor(random.next() * 2 ** 32);
 }

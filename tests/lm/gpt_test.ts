@@ -13,7 +13,7 @@ import {
 import { sampleToken } from "../../lib/lm/sample.ts";
 import { Random } from "../../lib/util/random.ts";
 
-const TINY: GPTConfig = { vocabSize: 5, blockSize: 4, nLayer: 2, nHead: 2, nEmbd: 4 };
+const TINY: GPTConfig = { vocabSize: 5, blockSize: 4, nLayer: 2, nHead: 2, nEmbd: 4, seed: 1 };
 const SEED = 20261128;
 
 /** A grid of `batch` × `time` tokens below `vocab`, from a small LCG. */
@@ -176,7 +176,7 @@ Deno.test("GPT: GPT-2 initialisation: std 0.02, residual projections 0.02/√(2�
     assert.ok(block.ln1.weight.data.every((v) => v === 1));
   }
   // nanoGPT's shakespeare_char model at our vocabulary: 0.81M parameters.
-  const ref = new GPT({ vocabSize: 74, blockSize: 64, nLayer: 4, nHead: 4, nEmbd: 128 });
+  const ref = new GPT({ vocabSize: 74, blockSize: 64, nLayer: 4, nHead: 4, nEmbd: 128, seed: 0 });
   assert.equal(ref.parameterCount(), 74 * 128 + 64 * 128 + 4 * (12 * 128 * 128 + 13 * 128) + 256);
 });
 
@@ -254,11 +254,18 @@ Deno.test("GPT: dropout is active in training and off in evaluation", () => {
 });
 
 Deno.test("GPT: parts and bad input", () => {
-  const attention = new CausalSelfAttention({ nEmbd: 4, nHead: 2 });
+  const attention = new CausalSelfAttention({ nEmbd: 4, nHead: 2, seed: 1 });
   assert.equal(attention.parameters().length, 4);
-  assert.ok(new Block({ nEmbd: 4, nHead: 1 }).attn instanceof CausalSelfAttention);
+  assert.ok(new Block({ nEmbd: 4, nHead: 1, seed: 1 }).attn instanceof CausalSelfAttention);
+  // Nothing random is made without a seed or a source (the library's seeding policy).
+  assert.throws(() => new GPT({ ...TINY, seed: undefined }), /GPT: give a seed or a source/);
+  assert.throws(() => new Block({ nEmbd: 4, nHead: 1 }), /Block: give a seed or a source/);
   assert.throws(
-    () => new CausalSelfAttention({ nEmbd: 6, nHead: 4 }),
+    () => new CausalSelfAttention({ nEmbd: 4, nHead: 2 }),
+    /CausalSelfAttention: give a seed or a source/,
+  );
+  assert.throws(
+    () => new CausalSelfAttention({ nEmbd: 6, nHead: 4, seed: 1 }),
     /nHead must be a positive integer dividing nEmbd \(6\), got 4/,
   );
   assert.throws(
