@@ -261,6 +261,7 @@ export {
   BagOfWords,
   Bigram,
   Block,
+  type BlockOptions,
   CausalSelfAttention,
   type CellType,
   checkedConfig,

@@ -17,7 +17,7 @@
  * @module
  */
 
-import { Random, randomSourceOf, type SeedOptions } from "../util/random.ts";
+import { type Random, randomSourceOf, type SeedOptions } from "../util/random.ts";
 import { concat, noGrad, Tensor } from "../tensor/tensor.ts";
 import { Dropout, Embedding, LayerNorm, Linear } from "../nn/modules.ts";
 import type { TokenIds } from "./model.ts";
@@ -105,6 +105,29 @@ export class KVCache {
 }
 
 /**
+ * The sizes of a transformer block (or of its attention) and where its initial weights come
+ * from: a `seed`, or a `source` to draw from (one is required).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { BlockOptions } from "./gpt.ts";
+ * const options: BlockOptions = { nEmbd: 8, nHead: 2, seed: 1 };
+ * assert.equal(options.nEmbd % options.nHead, 0);
+ * ```
+ */
+export interface BlockOptions extends SeedOptions {
+  /** Width of the residual stream. */
+  readonly nEmbd: number;
+  /** Attention heads; must divide `nEmbd`. */
+  readonly nHead: number;
+  /** Dropout probability (default 0). */
+  readonly dropout?: number;
+  /** Whether the Linear layers have biases (default true). */
+  readonly bias?: boolean;
+}
+
+/**
  * Causal multi-head self-attention: each position mixes the values of itself and the
  * positions before it, weighted by softmax(q·kᵀ/√d), in `nHead` heads side by side.
  *
@@ -133,14 +156,7 @@ export class CausalSelfAttention {
   readonly nEmbd: number;
 
   /** Attention over `nEmbd`-wide vectors in `nHead` heads. */
-  constructor(
-    options: {
-      readonly nEmbd: number;
-      readonly nHead: number;
-      readonly dropout?: number;
-      readonly bias?: boolean;
-    } & SeedOptions,
-  ) {
+  constructor(options: BlockOptions) {
     const { nEmbd, nHead } = options;
     if (!Number.isSafeInteger(nHead) || nHead <= 0 || nEmbd % nHead !== 0) {
       throw new RangeError(
@@ -231,14 +247,7 @@ export class Block {
   readonly mlpDropout: Dropout;
 
   /** A block of width `nEmbd` with `nHead` attention heads. */
-  constructor(
-    options: {
-      readonly nEmbd: number;
-      readonly nHead: number;
-      readonly dropout?: number;
-      readonly bias?: boolean;
-    } & SeedOptions,
-  ) {
+  constructor(options: BlockOptions) {
     const random = randomSourceOf("Block", options);
     const bias = options.bias ?? true;
     const { nEmbd, nHead, dropout } = options;

@@ -45,6 +45,7 @@ export {
 export { createModel, MODEL_TYPES, registerModelType } from "./ladder.ts";
 export {
   Block,
+  type BlockOptions,
   CausalSelfAttention,
   generate,
   type GenerateOptions,
