@@ -41,7 +41,8 @@ export class Mlp implements LanguageModel {
   readonly #p: Map<string, Tensor>;
 
   /**
-   * A model of `config`'s sizes, initialised as PyTorch would from `options.seed` (or `options.source`; one is required unless `options.parameters` are given).
+   * A model of `config`'s sizes, initialised as PyTorch would from
+   * `options.seed` (or `options.source`; one is required unless `options.parameters` are given).
    *
    * @throws {RangeError} for bad sizes or given parameters that do not fit.
    */

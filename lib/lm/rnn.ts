@@ -58,7 +58,8 @@ export class Rnn implements LanguageModel {
   readonly #p: Map<string, Tensor>;
 
   /**
-   * A recurrent model with cell `cell`, initialised as PyTorch would from `options.seed` (or `options.source`; one is required unless `options.parameters` are given).
+   * A recurrent model with cell `cell`, initialised as PyTorch would from
+   * `options.seed` (or `options.source`; one is required unless `options.parameters` are given).
    *
    * @throws {RangeError} for an unknown cell, bad sizes or given parameters that do not fit.
    */

@@ -45,7 +45,8 @@ export class Transformer implements LanguageModel {
   readonly gpt: GPT;
 
   /**
-   * A transformer of `config`'s sizes, initialised from `options.seed` (or a seed drawn from `options.source`; one is required).
+   * A transformer of `config`'s sizes, initialised from `options.seed` (or a seed drawn
+   * from `options.source`; one is required).
    *
    * @throws {RangeError} for bad sizes, `nHead` not dividing `nEmbd`, or `options.parameters`
    * (not supported: the GPT owns its tensors).
