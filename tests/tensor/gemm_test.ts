@@ -274,7 +274,7 @@ Deno.test("every micro-kernel shape gives the left fold bit for bit", () => {
         }
       }
     }),
-    { seed: SEED, numRuns: 150 },
+    { seed: SEED, numRuns: 100 },
   );
 });
 
@@ -309,6 +309,53 @@ Deno.test("gemm on worker threads gives the same bits as on one thread", () => {
       runs++;
     }
     assert.ok(gemmWorkerChunks() > before, "the worker thread computed no chunk");
+  } finally {
+    setGemmThreads(gemmThreadsDefault);
+    stopGemmWorkers();
+  }
+});
+
+Deno.test("gemm exact, on one thread and with the pool, is the left fold in float32 bit for bit", () => {
+  // Several chunks of rows, two k-blocks, accumulating and not, B read transposed or not.
+  const m = 67, k = KC + 13, n = 29;
+  const a = Float32Array.from(randn([m * k], { seed: 11 }).data);
+  const b = Float32Array.from(randn([k * n], { seed: 12 }).data);
+  const start = Float32Array.from(randn([m * n], { seed: 13 }).data);
+  const bt = Float32Array.from(transposed(Float64Array.from(b), k, n));
+  try {
+    for (const workers of [0, 1]) {
+      setGemmThreads({ workers, parallelThreshold: 0 });
+      for (const accumulate of [false, true]) {
+        for (const tB of [false, true]) {
+          const out = accumulate ? start.slice() : new Float32Array(m * n).fill(NaN);
+          const bOperand = { data: tB ? bt : b, offset: 0, transposed: tB };
+          gemm(
+            { data: a, offset: 0, transposed: false },
+            bOperand,
+            out,
+            0,
+            m,
+            k,
+            n,
+            accumulate,
+            true,
+          );
+          for (let i = 0; i < m; i++) {
+            for (let j = 0; j < n; j++) {
+              let c = accumulate ? start[i * n + j] : 0;
+              for (let p = 0; p < k; p++) {
+                c = Math.fround(c + Math.fround(a[i * k + p] * b[p * n + j]));
+              }
+              assert.equal(
+                out[i * n + j],
+                c,
+                `workers=${workers} acc=${accumulate} tB=${tB} (${i},${j})`,
+              );
+            }
+          }
+        }
+      }
+    }
   } finally {
     setGemmThreads(gemmThreadsDefault);
     stopGemmWorkers();
