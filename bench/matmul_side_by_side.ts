@@ -125,7 +125,7 @@ if (values.out !== undefined) {
         torch,
       },
       null,
-      1,
+      2,
     ) + "\n",
   );
 }
