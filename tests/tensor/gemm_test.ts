@@ -10,7 +10,14 @@ import {
   setGemmThreads,
   stopGemmWorkers,
 } from "../../lib/tensor/kernels/gemm.ts";
-import { FLOAT32, FLOAT64, gemmModuleBytes, KC } from "../../lib/tensor/kernels/_gemm_module.ts";
+import {
+  type ElementKind,
+  FLOAT32,
+  FLOAT64,
+  gemmModuleBytes,
+  KC,
+  MAX_PAGES,
+} from "../../lib/tensor/kernels/_gemm_module.ts";
 import { product, SMALL_PRODUCT } from "../../lib/tensor/kernels/_product.ts";
 import { signedLeb128, unsignedLeb128 } from "../../lib/tensor/kernels/_wasm_encoder.ts";
 import { gradcheckTensor } from "../../lib/tensor/gradcheck.ts";
@@ -177,6 +184,100 @@ Deno.test("gemm float32 agrees with the float64 reference within float32's error
   }
 });
 
+// The product A·B (A m×k, B k×n, either stored transposed) through a module of `kind`'s shape,
+// called directly: packB, then `chunk` over chunks of `chunkStrips` strips. Exact variant
+// (separate multiply and add), so the result is the left fold bit for bit.
+function moduleProduct(
+  kind: ElementKind,
+  a: FloatArray,
+  b: FloatArray,
+  sizes: { m: number; k: number; n: number; tA: boolean; tB: boolean; chunkStrips: number },
+  start: FloatArray | null,
+): FloatArray {
+  const { m, k, n, tA, tB, chunkStrips } = sizes;
+  const E = kind.bytes;
+  const Type = E === 8 ? Float64Array : Float32Array;
+  const memory = new WebAssembly.Memory({ initial: 64, maximum: MAX_PAGES, shared: true });
+  const exports = new WebAssembly.Instance(
+    new WebAssembly.Module(gemmModuleBytes(kind, { fused: false })),
+    { env: { memory } },
+  ).exports as Record<string, (...args: number[]) => void>;
+  const panels = Math.ceil(n / kind.nr), ldc = panels * kind.nr + 1 * kind.nr;
+  const rows = Math.ceil(m / kind.mr) * kind.mr, chunkRows = chunkStrips * kind.mr;
+  const offA = chunkRows * KC * E, offB = offA + m * k * E, offBp = offB + k * n * E;
+  const offC = offBp + Math.ceil(k / KC) * KC * ldc * E;
+  const view: FloatArray = E === 8
+    ? new Float64Array(memory.buffer)
+    : new Float32Array(memory.buffer);
+  view.fill(NaN, offC / E); // without accumulate, C's old contents must not be read
+  view.set(a, offA / E);
+  view.set(b, offB / E);
+  if (start !== null) {
+    view.fill(0, offC / E);
+    for (let i = 0; i < m; i++) view.set(start.subarray(i * n, (i + 1) * n), offC / E + i * ldc);
+  }
+  const [aRow, aCol] = tA ? [E, m * E] : [k * E, E];
+  const [bRow, bCol] = tB ? [E, k * E] : [n * E, E];
+  exports.packB(offB, bRow, bCol, k, n, panels, offBp);
+  for (let i0 = 0; i0 < rows; i0 += chunkRows) {
+    const params = [offA, aRow, aCol, offBp, offC, ldc * E, m, k, panels, start ? 1 : 0];
+    exports.chunk(...params, i0, Math.min(rows, i0 + chunkRows), 0);
+  }
+  const out = new Type(m * n);
+  for (let i = 0; i < m; i++) {
+    out.set(view.subarray(offC / E + i * ldc, offC / E + i * ldc + n), i * n);
+  }
+  return out;
+}
+
+Deno.test("every micro-kernel shape gives the left fold bit for bit", () => {
+  // The shapes bench/gemm_micro.ts measures: (rows, 16-byte vectors a row) in either type.
+  const shapes = [[6, 2], [5, 2], [4, 2], [3, 3], [4, 3], [2, 4], [12, 1], [8, 1]];
+  const sizes = fc.record({
+    m: fc.integer({ min: 1, max: 30 }),
+    k: fc.oneof(fc.integer({ min: 1, max: 20 }), fc.integer({ min: KC - 2, max: KC + 9 })),
+    n: fc.integer({ min: 1, max: 30 }),
+    tA: fc.boolean(),
+    tB: fc.boolean(),
+    chunkStrips: fc.integer({ min: 1, max: 3 }),
+    accumulate: fc.boolean(),
+    shape: fc.constantFrom(...shapes),
+    bytes: fc.constantFrom(4 as const, 8 as const),
+    shuffle: fc.boolean(),
+    seed: fc.integer({ min: 1, max: 1000 }),
+  });
+  fc.assert(
+    fc.property(sizes, (drawn) => {
+      const { m, k, n, tA, tB, chunkStrips, accumulate, shape, bytes, seed } = drawn;
+      // A's values by lane shuffles where a strip's column is whole vectors.
+      const aFrom = drawn.shuffle && (shape[0] * bytes) % 16 === 0 ? "shuffle" : "splat";
+      const kind: ElementKind = { bytes, mr: shape[0], nr: (shape[1] * 16) / bytes, aFrom };
+      const round = bytes === 8 ? (x: number) => x : Math.fround;
+      const Type = bytes === 8 ? Float64Array : Float32Array;
+      const a = Type.from(randn([m * k], { seed }).data);
+      const b = Type.from(randn([k * n], { seed: seed + 1 }).data);
+      const start = accumulate ? Type.from(randn([m * n], { seed: seed + 2 }).data) : null;
+      const got = moduleProduct(
+        kind,
+        tA ? Type.from(transposed(Float64Array.from(a), m, k)) : a,
+        tB ? Type.from(transposed(Float64Array.from(b), k, n)) : b,
+        { m, k, n, tA, tB, chunkStrips },
+        start,
+      );
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < n; j++) {
+          // The fold in the element type: each product and each sum rounded to it.
+          let c = start === null ? 0 : start[i * n + j];
+          for (let p = 0; p < k; p++) c = round(c + round(a[i * k + p] * b[p * n + j]));
+          const where = `${bytes * 8}-bit ${shape} ${aFrom} ${m}×${k}×${n} (${i},${j})`;
+          assert.equal(got[i * n + j], c, where);
+        }
+      }
+    }),
+    { seed: SEED, numRuns: 100 },
+  );
+});
+
 Deno.test("gemm on worker threads gives the same bits as on one thread", () => {
   const m = 150, k = 70, n = 45;
   const a = randn([m * k], { seed: 1 }).data;
@@ -208,6 +309,53 @@ Deno.test("gemm on worker threads gives the same bits as on one thread", () => {
       runs++;
     }
     assert.ok(gemmWorkerChunks() > before, "the worker thread computed no chunk");
+  } finally {
+    setGemmThreads(gemmThreadsDefault);
+    stopGemmWorkers();
+  }
+});
+
+Deno.test("gemm exact, on one thread and with the pool, is the left fold in float32 bit for bit", () => {
+  // Several chunks of rows, two k-blocks, accumulating and not, B read transposed or not.
+  const m = 67, k = KC + 13, n = 29;
+  const a = Float32Array.from(randn([m * k], { seed: 11 }).data);
+  const b = Float32Array.from(randn([k * n], { seed: 12 }).data);
+  const start = Float32Array.from(randn([m * n], { seed: 13 }).data);
+  const bt = Float32Array.from(transposed(Float64Array.from(b), k, n));
+  try {
+    for (const workers of [0, 1]) {
+      setGemmThreads({ workers, parallelThreshold: 0 });
+      for (const accumulate of [false, true]) {
+        for (const tB of [false, true]) {
+          const out = accumulate ? start.slice() : new Float32Array(m * n).fill(NaN);
+          const bOperand = { data: tB ? bt : b, offset: 0, transposed: tB };
+          gemm(
+            { data: a, offset: 0, transposed: false },
+            bOperand,
+            out,
+            0,
+            m,
+            k,
+            n,
+            accumulate,
+            true,
+          );
+          for (let i = 0; i < m; i++) {
+            for (let j = 0; j < n; j++) {
+              let c = accumulate ? start[i * n + j] : 0;
+              for (let p = 0; p < k; p++) {
+                c = Math.fround(c + Math.fround(a[i * k + p] * b[p * n + j]));
+              }
+              assert.equal(
+                out[i * n + j],
+                c,
+                `workers=${workers} acc=${accumulate} tB=${tB} (${i},${j})`,
+              );
+            }
+          }
+        }
+      }
+    }
   } finally {
     setGemmThreads(gemmThreadsDefault);
     stopGemmWorkers();

@@ -5,20 +5,20 @@
  * matrices.
  *
  * The algorithm is the classic one of BLAS libraries (Goto's), at the size of this engine:
- * - B is packed once ({@link GEMM_EXPORTS} `packB`): cut into blocks of {@link KC} rows, each
- *   block into panels of `NR` columns (zero-padded), each panel stored row after row, so the
- *   micro-kernel reads it front to back.
- * - Rows of A come in chunks (`chunk`): the chunk's rows of one k-block are packed into
- *   strips of {@link MR} rows (zero-padded past the last row), column after column, into the
- *   calling thread's scratch; then every (strip, panel) pair is one call of the micro-kernel.
- *   The packed strips stay in L2, a panel in L1.
- * - The micro-kernel (`micro`) holds an MR × NR block of C in 2·MR vector registers and, per
- *   step of the shared index p, loads two vectors of B, splats MR values of A and does 2·MR
- *   vector multiply-adds.
+ * - B is packed once (`packB`): cut into blocks of {@link KC} rows, each block into panels
+ *   of NR columns (zero-padded), each panel stored row after row, so the micro-kernel reads
+ *   it front to back.
+ * - Rows of A come in chunks (`chunk`), a thread's unit of work: per k-block, the chunk's rows
+ *   are packed (`packA`) into strips of MR rows (zero-padded past the last row), column after
+ *   column, into the calling thread's scratch; then every (panel, strip) pair is one call of
+ *   the micro-kernel. A panel stays in L1 while the strips pass over it.
+ * - The micro-kernel (`micro`) holds an MR × NR block of C in vector registers and, per step
+ *   of the shared index p, loads the NR values of B's row as vectors, splats MR values of A
+ *   one at a time and does MR·NR/lanes vector multiply-adds.
  *
  * Strides are arguments of the packing, so a transposed operand is packed straight from its
  * storage: no transpose is materialised. C is written row-major with row length `ldc` (a
- * multiple of NR) and `MR`-padded rows; the caller copies the real m × n block out. Each C
+ * multiple of NR) and MR-padded rows; the caller copies the real m × n block out. Each C
  * element is the left fold `((0 + a₀b₀) + a₁b₁) + …` in increasing p: with `fused: false`
  * (separate multiply and add) results are bit-identical to the plain TypeScript kernel; with
  * `fused: true` (relaxed SIMD multiply-add) each step may round once instead of twice.
@@ -28,24 +28,22 @@
 
 import { encodeModule, FunctionBuilder } from "./_wasm_encoder.ts";
 
-/** Rows of A (and of C) per micro-kernel block. */
-export const MR = 6;
 /** Depth (rows of B, columns of A) of one packed block. */
 export const KC = 256;
 /** Steps of p per iteration of the micro-kernel's loop (a power of two). */
 const UNROLL = 4;
-/** Bytes of packed B one k-block of a column block holds (a share of L2). */
-const NC_BYTES = 256 * 1024;
 /** Largest memory, in 64 KiB pages, a kernel module may address (1 GiB). */
 export const MAX_PAGES = 16384;
 
 /** Names and argument lists of the functions each module exports (all arguments i32). */
 export const GEMM_EXPORTS = {
-  /** micro(ap, bp, c, ldcBytes, kc): C block += packed strip · packed panel. */
-  micro: ["ap", "bp", "c", "ldcBytes", "kc"],
+  /** micro(ap, bp, c, ldcBytes, kc, load): C block (+)= packed strip · packed panel. */
+  micro: ["ap", "bp", "c", "ldcBytes", "kc", "load"],
   /** packB(offB, rowStride, colStride, k, n, panels, offBp): strides in bytes. */
   packB: ["offB", "rowStride", "colStride", "k", "n", "panels", "offBp"],
-  /** chunk(offA, rowStride, colStride, offBp, offC, ldcBytes, m, k, panels, i0, i1, offAp). */
+  /** packA(offA, rowStride, colStride, m, p0, kc, i0, i1, offAp): one k-block of a chunk. */
+  packA: ["offA", "rowStride", "colStride", "m", "p0", "kc", "i0", "i1", "offAp"],
+  /** chunk(offA, rowStride, colStride, offBp, offC, ldc, m, k, panels, accumulate, i0, i1, offAp). */
   chunk: [
     "offA",
     "rowStride",
@@ -56,24 +54,48 @@ export const GEMM_EXPORTS = {
     "m",
     "k",
     "panels",
+    "accumulate",
     "i0",
     "i1",
     "offAp",
   ],
 } as const;
 
-/** An element type a kernel module is generated for. */
+/** An element type and the shape of the micro-kernel generated for it. */
 export interface ElementKind {
   /** Bytes of one element. */
   readonly bytes: 4 | 8;
-  /** Columns of B (and C) per micro-kernel block: two vectors. */
+  /** Rows of A (and of C) per micro-kernel block. */
+  readonly mr: number;
+  /** Columns of B (and of C) per micro-kernel block: a whole number of 16-byte vectors. */
   readonly nr: number;
+  /**
+   * How the micro-kernel gets each value of A into all lanes: `splat`, one load-and-splat
+   * per value; `shuffle`, one vector load per 16 bytes of the strip's column and a lane
+   * shuffle per value (fewer memory accesses, each of which V8 bounds-checks when it has no
+   * trap handler; needs MR·bytes a multiple of 16).
+   */
+  readonly aFrom?: "splat" | "shuffle";
 }
 
-/** float64: two lanes a vector, NR = 4. */
-export const FLOAT64: ElementKind = { bytes: 8, nr: 4 };
-/** float32: four lanes a vector, NR = 8. */
-export const FLOAT32: ElementKind = { bytes: 4, nr: 8 };
+/** float64 with fused multiply-add: two lanes a vector; a 6 × 4 block (12 accumulators). */
+export const FLOAT64: ElementKind = { bytes: 8, mr: 6, nr: 4 };
+/** float32 with fused multiply-add: four lanes a vector; a 6 × 8 block (12 accumulators). */
+export const FLOAT32: ElementKind = { bytes: 4, mr: 6, nr: 8 };
+/**
+ * float64 with separate multiply and add: a 5 × 4 block. The product needs a register of its
+ * own before the add, one more than the 15 the fused 6-row block leaves, and a spill inside
+ * the loop costs about 4× (measured by `bench/gemm_micro.ts`).
+ */
+export const FLOAT64_SEPARATE: ElementKind = { bytes: 8, mr: 5, nr: 4 };
+/** float32 with separate multiply and add: a 5 × 8 block, for the reason of FLOAT64_SEPARATE. */
+export const FLOAT32_SEPARATE: ElementKind = { bytes: 4, mr: 5, nr: 8 };
+
+/** The shape of `bytes`-byte elements' kernel, with or without fused multiply-add. */
+export function elementKind(bytes: 4 | 8, fused: boolean): ElementKind {
+  if (bytes === 8) return fused ? FLOAT64 : FLOAT64_SEPARATE;
+  return fused ? FLOAT32 : FLOAT32_SEPARATE;
+}
 
 /** Options of {@link gemmModuleBytes}. */
 export interface GemmModuleOptions {
@@ -89,11 +111,13 @@ export function gemmModuleBytes(
   return encodeModule([
     { name: "micro", body: microKernel(kind, options.fused) },
     { name: "packB", body: packB(kind) },
+    { name: "packA", body: packA(kind) },
     { name: "chunk", body: chunk(kind) },
   ], MAX_PAGES);
 }
 
 const MICRO_INDEX = 0;
+const PACK_A_INDEX = 2;
 
 type Emit = (f: FunctionBuilder) => void;
 
@@ -115,48 +139,81 @@ function forLoop(f: FunctionBuilder, i: number, start: Emit, end: Emit, step: Em
 const get = (index: number): Emit => (f) => f.localGet(index);
 const constant = (value: number): Emit => (f) => f.i32Const(value);
 
-function microKernel(kind: ElementKind, fused: boolean): FunctionBuilder {
-  const f = new FunctionBuilder(["i32", "i32", "i32", "i32", "i32"], []);
-  const [ap, bp, c, ldc, kc] = [0, 1, 2, 3, 4];
+/**
+ * The micro-kernel `micro(ap, bp, c, ldcBytes, kc, load)` of `kind`'s shape: C block (+)=
+ * packed strip · packed panel. With `load` 0 the block starts from zero (WebAssembly locals
+ * start at zero) instead of from C's contents: the first k-block of a product that does not
+ * accumulate needs no zero-filled C.
+ *
+ * Registers are the budget: V8 on x64 gives a function 15 vector registers (xmm15 is its
+ * scratch), and the loop holds mr·v accumulators, v vectors of B and one splat of A (v =
+ * vectors a row of the block), all live at once; one more and the loop spills to the stack.
+ */
+export function microKernel(kind: ElementKind, fused: boolean): FunctionBuilder {
+  const f = new FunctionBuilder(["i32", "i32", "i32", "i32", "i32", "i32"], []);
+  const [ap, bp, c, ldc, kc, load] = [0, 1, 2, 3, 4, 5];
+  const vectors = (kind.nr * kind.bytes) / 16;
   const row = f.local("i32");
   const acc: number[][] = [];
-  for (let r = 0; r < MR; r++) acc.push([f.local("v128"), f.local("v128")]);
-  const b0 = f.local("v128");
-  const b1 = f.local("v128");
+  for (let r = 0; r < kind.mr; r++) {
+    acc.push(Array.from({ length: vectors }, () => f.local("v128")));
+  }
+  const b = Array.from({ length: vectors }, () => f.local("v128"));
   const a = f.local("v128");
-  // Load the C block, row by row.
+  const shuffle = kind.aFrom === "shuffle";
+  const aVector = shuffle ? f.local("v128") : -1;
+  const lanes = 16 / kind.bytes;
+  if (shuffle && (kind.mr * kind.bytes) % 16 !== 0) {
+    throw new RangeError(
+      `microKernel: aFrom "shuffle" needs MR·bytes a multiple of 16, got ${kind.mr}`,
+    );
+  }
+  // Visits the C block row by row, `row` holding the row's address.
   const eachRow = (visit: (r: number) => void) => {
     f.localGet(c).localSet(row);
-    for (let r = 0; r < MR; r++) {
+    for (let r = 0; r < kind.mr; r++) {
       visit(r);
-      if (r < MR - 1) f.localGet(row).localGet(ldc).i32Add().localSet(row);
+      if (r < kind.mr - 1) f.localGet(row).localGet(ldc).i32Add().localSet(row);
     }
   };
+  f.localGet(load).if();
   eachRow((r) => {
-    f.localGet(row).v128Load(0).localSet(acc[r][0]);
-    f.localGet(row).v128Load(16).localSet(acc[r][1]);
+    for (let v = 0; v < vectors; v++) f.localGet(row).v128Load(16 * v).localSet(acc[r][v]);
   });
-  // One step of p: two vectors of B, MR splats of A, 2·MR multiply-adds; `step` is the
-  // step's place in an unrolled group (a constant byte offset).
+  f.end();
+  // One step of p: the row of the B panel, then per row of A one splat and v multiply-adds;
+  // `u` is the step's place in an unrolled group (a constant byte offset).
   const step = (u: number) => {
-    f.localGet(bp).v128Load(u * kind.nr * kind.bytes).localSet(b0);
-    f.localGet(bp).v128Load(u * kind.nr * kind.bytes + 16).localSet(b1);
-    for (let r = 0; r < MR; r++) {
-      f.localGet(ap);
-      if (kind.bytes === 8) f.v128Load64Splat((u * MR + r) * 8);
-      else f.v128Load32Splat((u * MR + r) * 4);
+    for (let v = 0; v < vectors; v++) {
+      f.localGet(bp).v128Load(u * kind.nr * kind.bytes + 16 * v).localSet(b[v]);
+    }
+    for (let r = 0; r < kind.mr; r++) {
+      if (shuffle) {
+        // Row r is lane r % lanes of the strip column's vector r / lanes.
+        if (r % lanes === 0) {
+          f.localGet(ap).v128Load((u * kind.mr + r) * kind.bytes).localSet(aVector);
+        }
+        const lane = r % lanes;
+        const pattern: number[] = [];
+        for (let i = 0; i < 16; i++) pattern.push(lane * kind.bytes + (i % kind.bytes));
+        f.localGet(aVector).localGet(aVector).i8x16Shuffle(pattern);
+      } else {
+        f.localGet(ap);
+        if (kind.bytes === 8) f.v128Load64Splat((u * kind.mr + r) * 8);
+        else f.v128Load32Splat((u * kind.mr + r) * 4);
+      }
       f.localSet(a);
-      for (const [h, b] of [[0, b0], [1, b1]]) {
+      for (let v = 0; v < vectors; v++) {
         if (fused) {
-          f.localGet(a).localGet(b).localGet(acc[r][h]);
+          f.localGet(a).localGet(b[v]).localGet(acc[r][v]);
           if (kind.bytes === 8) f.f64x2RelaxedMadd();
           else f.f32x4RelaxedMadd();
         } else {
-          f.localGet(acc[r][h]).localGet(a).localGet(b);
+          f.localGet(acc[r][v]).localGet(a).localGet(b[v]);
           if (kind.bytes === 8) f.f64x2Mul().f64x2Add();
           else f.f32x4Mul().f32x4Add();
         }
-        f.localSet(acc[r][h]);
+        f.localSet(acc[r][v]);
       }
     }
   };
@@ -165,7 +222,7 @@ function microKernel(kind: ElementKind, fused: boolean): FunctionBuilder {
   const loopOver = (steps: number) => {
     f.localGet(count).if().loop();
     for (let u = 0; u < steps; u++) step(u);
-    f.localGet(ap).i32Const(steps * MR * kind.bytes).i32Add().localSet(ap);
+    f.localGet(ap).i32Const(steps * kind.mr * kind.bytes).i32Add().localSet(ap);
     f.localGet(bp).i32Const(steps * kind.nr * kind.bytes).i32Add().localSet(bp);
     f.localGet(count).i32Const(1).i32Sub().localTee(count).brIf(0);
     f.end().end();
@@ -175,8 +232,7 @@ function microKernel(kind: ElementKind, fused: boolean): FunctionBuilder {
   f.localGet(kc).i32Const(UNROLL - 1).i32And().localSet(count);
   loopOver(1);
   eachRow((r) => {
-    f.localGet(row).localGet(acc[r][0]).v128Store(0);
-    f.localGet(row).localGet(acc[r][1]).v128Store(16);
+    for (let v = 0; v < vectors; v++) f.localGet(row).localGet(acc[r][v]).v128Store(16 * v);
   });
   return f;
 }
@@ -200,43 +256,150 @@ function loadOrZero(
   f.end();
 }
 
+/** Emits a scalar load (`kind`'s element) from the address on the stack. */
+function loadElement(f: FunctionBuilder, kind: ElementKind, offset = 0) {
+  if (kind.bytes === 8) f.f64Load(offset);
+  else f.f32Load(offset);
+}
+
+/** Emits a scalar store (`kind`'s element): address and value on the stack. */
+function storeElement(f: FunctionBuilder, kind: ElementKind, offset = 0) {
+  if (kind.bytes === 8) f.f64Store(offset);
+  else f.f32Store(offset);
+}
+
+/**
+ * packB: every k-block of B, panel after panel, each panel row after row (NR elements a
+ * row). A panel that lies wholly inside B is copied without bounds tests, as 16-byte vectors
+ * when B's rows are contiguous (B not transposed); the last panel, past n, is zero-padded.
+ */
 function packB(kind: ElementKind): FunctionBuilder {
   const f = new FunctionBuilder(["i32", "i32", "i32", "i32", "i32", "i32", "i32"], []);
   const [offB, rs, cs, k, n, panels, w] = [0, 1, 2, 3, 4, 5, 6];
   const [p0, kEnd, jp, p, col, j, rowAddr] = [0, 0, 0, 0, 0, 0, 0].map(() => f.local("i32"));
   const value = f.local(kind.bytes === 8 ? "f64" : "f32");
+  const E = kind.bytes;
+  const vectors = (kind.nr * E) / 16;
   forLoop(f, p0, constant(0), get(k), constant(KC), () => {
     // kEnd = min(p0 + KC, k)
     f.localGet(p0).i32Const(KC).i32Add().localTee(kEnd).localGet(k).localGet(kEnd)
       .localGet(k).i32LtS().select().localSet(kEnd);
     forLoop(f, jp, constant(0), get(panels), constant(1), () => {
+      f.localGet(jp).i32Const(kind.nr).i32Mul().localSet(j);
+      // rowAddr = offB + p0·rs + j·cs: B[p0, j], the panel's first element.
+      f.localGet(offB).localGet(p0).localGet(rs).i32Mul().i32Add().localGet(j).localGet(cs)
+        .i32Mul().i32Add().localSet(rowAddr);
+      // if (j + NR <= n)
+      f.localGet(j).i32Const(kind.nr).i32Add().localGet(n).i32LeS().if();
+      {
+        f.localGet(cs).i32Const(E).i32Eq().if();
+        forLoop(f, p, get(p0), get(kEnd), constant(1), () => {
+          for (let v = 0; v < vectors; v++) {
+            f.localGet(w).localGet(rowAddr).v128Load(16 * v).v128Store(16 * v);
+          }
+          f.localGet(w).i32Const(kind.nr * E).i32Add().localSet(w);
+          f.localGet(rowAddr).localGet(rs).i32Add().localSet(rowAddr);
+        });
+        f.else();
+        forLoop(f, p, get(p0), get(kEnd), constant(1), () => {
+          f.localGet(rowAddr).localSet(col);
+          for (let c = 0; c < kind.nr; c++) {
+            f.localGet(w).localGet(col);
+            loadElement(f, kind);
+            storeElement(f, kind, c * E);
+            if (c < kind.nr - 1) f.localGet(col).localGet(cs).i32Add().localSet(col);
+          }
+          f.localGet(w).i32Const(kind.nr * E).i32Add().localSet(w);
+          f.localGet(rowAddr).localGet(rs).i32Add().localSet(rowAddr);
+        });
+        f.end();
+      }
+      f.else();
+      // The last panel: columns from n on are zeros.
       forLoop(f, p, get(p0), get(kEnd), constant(1), () => {
-        f.localGet(offB).localGet(p).localGet(rs).i32Mul().i32Add().localSet(rowAddr);
-        f.localGet(jp).i32Const(kind.nr).i32Mul().localSet(j);
         forLoop(f, col, constant(0), constant(kind.nr), constant(1), () => {
           f.localGet(w);
           loadOrZero(
             f,
             kind,
             value,
-            () => f.localGet(j).localGet(n).i32LtS(),
-            () => f.localGet(rowAddr).localGet(j).localGet(cs).i32Mul().i32Add(),
+            () => f.localGet(j).localGet(col).i32Add().localGet(n).i32LtS(),
+            () => f.localGet(rowAddr).localGet(col).localGet(cs).i32Mul().i32Add(),
           );
           f.localGet(value);
-          if (kind.bytes === 8) f.f64Store();
-          else f.f32Store();
-          f.localGet(w).i32Const(kind.bytes).i32Add().localSet(w);
-          f.localGet(j).i32Const(1).i32Add().localSet(j);
+          storeElement(f, kind);
+          f.localGet(w).i32Const(E).i32Add().localSet(w);
         });
+        f.localGet(rowAddr).localGet(rs).i32Add().localSet(rowAddr);
       });
+      f.end();
     });
   });
   return f;
 }
 
+/**
+ * packA: rows i0 … i1 − 1, columns p0 … p0 + kc − 1 of A into strips of MR rows, each
+ * strip column after column. A strip wholly inside A is copied without bounds tests; the
+ * last one, past m, is zero-padded.
+ */
+function packA(kind: ElementKind): FunctionBuilder {
+  const f = new FunctionBuilder(new Array(9).fill("i32"), []);
+  const [offA, rs, cs, m, p0, kc, i0, i1, w] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const [i, p, r, strip, x, rowIndex] = new Array(6).fill(0).map(() => f.local("i32"));
+  const value = f.local(kind.bytes === 8 ? "f64" : "f32");
+  const E = kind.bytes;
+  forLoop(f, i, get(i0), get(i1), constant(kind.mr), () => {
+    // strip = offA + i·rs + p0·cs: A[i, p0], the strip's first element.
+    f.localGet(offA).localGet(i).localGet(rs).i32Mul().i32Add().localGet(p0).localGet(cs)
+      .i32Mul().i32Add().localSet(strip);
+    // if (i + MR <= m)
+    f.localGet(i).i32Const(kind.mr).i32Add().localGet(m).i32LeS().if();
+    forLoop(f, p, constant(0), get(kc), constant(1), () => {
+      f.localGet(strip).localSet(x);
+      for (let row = 0; row < kind.mr; row++) {
+        f.localGet(w).localGet(x);
+        loadElement(f, kind);
+        storeElement(f, kind, row * E);
+        if (row < kind.mr - 1) f.localGet(x).localGet(rs).i32Add().localSet(x);
+      }
+      f.localGet(w).i32Const(kind.mr * E).i32Add().localSet(w);
+      f.localGet(strip).localGet(cs).i32Add().localSet(strip);
+    });
+    f.else();
+    // The last strip: rows from m on are zeros.
+    forLoop(f, p, constant(0), get(kc), constant(1), () => {
+      forLoop(f, r, constant(0), constant(kind.mr), constant(1), () => {
+        f.localGet(i).localGet(r).i32Add().localSet(rowIndex);
+        f.localGet(w);
+        loadOrZero(
+          f,
+          kind,
+          value,
+          () => f.localGet(rowIndex).localGet(m).i32LtS(),
+          () => f.localGet(strip).localGet(r).localGet(rs).i32Mul().i32Add(),
+        );
+        f.localGet(value);
+        storeElement(f, kind);
+        f.localGet(w).i32Const(E).i32Add().localSet(w);
+      });
+      f.localGet(strip).localGet(cs).i32Add().localSet(strip);
+    });
+    f.end();
+  });
+  return f;
+}
+
+/**
+ * chunk: rows i0 … i1 − 1 of C (a multiple of MR of them), every column. Per k-block, the
+ * chunk's rows of A are packed once into the thread's scratch at offAp; then for each panel
+ * of B, each strip of the chunk meets it in the micro-kernel. The panel (KC·NR elements) stays
+ * in L1 while the chunk's strips pass over it, and the packed strips stay in L2 while the
+ * panels pass: packed B is read straight through, so no column blocking is needed.
+ */
 function chunk(kind: ElementKind): FunctionBuilder {
-  const f = new FunctionBuilder(new Array(12).fill("i32"), []);
-  const [offA, rs, cs, offBp, offC, ldc, m, k, panels, i0, i1, offAp] = [
+  const f = new FunctionBuilder(new Array(13).fill("i32"), []);
+  const [offA, rs, cs, offBp, offC, ldc, m, k, panels, accumulate, i0, i1, offAp] = [
     0,
     1,
     2,
@@ -249,65 +412,42 @@ function chunk(kind: ElementKind): FunctionBuilder {
     9,
     10,
     11,
+    12,
   ];
-  const [p0, kc, i, p, r, w, s, jp, bBlock, colAddr, rowIndex, jb, jbEnd] = new Array(13).fill(0)
+  const [p0, kc, jp, s, bBlock, load, panel, cBlock] = new Array(8).fill(0)
     .map(() => f.local("i32"));
-  const value = f.local(kind.bytes === 8 ? "f64" : "f32");
   const E = kind.bytes;
-  // Column blocks of NC_BYTES / (KC·E) columns keep a k-block's packed B within L2.
-  const blockPanels = NC_BYTES / (KC * E * kind.nr);
-  forLoop(f, jb, constant(0), get(panels), constant(blockPanels), () => {
-    // jbEnd = min(jb + blockPanels, panels)
-    f.localGet(jb).i32Const(blockPanels).i32Add().localTee(jbEnd).localGet(panels).localGet(jbEnd)
-      .localGet(panels).i32LtS().select().localSet(jbEnd);
-    forLoop(f, p0, constant(0), get(k), constant(KC), () => {
-      // kc = min(KC, k − p0)
-      f.i32Const(KC).localGet(k).localGet(p0).i32Sub().localTee(kc).localGet(kc).i32Const(KC)
-        .i32GtS().select().localSet(kc);
-      // Pack rows i0 … i1 − 1, columns p0 … p0 + kc − 1 of A into strips of MR rows.
-      f.localGet(offAp).localSet(w);
-      forLoop(f, i, get(i0), get(i1), constant(MR), () => {
-        forLoop(f, p, constant(0), get(kc), constant(1), () => {
-          f.localGet(offA).localGet(p0).localGet(p).i32Add().localGet(cs).i32Mul().i32Add()
-            .localSet(colAddr);
-          forLoop(f, r, constant(0), constant(MR), constant(1), () => {
-            f.localGet(i).localGet(r).i32Add().localSet(rowIndex);
-            f.localGet(w);
-            loadOrZero(
-              f,
-              kind,
-              value,
-              () => f.localGet(rowIndex).localGet(m).i32LtS(),
-              () => f.localGet(colAddr).localGet(rowIndex).localGet(rs).i32Mul().i32Add(),
-            );
-            f.localGet(value);
-            if (E === 8) f.f64Store();
-            else f.f32Store();
-            f.localGet(w).i32Const(E).i32Add().localSet(w);
-          });
-        });
-      });
-      // This k-block of packed B starts at offBp + p0 · panels · NR · E.
-      f.localGet(offBp).localGet(p0).localGet(panels).i32Mul().i32Const(kind.nr * E).i32Mul()
-        .i32Add().localSet(bBlock);
-      forLoop(f, jp, get(jb), get(jbEnd), constant(1), () => {
-        forLoop(
-          f,
-          s,
-          constant(0),
-          (g) => g.localGet(i1).localGet(i0).i32Sub(),
-          constant(MR),
-          () => {
-            // micro(offAp + s·kc·E, bBlock + jp·kc·NR·E, offC + (i0 + s)·ldc + jp·NR·E, ldc, kc)
-            f.localGet(offAp).localGet(s).localGet(kc).i32Mul().i32Const(E).i32Mul().i32Add();
-            f.localGet(bBlock).localGet(jp).localGet(kc).i32Mul().i32Const(kind.nr * E).i32Mul()
-              .i32Add();
-            f.localGet(offC).localGet(i0).localGet(s).i32Add().localGet(ldc).i32Mul().i32Add()
-              .localGet(jp).i32Const(kind.nr * E).i32Mul().i32Add();
-            f.localGet(ldc).localGet(kc).call(MICRO_INDEX);
-          },
-        );
-      });
+  forLoop(f, p0, constant(0), get(k), constant(KC), () => {
+    // kc = min(KC, k − p0)
+    f.i32Const(KC).localGet(k).localGet(p0).i32Sub().localTee(kc).localGet(kc).i32Const(KC)
+      .i32GtS().select().localSet(kc);
+    f.localGet(offA).localGet(rs).localGet(cs).localGet(m).localGet(p0).localGet(kc);
+    f.localGet(i0).localGet(i1).localGet(offAp).call(PACK_A_INDEX);
+    // The first k-block starts from zero unless the product accumulates onto C.
+    f.localGet(accumulate).localGet(p0).i32Or().localSet(load);
+    // This k-block of packed B starts at offBp + p0 · panels · NR · E.
+    f.localGet(offBp).localGet(p0).localGet(panels).i32Mul().i32Const(kind.nr * E).i32Mul()
+      .i32Add().localSet(bBlock);
+    forLoop(f, jp, constant(0), get(panels), constant(1), () => {
+      // panel = bBlock + jp·kc·NR·E; cBlock = offC + i0·ldc + jp·NR·E
+      f.localGet(bBlock).localGet(jp).localGet(kc).i32Mul().i32Const(kind.nr * E).i32Mul()
+        .i32Add().localSet(panel);
+      f.localGet(offC).localGet(i0).localGet(ldc).i32Mul().i32Add().localGet(jp)
+        .i32Const(kind.nr * E).i32Mul().i32Add().localSet(cBlock);
+      forLoop(
+        f,
+        s,
+        constant(0),
+        (g) => g.localGet(i1).localGet(i0).i32Sub(),
+        constant(kind.mr),
+        () => {
+          // micro(offAp + s·kc·E, panel, cBlock + s·ldc, ldc, kc, load)
+          f.localGet(offAp).localGet(s).localGet(kc).i32Mul().i32Const(E).i32Mul().i32Add();
+          f.localGet(panel);
+          f.localGet(cBlock).localGet(s).localGet(ldc).i32Mul().i32Add();
+          f.localGet(ldc).localGet(kc).localGet(load).call(MICRO_INDEX);
+        },
+      );
     });
   });
   return f;

@@ -37,13 +37,16 @@ export const Control = {
   ROWS_PADDED: 7,
   AP_BASE: 8,
   AP_BYTES: 9,
-  /** The nine `chunk` arguments before i0: offA, rowStride, colStride, offBp, offC, ldc, m, k, panels. */
+  /** The {@link PARAM_COUNT} `chunk` arguments before i0 (offA … accumulate). */
   PARAMS: 10,
   /** Chunks done by worker threads since the memory was made (a statistic for tests). */
   WORKER_CHUNKS: 20,
   /** One word per worker slot: 1 while a worker holds it. */
   SLOTS: 32,
 } as const;
+
+/** How many of `chunk`'s arguments are the job's parameters (the same for every chunk). */
+export const PARAM_COUNT = 10;
 
 /** Largest number of worker threads. */
 export const MAX_WORKERS = 15;
@@ -61,8 +64,8 @@ export interface PoolWorkerInit {
   readonly slot: number;
   /** How long to wait for work before ending. */
   readonly idleMs: number;
-  /** The control-word indices ({@link Control}) and {@link CLOSED}. */
-  readonly layout: typeof Control & { readonly CLOSED: number };
+  /** The control-word indices ({@link Control}), {@link CLOSED} and {@link PARAM_COUNT}. */
+  readonly layout: typeof Control & { readonly CLOSED: number; readonly PARAM_COUNT: number };
 }
 
 /**
@@ -85,7 +88,7 @@ export function poolWorkerMain(): void {
     const control = new Int32Array(memory.buffer, 0, 64);
     const { CLAIM, DONE, GEN, FAILED, KIND, CHUNKS, CHUNK_ROWS, ROWS_PADDED, AP_BASE } =
       event.data.layout;
-    const { AP_BYTES, PARAMS, SLOTS, CLOSED, WORKER_CHUNKS } = event.data.layout;
+    const { AP_BYTES, PARAMS, PARAM_COUNT, SLOTS, CLOSED, WORKER_CHUNKS } = event.data.layout;
     let seen = -1;
     while (Atomics.wait(control, GEN, seen, idleMs) !== "timed-out") {
       seen = Atomics.load(control, GEN);
@@ -96,7 +99,7 @@ export function poolWorkerMain(): void {
         const chunks = control[CHUNKS];
         if (index >= chunks) break;
         const kernel = kernels[control[KIND]];
-        const params = Array.from(control.subarray(PARAMS, PARAMS + 9));
+        const params = Array.from(control.subarray(PARAMS, PARAMS + PARAM_COUNT));
         const rows = control[CHUNK_ROWS], padded = control[ROWS_PADDED];
         const scratch = control[AP_BASE] + (slot + 1) * control[AP_BYTES];
         if (Atomics.compareExchange(control, CLAIM, claim, claim + 1) !== claim) continue;

@@ -134,6 +134,9 @@ export class FunctionBuilder {
   i32Eqz(): this {
     return this.op(0x45);
   }
+  i32Eq(): this {
+    return this.op(0x46);
+  }
   i32Ne(): this {
     return this.op(0x47);
   }
@@ -142,6 +145,9 @@ export class FunctionBuilder {
   }
   i32GtS(): this {
     return this.op(0x4a);
+  }
+  i32LeS(): this {
+    return this.op(0x4c);
   }
   i32GeS(): this {
     return this.op(0x4e);
@@ -157,6 +163,9 @@ export class FunctionBuilder {
   }
   i32And(): this {
     return this.op(0x71);
+  }
+  i32Or(): this {
+    return this.op(0x72);
   }
   i32ShrU(): this {
     return this.op(0x76);
@@ -201,6 +210,10 @@ export class FunctionBuilder {
   /** Loads one f64 and repeats it in both lanes. */
   v128Load64Splat(offset = 0): this {
     return this.op(...simd(0x0a), 3, ...unsignedLeb128(offset));
+  }
+  /** Lane l of the result is byte lanes[l] of the two operands' 32 bytes (first, then second). */
+  i8x16Shuffle(lanes: readonly number[]): this {
+    return this.op(...simd(0x0d), ...lanes);
   }
   f32x4Splat(): this {
     return this.op(...simd(0x13));

@@ -14,12 +14,13 @@
  * @module
  */
 
-import { FLOAT32, FLOAT64, gemmModuleBytes, KC, MAX_PAGES, MR } from "./_gemm_module.ts";
+import { elementKind, FLOAT32, FLOAT64, gemmModuleBytes, KC, MAX_PAGES } from "./_gemm_module.ts";
 import {
   CLOSED,
   Control,
   CONTROL_BYTES,
   MAX_WORKERS,
+  PARAM_COUNT,
   type PoolWorkerInit,
   poolWorkerMain,
 } from "./_pool_worker.ts";
@@ -39,10 +40,13 @@ export interface MatrixOperand {
   readonly transposed: boolean;
 }
 
-/** Rows of A in one chunk: the unit of work of a thread. */
-const CHUNK_ROWS = 8 * MR;
-/** Bytes of one thread's packed strips of A: CHUNK_ROWS × KC float64s. */
-const AP_BYTES = CHUNK_ROWS * KC * 8;
+/** Most strips (of MR rows) in one chunk, the unit of work of a thread. */
+const MAX_CHUNK_STRIPS = 8;
+/** Chunks per thread a parallel product is cut into at least (while chunks have ≥ 1 strip):
+ * threads claim them one by one, so one slowed by other processes takes fewer. */
+const CHUNKS_PER_THREAD = 4;
+/** Bytes of one thread's packed strips of A: the largest chunk × KC float64s. */
+const AP_BYTES = MAX_CHUNK_STRIPS * Math.max(FLOAT32.mr, FLOAT64.mr) * KC * 8;
 /** Below this many multiply-adds (m·k·n) a product stays on the calling thread. */
 let parallelThreshold = 128 * 128 * 128;
 
@@ -50,13 +54,13 @@ let parallelThreshold = 128 * 128 * 128;
 const FUSED = WebAssembly.validate(gemmModuleBytes(FLOAT64, { fused: true }));
 // Index: element type (0 float64, 1 float32) + 2 for the exact variant (separate multiply
 // and add: the left fold of the TypeScript kernel, bit for bit).
-const MODULES = [
-  gemmModuleBytes(FLOAT64, { fused: FUSED }),
-  gemmModuleBytes(FLOAT32, { fused: FUSED }),
-  gemmModuleBytes(FLOAT64, { fused: false }),
-  gemmModuleBytes(FLOAT32, { fused: false }),
+const KINDS = [
+  elementKind(8, FUSED),
+  elementKind(4, FUSED),
+  elementKind(8, false),
+  elementKind(4, false),
 ];
-const KINDS = [FLOAT64, FLOAT32, FLOAT64, FLOAT32];
+const MODULES = KINDS.map((kind, i) => gemmModuleBytes(kind, { fused: i < 2 && FUSED }));
 
 const memory = new WebAssembly.Memory({ initial: 32, maximum: MAX_PAGES, shared: true });
 type ChunkKernel = (...args: number[]) => void;
@@ -199,10 +203,15 @@ export function gemm(
   // C's row length, padded off multiples of 1 KiB: rows a power of two apart share cache sets,
   // and the micro-kernel touches MR of them at once.
   const ldc = panels * kind.nr + ((panels * kind.nr * E) % 1024 === 0 ? kind.nr : 0);
-  const rowsPadded = Math.ceil(m / MR) * MR;
-  const chunkRows = CHUNK_ROWS;
-  const chunks = Math.ceil(rowsPadded / chunkRows);
+  const strips = Math.ceil(m / kind.mr);
+  const rowsPadded = strips * kind.mr;
   const threads = 1 + (m * k * n >= parallelThreshold ? workerCount : 0);
+  const chunkStrips = Math.max(
+    1,
+    Math.min(MAX_CHUNK_STRIPS, Math.ceil(strips / (threads * CHUNKS_PER_THREAD))),
+  );
+  const chunkRows = chunkStrips * kind.mr;
+  const chunks = Math.ceil(rowsPadded / chunkRows);
 
   // Layout: control words, one scratch per thread, A, B, packed B, C (64-byte aligned).
   const apBase = CONTROL_BYTES;
@@ -218,21 +227,20 @@ export function gemm(
   view.set(a.data.subarray(a.offset, a.offset + m * k), offA / E);
   view.set(b.data.subarray(b.offset, b.offset + k * n), offB / E);
   if (accumulate) {
-    // C starts as out's block (rows padded to ldc); the product folds onto it.
+    // C starts as out's block (rows padded to ldc, padding zero); the product folds onto it.
+    // Without accumulate, the kernel's first k-block starts from zero and C is not read.
     const c0 = offC / E;
     view.fill(0, c0, end / E);
     for (let i = 0; i < m; i++) {
       view.set(out.subarray(outOffset + i * n, outOffset + (i + 1) * n), c0 + i * ldc);
     }
-  } else {
-    view.fill(0, offC / E, end / E);
   }
   const kernels = instances[kindIndex];
   // Strides in bytes: A[i,p] is at i·rowStride + p·colStride.
   const [aRow, aCol] = a.transposed ? [E, m * E] : [k * E, E];
   const [bRow, bCol] = b.transposed ? [E, k * E] : [n * E, E];
   kernels.packB(offB, bRow, bCol, k, n, panels, offBp);
-  const params = [offA, aRow, aCol, offBp, offC, ldc * E, m, k, panels];
+  const params = [offA, aRow, aCol, offBp, offC, ldc * E, m, k, panels, accumulate ? 1 : 0];
   if (threads === 1 || chunks === 1) {
     for (let i0 = 0; i0 < rowsPadded; i0 += chunkRows) {
       kernels.chunk(...params, i0, Math.min(rowsPadded, i0 + chunkRows), apBase);
@@ -300,7 +308,7 @@ function startWorkers(): void {
       modules: MODULES,
       slot,
       idleMs: IDLE_MS,
-      layout: { ...Control, CLOSED },
+      layout: { ...Control, CLOSED, PARAM_COUNT },
     };
     worker.postMessage(init);
     workers[slot] = worker;
