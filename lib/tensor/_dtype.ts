@@ -49,12 +49,13 @@ export function allocate(dtype: DType, length: number): FloatArray {
 /** `data` as an array of `dtype`: itself when it already is one, else a rounded copy. */
 export function asDType(data: FloatArray, dtype: DType): FloatArray {
   if (dtypeOf(data) === dtype) return data;
-  return dtype === "float32" ? Float32Array.from(data) : Float64Array.from(data);
+  // The typed-array constructors convert in one native loop (`from` iterates element by element).
+  return dtype === "float32" ? new Float32Array(data) : new Float64Array(data);
 }
 
 /** `data` as a Float64Array: itself, or an exact copy of float32 values. */
 export function asFloat64(data: FloatArray): Float64Array {
-  return data instanceof Float64Array ? data : Float64Array.from(data);
+  return data instanceof Float64Array ? data : new Float64Array(data);
 }
 
 /** The distance from 1 to the next representable number of each type. */

@@ -1085,11 +1085,14 @@ export function layerNorm(
 
 /**
  * Scaled dot-product attention in one op: `softmax(scale·q·kᵀ)·v` over the last two axes of
- * same-shape `[..., T, d]` queries, keys and values, causal by default (query i sees keys
- * j ≤ i), scale 1/√d by default. Forward and backward are fused: nothing but the
- * probabilities is kept, and no transpose is made.
+ * `[..., Tq, d]` queries and `[..., Tk, d]` keys and values (the leading axes alike), causal by
+ * default, scale 1/√d by default. Causal: query i sees keys j ≤ i + Tk − Tq, so with Tq = Tk
+ * each position sees itself and the ones before, and with fewer queries (a new token after
+ * cached keys) the queries are the last positions. Forward and backward are fused: nothing
+ * but the probabilities is kept, and no transpose is made.
  *
- * @throws {RangeError} when the shapes differ or have fewer than 2 axes.
+ * @throws {RangeError} when the shapes do not fit, have fewer than 2 axes, or a causal call
+ * has more queries than keys.
  *
  * @example One query row attends to itself only, under the causal mask.
  * ```ts
