@@ -9,6 +9,7 @@
  */
 
 import type { Tensor } from "../tensor/tensor.ts";
+import type { DType } from "../tensor/mod.ts";
 import { GPT } from "./gpt.ts";
 import {
   checkedConfig,
@@ -18,6 +19,22 @@ import {
   type ModelOptions,
   type TokenIds,
 } from "./model.ts";
+
+/**
+ * Options of {@linkcode Transformer}: those of every model, and the element type.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { TransformerOptions } from "./transformer.ts";
+ * const asPyTorchTrains: TransformerOptions = { seed: 3407, dtype: "float32" };
+ * assert.equal(asPyTorchTrains.dtype, "float32");
+ * ```
+ */
+export interface TransformerOptions extends ModelOptions {
+  /** Element type of the parameters and activations (default `"float64"`). */
+  readonly dtype?: DType;
+}
 
 /**
  * The transformer of the names ladder: a {@linkcode GPT} with `tieWeights: false`,
@@ -49,7 +66,7 @@ export class Transformer implements LanguageModel {
    * @throws {RangeError} for bad sizes, `nHead` not dividing `nEmbd`, or `options.parameters`
    * (not supported: the GPT owns its tensors).
    */
-  constructor(config: ModelConfig, options: ModelOptions = {}) {
+  constructor(config: ModelConfig, options: TransformerOptions = {}) {
     this.config = checkedConfig("transformer", config);
     if (options.parameters !== undefined) {
       throw new RangeError(
@@ -69,6 +86,7 @@ export class Transformer implements LanguageModel {
       tieWeights: false,
       init: "pytorch",
       seed: options.seed ?? 0,
+      dtype: options.dtype ?? "float64",
     });
   }
 
