@@ -300,6 +300,15 @@ interface BroadcastMaps {
 }
 
 /**
+ * The element type of an op's result: float32 when every input is float32 (the engine's
+ * rule; writing into a Float32Array rounds each float64 result once), else float64. An op
+ * that allocates its result so saves the engine a conversion.
+ */
+function resultType(inputs: readonly TensorData[]): "float32" | "float64" {
+  return inputs.every((t) => t.data instanceof Float32Array) ? "float32" : "float64";
+}
+
+/**
  * How a binary op reads one input: `data` repeated with period `period` (result element i
  * reads `data[i mod period]`). That is the input's own storage when broadcasting repeats it
  * whole (a scalar, a row, an equal shape: see `repeatPeriod`); any other broadcast is
@@ -337,7 +346,7 @@ function defineBinary(
     elementwise: true,
     forward([a, b]) {
       const shape = broadcastShapes(name, a.shape, b.shape);
-      const out = new Float64Array(sizeOf(shape));
+      const out = allocate(resultType([a, b]), sizeOf(shape));
       const x = broadcastOperand(shape, out.length, a);
       const y = broadcastOperand(shape, out.length, b);
       loops.forward(x.data, x.period, y.data, y.period, out);
@@ -367,7 +376,7 @@ function defineUnary(spec: OpSpec, loops: UnaryLoops = unaryLoops(spec)): Tensor
     arity: 1,
     elementwise: true,
     forward([a]) {
-      const out = new Float64Array(a.data.length);
+      const out = allocate(dtypeOf(a.data), a.data.length);
       loops.forward(a.data, out);
       return { data: out, shape: a.shape, saved: null };
     },
@@ -578,7 +587,7 @@ function checkedPermutation(x: TensorData, axes: readonly number[]): number[] {
  * last axis stays last (as in splitting attention heads), whole rows are copied: the index
  * map then has one entry per row, not per element.
  */
-function permuteData(data: FloatArray, shape: Shape, axes: readonly number[]): Float64Array {
+function permuteData(data: FloatArray, shape: Shape, axes: readonly number[]): FloatArray {
   const inStrides = contiguousStrides(shape);
   const rank = shape.length;
   const row = rank > 0 && axes[rank - 1] === rank - 1 ? shape[rank - 1] : 1;
@@ -587,7 +596,7 @@ function permuteData(data: FloatArray, shape: Shape, axes: readonly number[]): F
     kept.map((a) => shape[a]),
     kept.map((a) => inStrides[a]),
   );
-  const out = new Float64Array(data.length);
+  const out = allocate(dtypeOf(data), data.length);
   for (let r = 0, i = 0; r < starts.length; r++) {
     for (let j = starts[r], end = j + row; j < end; j++, i++) out[i] = data[j];
   }
@@ -697,7 +706,7 @@ function copyBlocks(
   from: FloatArray,
   fromWidth: number,
   fromStart: number,
-  to: Float64Array,
+  to: FloatArray,
   toWidth: number,
   toStart: number,
   outer: number,
@@ -1775,7 +1784,7 @@ export const tensorOps: TensorOpRegistry = {
       const axes = saved as number[];
       const inverse = new Array<number>(axes.length);
       for (let i = 0; i < axes.length; i++) inverse[axes[i]] = i;
-      return [permuteData(grad, out.shape, inverse)];
+      return [permuteData(grad, out.shape, inverse) as Float64Array];
     },
     cases: [{
       inputs: [{ shape: ["a", "b", "c"], domain: anywhere }],
@@ -1846,7 +1855,7 @@ export const tensorOps: TensorOpRegistry = {
       const [axis, start, end] = sliceBounds(a, params);
       const [outer, size, inner] = splitAtAxis(a.shape, axis);
       const width = (end - start) * inner;
-      const out = new Float64Array(outer * width);
+      const out = allocate(dtypeOf(a.data), outer * width);
       copyBlocks(a.data, size * inner, start * inner, out, width, 0, outer, width);
       const shape = a.shape.map((s, i) => (i === axis ? end - start : s));
       return { data: out, shape, saved: [axis, start, end] };
@@ -1871,7 +1880,7 @@ export const tensorOps: TensorOpRegistry = {
     elementwise: false,
     forward(inputs, params) {
       const { axis, outer, inner, total, shape } = concatLayout(inputs, params);
-      const out = new Float64Array(outer * total * inner);
+      const out = allocate(resultType(inputs), outer * total * inner);
       let at = 0;
       for (const x of inputs) {
         const width = x.shape[axis] * inner;
@@ -1917,7 +1926,7 @@ export const tensorOps: TensorOpRegistry = {
     forward(inputs, params) {
       const { outer, inner, shape } = stackLayout(inputs, params);
       const count = inputs.length;
-      const out = new Float64Array(outer * count * inner);
+      const out = allocate(resultType(inputs), outer * count * inner);
       for (let t = 0; t < count; t++) {
         copyBlocks(inputs[t].data, inner, 0, out, count * inner, t * inner, outer, inner);
       }
@@ -1964,7 +1973,7 @@ export const tensorOps: TensorOpRegistry = {
       checkedIndices("gather", "index", indices, table.shape[0]);
       const width = sizeOf(table.shape.slice(1));
       const values = indices.values;
-      const out = new Float64Array(values.length * width);
+      const out = allocate(dtypeOf(table.data), values.length * width);
       for (let p = 0; p < values.length; p++) {
         const from = values[p] * width;
         for (let i = 0; i < width; i++) out[p * width + i] = table.data[from + i];
@@ -2199,7 +2208,7 @@ export const tensorOps: TensorOpRegistry = {
       const data = x.data;
       const normalized = new Float64Array(data.length);
       const inverseStd = new Float64Array(rowCount);
-      const out = new Float64Array(data.length);
+      const out = allocate(resultType([x, weight, bias]), data.length);
       for (let r = 0; r < rowCount; r++) {
         const base = r * width;
         let mean = 0;

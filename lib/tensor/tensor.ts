@@ -1236,8 +1236,20 @@ function describe(x: unknown): string {
 }
 
 function firstNonFinite(data: FloatArray): number {
+  // One loop per element type: a loop that sees both reads every element polymorphically.
+  return data instanceof Float64Array ? firstNonFinite64(data) : firstNonFinite32(data);
+}
+
+function firstNonFinite64(data: Float64Array): number {
   for (let i = 0; i < data.length; i++) {
     // x − x is 0 for every finite x and NaN for NaN and ±Infinity.
+    if (data[i] - data[i] !== 0) return i;
+  }
+  return -1;
+}
+
+function firstNonFinite32(data: Float32Array): number {
+  for (let i = 0; i < data.length; i++) {
     if (data[i] - data[i] !== 0) return i;
   }
   return -1;

@@ -33,7 +33,7 @@ import type { FloatArray } from "../_dtype.ts";
 /** Loops of one binary element-wise op over operands repeated with periods `px` and `py`. */
 export interface BinaryLoops {
   /** `out[i] = f(x[i mod px], y[i mod py])` for every i below `out.length`. */
-  forward(x: FloatArray, px: number, y: FloatArray, py: number, out: Float64Array): void;
+  forward(x: FloatArray, px: number, y: FloatArray, py: number, out: FloatArray): void;
   /**
    * Adds `∂f/∂(operand)(x, y, z[i]) · grad[i]` into `g[i mod p]` of the first operand
    * (`which` 0, p = px) or the second (1, p = py), for every i below `grad.length`: the
@@ -54,7 +54,7 @@ export interface BinaryLoops {
 /** Loops of one unary element-wise op. */
 export interface UnaryLoops {
   /** `out[i] = f(x[i])`. */
-  forward(x: FloatArray, out: Float64Array): void;
+  forward(x: FloatArray, out: FloatArray): void;
   /** `g[i] = f′(x[i]) · grad[i]`, the derivative taken at x[i] with result z[i]. */
   backward(x: FloatArray, z: FloatArray, grad: Float64Array, g: Float64Array): void;
 }
