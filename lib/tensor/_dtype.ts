@@ -4,7 +4,8 @@
  *
  * Every op computes in float64 JavaScript numbers and, when all its tensor inputs are float32,
  * stores its result rounded to float32; matrix products and attention of float32 inputs run
- * the float32 kernels. Gradients flow in float64 and are stored in the leaf's type.
+ * the float32 kernels. Gradients flow in float64; a leaf's is stored in the leaf's type, the
+ * others' stay float64.
  *
  * @module
  */

@@ -2355,17 +2355,14 @@ export const tensorOps: TensorOpRegistry = {
     elementwise: false,
     forward([q, k, v], params) {
       const sizes = attentionSizes(q, k, v, params);
-      const { out, probs } = attentionForward(
-        asFloat64(q.data),
-        asFloat64(k.data),
-        asFloat64(v.data),
-        sizes,
-      );
-      return { data: out, shape: q.shape, saved: { sizes, probs } };
+      // The kernel computes in float64: float32 inputs are widened once, kept for backward.
+      const wide = [q, k, v].map((t) => asFloat64(t.data));
+      const { out, probs } = attentionForward(wide[0], wide[1], wide[2], sizes);
+      const saved: AttentionSaved = { sizes, probs, wide };
+      return { data: out, shape: q.shape, saved };
     },
-    backward({ grad, inputs: [q, k, v], saved, needs }) {
-      const { sizes, probs } = saved as { sizes: AttentionSizes; probs: Float64Array };
-      const [x, y, z] = [q, k, v].map((t) => asFloat64(t.data));
+    backward({ grad, saved, needs }) {
+      const { sizes, probs, wide: [x, y, z] } = saved as AttentionSaved;
       return attentionBackward(grad, x, y, z, probs, sizes, needs);
     },
     cases: [
@@ -2394,6 +2391,13 @@ export const tensorOps: TensorOpRegistry = {
     ],
   }),
 };
+
+interface AttentionSaved {
+  readonly sizes: AttentionSizes;
+  readonly probs: Float64Array;
+  /** q, k and v as float64 (the inputs themselves when they are float64). */
+  readonly wide: readonly Float64Array[];
+}
 
 function attentionSizes(
   q: TensorData,

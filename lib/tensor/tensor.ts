@@ -710,8 +710,12 @@ function propagate(root: Tensor, seed: Float64Array): void {
     }
     totals[i] = total;
   }
+  // A leaf's gradient takes the leaf's element type (an optimizer reads it beside the
+  // values); the others keep the float64 they were computed in, unconverted.
   for (let i = 0; i < order.length; i++) {
-    order[i].grad = trusted(asDType(totals[i], order[i].dtype), order[i].shape);
+    const node = order[i];
+    const total = node.op === null ? asDType(totals[i], node.dtype) : totals[i];
+    node.grad = trusted(total, node.shape);
   }
 }
 
