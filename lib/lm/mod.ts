@@ -75,7 +75,7 @@ export {
   sampleToken,
   samplingDistribution,
 } from "./sample.ts";
-export { Transformer, type TransformerOptions } from "./transformer.ts";
+export { Transformer } from "./transformer.ts";
 export {
   type Evaluation,
   meanLoss,

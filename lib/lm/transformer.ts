@@ -21,22 +21,6 @@ import {
 } from "./model.ts";
 
 /**
- * Options of {@linkcode Transformer}: those of every model, and the element type.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import type { TransformerOptions } from "./transformer.ts";
- * const asPyTorchTrains: TransformerOptions = { seed: 3407, dtype: "float32" };
- * assert.equal(asPyTorchTrains.dtype, "float32");
- * ```
- */
-export interface TransformerOptions extends ModelOptions {
-  /** Element type of the parameters and activations (default `"float64"`). */
-  readonly dtype?: DType;
-}
-
-/**
  * The transformer of the names ladder: a {@linkcode GPT} with `tieWeights: false`,
  * `bias: true`, `dropout: 0`, `init: "pytorch"`. Parameters carry nanoGPT's names
  * (`transformer.wte.weight`, `transformer.h.0.attn.c_attn.weight`, …, `lm_head.weight`).
@@ -66,7 +50,13 @@ export class Transformer implements LanguageModel {
    * @throws {RangeError} for bad sizes, `nHead` not dividing `nEmbd`, or `options.parameters`
    * (not supported: the GPT owns its tensors).
    */
-  constructor(config: ModelConfig, options: TransformerOptions = {}) {
+  constructor(
+    config: ModelConfig,
+    options: ModelOptions & {
+      /** Element type of the parameters and activations (default `"float64"`). */
+      readonly dtype?: DType;
+    } = {},
+  ) {
     this.config = checkedConfig("transformer", config);
     if (options.parameters !== undefined) {
       throw new RangeError(
