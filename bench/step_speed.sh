@@ -10,8 +10,9 @@
 # Runs: the names transformer (makemore's default config), ours in each of DTYPES (default
 # "float64 float32"), each followed by PyTorch with 2 threads and with 1 thread; the
 # Shakespeare GPT (nanoGPT's CPU config), ours in each dtype, each followed by PyTorch float32
-# with 2 threads. (PyTorch's names twin trains in float32.) With BEFORE=DIR (a checkout of an
-# earlier commit) each round also runs that version's float64 step, for a before/after ratio.
+# with 2 threads, then PyTorch float32 with 1 thread once a round. (PyTorch's names twin
+# trains in float32.) With BEFORE=DIR (a checkout of an earlier commit) each round also runs
+# that version's float64 step first, for a before/after ratio.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-2}
@@ -73,6 +74,12 @@ for round in $(seq "$ROUNDS"); do
         --eval-interval 100000 --eval-iters 1 --dtype float32 --threads 2
     fi
   done
+  if [ "$has_torch" = 1 ]; then
+    # One thread for OpenBLAS's own pool too (torch.set_num_threads does not reach it).
+    run "gpt pytorch float32 1t" env OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 "$PY" \
+      bench/pytorch/shakespeare_gpt.py --max-iters "$ITERS" --eval-interval 100000 \
+      --eval-iters 1 --dtype float32 --threads 1
+  fi
 done
 deno run -A bench/step_speed_summary.ts "$RUNS" > "$OUT/$NAME.json"
 cat "$OUT/$NAME.json"

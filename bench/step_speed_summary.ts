@@ -54,6 +54,7 @@ for (const dtype of ["float64", "float32"]) {
   ratio(`names ours ${dtype}`, "names pytorch 2t");
   ratio(`names ours ${dtype}`, "names pytorch 1t");
   ratio(`gpt ours ${dtype}`, "gpt pytorch float32 2t");
+  ratio(`gpt ours ${dtype}`, "gpt pytorch float32 1t");
 }
 
 console.log(JSON.stringify(
