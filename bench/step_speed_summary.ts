@@ -66,5 +66,5 @@ console.log(JSON.stringify(
     ratios,
   },
   null,
-  1,
+  2,
 ));
