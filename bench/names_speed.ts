@@ -4,12 +4,13 @@
  * Prints one JSON line. Run beside the PyTorch twin by bench/names_speed.sh.
  *
  *   deno run -A bench/names_speed.ts --type gru --steps 100 --warmup 10
+ *   deno run -A bench/names_speed.ts --type transformer --dtype float32
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
-import { createModel, sequenceLoss, TensorAdamW } from "../lib/lm/mod.ts";
+import { createModel, sequenceLoss, TensorAdamW, Transformer } from "../lib/lm/mod.ts";
 import { batchAt, namesData } from "../examples/names.ts";
 
 const { values } = parseArgs({
@@ -19,6 +20,7 @@ const { values } = parseArgs({
     steps: { type: "string", default: "100" },
     warmup: { type: "string", default: "10" },
     "input-file": { type: "string", default: "data/names.txt" },
+    dtype: { type: "string", default: "float64" },
   },
 });
 const type = values.type as string;
@@ -33,7 +35,14 @@ const config = {
   nEmbd: 64,
   nEmbd2: 64,
 };
-const model = createModel(type, config, { seed: 3407 });
+const dtype = values.dtype as "float64" | "float32";
+// The transformer trains in float32 too, as PyTorch does; the other models in float64 only.
+const model = type === "transformer"
+  ? new Transformer(config, { seed: 3407, dtype })
+  : createModel(type, config, { seed: 3407 });
+if (dtype !== "float64" && type !== "transformer") {
+  throw new RangeError(`--dtype ${dtype}: only the transformer has a float32 option`);
+}
 const optimizer = new TensorAdamW(model.namedParameters(), {
   learningRate: 5e-4,
   weightDecay: 0.01,
@@ -53,6 +62,7 @@ const mean = times.reduce((a, b) => a + b, 0) / times.length;
 console.log(JSON.stringify({
   engine: "dcslm",
   type,
+  dtype,
   steps,
   warmup,
   msPerStep: mean,

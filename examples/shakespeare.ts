@@ -6,6 +6,7 @@
  *     deno run -A examples/shakespeare.ts                       # the reference run
  *     deno run -A examples/shakespeare.ts --sample-only --start "HAMLET." --max-new-tokens 500
  *     deno run -A examples/shakespeare.ts --eval some.txt       # loss, perplexity, bits/char
+ *     deno run -A examples/shakespeare.ts --dtype float32       # train in float32, as PyTorch
  *
  * The defaults are nanoGPT's CPU configuration for shakespeare_char: block 64, batch 12,
  * 4 layers, 4 heads, 128 wide, 2,000 iterations, learning rate 1e-3 warmed up over 100
@@ -56,6 +57,7 @@ const { values: flags } = parseArgs({
     "beta2": { type: "string", default: "0.99" },
     "grad-clip": { type: "string", default: "1.0" },
     "dropout": { type: "string", default: "0" },
+    "dtype": { type: "string", default: "float64" },
     "eval-interval": { type: "string", default: "250" },
     "eval-iters": { type: "string", default: "20" },
     "log-interval": { type: "string", default: "10" },
@@ -232,6 +234,7 @@ async function train(): Promise<void> {
     nEmbd: num("n-embd"),
     dropout: num("dropout"),
     seed: num("seed"),
+    dtype: flags.dtype as GPTConfig["dtype"],
   };
   const model = new GPT(config);
   const maxIters = num("max-iters");

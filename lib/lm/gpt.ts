@@ -10,17 +10,18 @@
  * logits = lm_head(ln_f(x))                      lm_head tied to wte (or its own weight)
  * ```
  *
- * Attention is composed of plain ops (matmul, tril, softmax), so every derivative is the
- * registry's. Generation keeps a cache of each layer's keys and values, so a new token costs
+ * Attention is the registry's fused `attention` op (scores, causal mask, softmax and weighted
+ * sum in one op, gradient-checked like every op). Generation keeps a cache of each layer's keys and values, so a new token costs
  * one position of computation instead of the whole context.
  *
  * @module
  */
 
 import { type Random, randomSourceOf, type SeedOptions } from "../util/random.ts";
-import { concat, noGrad, Tensor } from "../tensor/tensor.ts";
+import { attention, concat, linear, noGrad, Tensor } from "../tensor/tensor.ts";
 import { Dropout, Embedding, LayerNorm, Linear } from "../nn/modules.ts";
 import type { TokenIds } from "./model.ts";
+import type { DType } from "../tensor/mod.ts";
 
 /**
  * The shape and training-time options of a {@linkcode GPT}.
@@ -63,6 +64,12 @@ export interface GPTConfig {
    * that a config can describe a shape alone.
    */
   readonly seed?: number;
+  /**
+   * Element type of the parameters, and so of every activation: `"float64"` (default, as the
+   * gradient checks need) or `"float32"` (as PyTorch trains: half the memory traffic, and the
+   * matrix kernels do four lanes a vector instead of two). The same initial draws, rounded.
+   */
+  readonly dtype?: DType;
 }
 
 /**
@@ -125,6 +132,8 @@ export interface BlockOptions extends SeedOptions {
   readonly dropout?: number;
   /** Whether the Linear layers have biases (default true). */
   readonly bias?: boolean;
+  /** Element type of the parameters (default `"float64"`; see {@linkcode GPTConfig.dtype}). */
+  readonly dtype?: DType;
 }
 
 /**
@@ -157,7 +166,7 @@ export class CausalSelfAttention {
 
   /** Attention over `nEmbd`-wide vectors in `nHead` heads. */
   constructor(options: BlockOptions) {
-    const { nEmbd, nHead } = options;
+    const { nEmbd, nHead, dtype } = options;
     if (!Number.isSafeInteger(nHead) || nHead <= 0 || nEmbd % nHead !== 0) {
       throw new RangeError(
         `CausalSelfAttention: nHead must be a positive integer dividing nEmbd (${nEmbd}), ` +
@@ -168,8 +177,8 @@ export class CausalSelfAttention {
     const bias = options.bias ?? true;
     this.nEmbd = nEmbd;
     this.nHead = nHead;
-    this.cAttn = new Linear(nEmbd, 3 * nEmbd, { bias, source: random });
-    this.cProj = new Linear(nEmbd, nEmbd, { bias, source: random });
+    this.cAttn = new Linear(nEmbd, 3 * nEmbd, { bias, source: random, dtype });
+    this.cProj = new Linear(nEmbd, nEmbd, { bias, source: random, dtype });
     this.attnDropout = new Dropout(options.dropout ?? 0, { source: random });
     this.residDropout = new Dropout(options.dropout ?? 0, { source: random });
   }
@@ -201,13 +210,8 @@ export class CausalSelfAttention {
       cache.keys[layer] = k;
       cache.values[layer] = v;
     }
-    const past = k.shape[2] - time;
-    // Query i (at absolute position past + i) sees keys 0..past + i: column ≤ row + past.
-    // −1e9 instead of −∞ keeps every value finite; its exp underflows to exactly 0.
-    const scores = q.matmul(k.transpose(-2, -1)).mul(1 / Math.sqrt(headSize))
-      .tril({ diagonal: past, fill: -1e9 });
-    const weights = dropped(this.attnDropout, scores.softmax(-1));
-    const y = weights.matmul(v) // [B, nHead, T, headSize]
+    // Query i (at absolute position past + i) sees keys 0..past + i.
+    const y = causalAttention(q, k, v, this.attnDropout) // [B, nHead, T, headSize]
       .permute([0, 2, 1, 3])
       .reshape([batch, time, channels]);
     return dropped(this.residDropout, this.cProj.forward(y));
@@ -250,12 +254,12 @@ export class Block {
   constructor(options: BlockOptions) {
     const random = randomSourceOf("Block", options);
     const bias = options.bias ?? true;
-    const { nEmbd, nHead, dropout } = options;
-    this.ln1 = new LayerNorm(nEmbd);
-    this.attn = new CausalSelfAttention({ nEmbd, nHead, dropout, bias, source: random });
-    this.ln2 = new LayerNorm(nEmbd);
-    this.cFc = new Linear(nEmbd, 4 * nEmbd, { bias, source: random });
-    this.cProj = new Linear(4 * nEmbd, nEmbd, { bias, source: random });
+    const { nEmbd, nHead, dropout, dtype } = options;
+    this.ln1 = new LayerNorm(nEmbd, { dtype });
+    this.attn = new CausalSelfAttention({ nEmbd, nHead, dropout, bias, dtype, source: random });
+    this.ln2 = new LayerNorm(nEmbd, { dtype });
+    this.cFc = new Linear(nEmbd, 4 * nEmbd, { bias, source: random, dtype });
+    this.cProj = new Linear(4 * nEmbd, nEmbd, { bias, source: random, dtype });
     this.mlpDropout = new Dropout(dropout ?? 0, { source: random });
   }
 
@@ -351,6 +355,7 @@ export class GPT {
       bias: true,
       tieWeights: true,
       init: "gpt2",
+      dtype: "float64",
       ...config,
       seed: config.seed as number,
     };
@@ -369,23 +374,26 @@ export class GPT {
     if (full.init !== "gpt2" && full.init !== "pytorch") {
       throw new RangeError(`GPT: init must be "gpt2" or "pytorch", got ${String(full.init)}`);
     }
+    if (full.dtype !== "float64" && full.dtype !== "float32") {
+      throw new RangeError(`GPT: dtype must be "float64" or "float32", got ${String(full.dtype)}`);
+    }
     // With a seed (never a source) the policy's generator is a Random, whose normal() GPT-2's
     // initialisation draws from.
     const random = randomSourceOf("GPT", { seed: config.seed }) as Random;
     this.config = Object.freeze(full);
-    const { vocabSize, blockSize, nLayer, nEmbd, dropout, bias } = full;
-    this.wte = new Embedding(vocabSize, nEmbd, { source: random });
-    this.wpe = new Embedding(blockSize, nEmbd, { source: random });
+    const { vocabSize, blockSize, nLayer, nEmbd, dropout, bias, dtype } = full;
+    this.wte = new Embedding(vocabSize, nEmbd, { source: random, dtype });
+    this.wpe = new Embedding(blockSize, nEmbd, { source: random, dtype });
     this.drop = new Dropout(dropout, { source: random });
     const blocks: Block[] = [];
     for (let i = 0; i < nLayer; i++) {
-      blocks.push(new Block({ nEmbd, nHead: full.nHead, dropout, bias, source: random }));
+      blocks.push(new Block({ nEmbd, nHead: full.nHead, dropout, bias, source: random, dtype }));
     }
     this.blocks = blocks;
-    this.lnF = new LayerNorm(nEmbd);
+    this.lnF = new LayerNorm(nEmbd, { dtype });
     this.lmHead = full.tieWeights
       ? this.wte.weight
-      : new Linear(nEmbd, vocabSize, { bias: false, source: random }).weight;
+      : new Linear(nEmbd, vocabSize, { bias: false, source: random, dtype }).weight;
     if (full.init === "gpt2") this.#initGpt2(random);
   }
 
@@ -500,7 +508,7 @@ export class GPT {
     this.blocks.forEach((block, layer) => {
       x = block.forward(x, cache, layer);
     });
-    const logits = this.lnF.forward(x).matmul(this.lmHead.transpose());
+    const logits = linear(this.lnF.forward(x), this.lmHead);
     if (options?.targets === undefined) return { logits, loss: null };
     const [targets, tb, tt] = tokenGrid("targets", options.targets);
     if (tb !== batch || tt !== time) {
@@ -600,6 +608,21 @@ export function* generate(
   } finally {
     model.train(true);
   }
+}
+
+/**
+ * softmax(q·kᵀ/√d)·v, each query seeing the keys of its own and earlier positions (the
+ * queries are the last positions of the keys): the fused `attention` op, or, when dropout
+ * on the attention weights is on, the same made of matmul, tril and softmax with the
+ * dropout between softmax and the weighted sum.
+ */
+function causalAttention(q: Tensor, k: Tensor, v: Tensor, weightDropout: Dropout): Tensor {
+  if (weightDropout.p === 0 || !weightDropout.training) return attention(q, k, v);
+  const past = k.shape[2] - q.shape[2];
+  // Column ≤ row + past; −1e9 instead of −∞ keeps every value finite (its exp is exactly 0).
+  const scores = q.matmul(k.transpose(-2, -1)).mul(1 / Math.sqrt(q.shape[3]))
+    .tril({ diagonal: past, fill: -1e9 });
+  return weightDropout.forward(scores.softmax(-1)).matmul(v);
 }
 
 /** `x` through dropout, skipped outright when p is 0 (no mask to draw, no graph node). */

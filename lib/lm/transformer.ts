@@ -10,6 +10,7 @@
 
 import type { Tensor } from "../tensor/tensor.ts";
 import { randomSourceOf } from "../util/random.ts";
+import type { DType } from "../tensor/mod.ts";
 import { GPT } from "./gpt.ts";
 import {
   checkedConfig,
@@ -51,7 +52,13 @@ export class Transformer implements LanguageModel {
    * @throws {RangeError} for bad sizes, `nHead` not dividing `nEmbd`, or `options.parameters`
    * (not supported: the GPT owns its tensors).
    */
-  constructor(config: ModelConfig, options: ModelOptions = {}) {
+  constructor(
+    config: ModelConfig,
+    options: ModelOptions & {
+      /** Element type of the parameters and activations (default `"float64"`). */
+      readonly dtype?: DType;
+    } = {},
+  ) {
     this.config = checkedConfig("transformer", config);
     if (options.parameters !== undefined) {
       throw new RangeError(
@@ -71,6 +78,7 @@ export class Transformer implements LanguageModel {
       tieWeights: false,
       init: "pytorch",
       seed: gptSeed(options),
+      dtype: options.dtype ?? "float64",
     });
   }
 

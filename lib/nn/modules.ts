@@ -8,6 +8,7 @@
 
 import { type RandomSource, randomSourceOf, type SeedOptions } from "../util/random.ts";
 import { dropout, gather, layerNorm, linear, Tensor } from "../tensor/tensor.ts";
+import type { DType } from "../tensor/mod.ts";
 
 /**
  * A part of a network: a forward function, the parameters it trains (by name), a training
@@ -201,6 +202,11 @@ export interface TensorInitOptions extends SeedOptions {
   readonly seed?: number;
   /** A generator to draw from (it advances), e.g. shared by the layers of a network. */
   readonly source?: RandomSource;
+  /**
+   * Element type of the parameters: `"float64"` (the default, for gradient checks) or
+   * `"float32"` (as PyTorch trains; the same draws, rounded).
+   */
+  readonly dtype?: DType;
 }
 
 function sourceOf(where: string, options: TensorInitOptions | undefined): RandomSource {
@@ -269,10 +275,11 @@ export class Linear extends TensorModuleBase {
     const bound = init === "uniform" ? 1 : 1 / Math.sqrt(inFeatures);
     const data = new Float64Array(outFeatures * inFeatures);
     for (let i = 0; i < data.length; i++) data[i] = bound * (2 * source.next() - 1);
-    this.weight = new Tensor(data, [outFeatures, inFeatures], { requiresGrad: true });
+    const dtype = options?.dtype;
+    this.weight = new Tensor(data, [outFeatures, inFeatures], { requiresGrad: true, dtype });
     this.bias = options?.bias === false
       ? null
-      : new Tensor(new Float64Array(outFeatures), [outFeatures], { requiresGrad: true });
+      : new Tensor(new Float64Array(outFeatures), [outFeatures], { requiresGrad: true, dtype });
   }
 
   /** `x · Wᵀ + b` over the last axis of `x`. */
@@ -328,7 +335,7 @@ export class Embedding extends TensorModuleBase {
       const radius = Math.sqrt(-2 * Math.log(1 - source.next()));
       data[i] = radius * Math.cos(2 * Math.PI * source.next());
     }
-    this.weight = new Tensor(data, [count, dim], { requiresGrad: true });
+    this.weight = new Tensor(data, [count, dim], { requiresGrad: true, dtype: options?.dtype });
   }
 
   /** The rows of `indices` (any shape): the result has shape `[...indices.shape, dim]`. */
@@ -361,6 +368,8 @@ export class Embedding extends TensorModuleBase {
 export interface LayerNormModuleOptions {
   /** Added to the variance before the square root (default 1e-5). */
   readonly eps?: number;
+  /** Element type of `weight` and `bias` (default `"float64"`). */
+  readonly dtype?: DType;
 }
 
 /**
@@ -397,8 +406,9 @@ export class LayerNorm extends TensorModuleBase {
     if (!(this.eps > 0 && this.eps < Infinity)) {
       throw new RangeError(`LayerNorm: eps must be a finite number > 0, got ${this.eps}`);
     }
-    this.weight = new Tensor(new Float64Array(dim).fill(1), [dim], { requiresGrad: true });
-    this.bias = new Tensor(new Float64Array(dim), [dim], { requiresGrad: true });
+    const dtype = options?.dtype;
+    this.weight = new Tensor(new Float64Array(dim).fill(1), [dim], { requiresGrad: true, dtype });
+    this.bias = new Tensor(new Float64Array(dim), [dim], { requiresGrad: true, dtype });
   }
 
   /** `x` normalised over its last axis, scaled and shifted. */

@@ -38,6 +38,23 @@ export function broadcastShapes(op: string, a: Shape, b: Shape): number[] {
 }
 
 /**
+ * When broadcasting `inShape` to `outShape` repeats the whole input along leading axes (its
+ * shape, less leading 1s, is the end of `outShape`: a scalar, a row, an equal shape), the
+ * input's size p: result element i reads input element i mod p. Otherwise −1 (read through
+ * {@link broadcastIndex} instead). `inShape` must broadcast to `outShape`.
+ */
+export function repeatPeriod(outShape: Shape, inShape: Shape): number {
+  let first = 0;
+  while (first < inShape.length && inShape[first] === 1) first++;
+  const kept = inShape.length - first;
+  const offset = outShape.length - kept;
+  for (let axis = 0; axis < kept; axis++) {
+    if (inShape[first + axis] !== outShape[offset + axis]) return -1;
+  }
+  return sizeOf(inShape);
+}
+
+/**
  * For each element of a tensor of shape `outShape` (row-major), the flat position of the
  * element of a contiguous tensor of shape `inShape` that broadcasting reads there; `null`
  * when the shapes are equal (the identity map, which callers skip for speed).

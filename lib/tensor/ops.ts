@@ -21,7 +21,20 @@
 import { type InputDomain, type OpName, ops, type OpSpec } from "../scalar/ops.ts";
 import { DEFAULT_EPS } from "../scalar/value.ts";
 import { Random } from "../util/random.ts";
-import { broadcastIndex, broadcastShapes, stridedPositions, sumToShape } from "./_broadcast.ts";
+import {
+  broadcastIndex,
+  broadcastShapes,
+  repeatPeriod,
+  stridedPositions,
+  sumToShape,
+} from "./_broadcast.ts";
+import {
+  type BinaryLoops,
+  binaryLoops,
+  hotLoops,
+  type UnaryLoops,
+  unaryLoops,
+} from "./kernels/_elementwise.ts";
 import { attentionBackward, attentionForward, type AttentionSizes } from "./kernels/_attention.ts";
 import { product } from "./kernels/_product.ts";
 import { allocate, asDType, asFloat64, dtypeOf, type FloatArray } from "./_dtype.ts";
@@ -287,15 +300,45 @@ interface BroadcastMaps {
 }
 
 /**
+ * The element type of an op's result: float32 when every input is float32 (the engine's
+ * rule; writing into a Float32Array rounds each float64 result once), else float64. An op
+ * that allocates its result so saves the engine a conversion.
+ */
+function resultType(inputs: readonly TensorData[]): "float32" | "float64" {
+  return inputs.every((t) => t.data instanceof Float32Array) ? "float32" : "float64";
+}
+
+/**
+ * How a binary op reads one input: `data` repeated with period `period` (result element i
+ * reads `data[i mod period]`). That is the input's own storage when broadcasting repeats it
+ * whole (a scalar, a row, an equal shape: see `repeatPeriod`); any other broadcast is
+ * materialised at the result's size through `map`, which backward uses to sum the gradient
+ * back to the input's shape.
+ */
+interface BroadcastOperand {
+  readonly data: FloatArray;
+  readonly period: number;
+  readonly map: Int32Array | null;
+}
+
+function broadcastOperand(shape: Shape, size: number, input: TensorData): BroadcastOperand {
+  const period = repeatPeriod(shape, input.shape);
+  if (period !== -1) return { data: input.data, period, map: null };
+  const map = broadcastIndex(shape, input.shape) as Int32Array;
+  return { data: expand(input.data, map), period: size, map };
+}
+
+/**
  * A binary element-wise op with broadcasting, made from the scalar registry's `spec`: the
  * same forward and local derivatives, applied element by element, so an op's calculus is
- * written once for both engines. Forward reads both inputs through their index maps;
- * backward computes full-size gradients and sums each back to its input's shape.
+ * written once for both engines (the loops are in kernels/_elementwise.ts; the hot ops have
+ * their own). Backward sums the gradient of a repeated input over its repetitions.
  */
 function defineBinary(
   spec: OpSpec,
   cases: readonly OpCase[],
   name: string = spec.name,
+  loops: BinaryLoops = binaryLoops(spec),
 ): TensorOpSpec<undefined> {
   return defineTensorOp<undefined>({
     name,
@@ -303,56 +346,43 @@ function defineBinary(
     elementwise: true,
     forward([a, b]) {
       const shape = broadcastShapes(name, a.shape, b.shape);
-      const mapA = broadcastIndex(shape, a.shape);
-      const mapB = broadcastIndex(shape, b.shape);
-      const x = expand(a.data, mapA);
-      const y = expand(b.data, mapB);
-      const out = new Float64Array(sizeOf(shape));
-      for (let i = 0; i < out.length; i++) out[i] = spec.forward(x[i], y[i]);
-      const saved: BroadcastMaps = { mapA, mapB };
-      return { data: out, shape, saved };
+      const out = allocate(resultType([a, b]), sizeOf(shape));
+      const x = broadcastOperand(shape, out.length, a);
+      const y = broadcastOperand(shape, out.length, b);
+      loops.forward(x.data, x.period, y.data, y.period, out);
+      return { data: out, shape, saved: null };
     },
-    backward({ grad, inputs: [a, b], out, saved, needs }) {
-      const { mapA, mapB } = saved as BroadcastMaps;
-      const x = expand(a.data, mapA);
-      const y = expand(b.data, mapB);
-      const z = out.data;
-      let gx: Float64Array | null = null;
-      let gy: Float64Array | null = null;
-      if (needs[0]) {
-        gx = new Float64Array(grad.length);
-        for (let i = 0; i < gx.length; i++) gx[i] = spec.gradA(x[i], y[i], z[i]) * grad[i];
-      }
-      if (needs[1]) {
-        gy = new Float64Array(grad.length);
-        for (let i = 0; i < gy.length; i++) gy[i] = spec.gradB(x[i], y[i], z[i]) * grad[i];
-      }
-      return [
-        gx === null ? null : sumToShape(gx, mapA, a.data.length),
-        gy === null ? null : sumToShape(gy, mapB, b.data.length),
-      ];
+    backward({ grad, inputs: [a, b], out, needs }) {
+      const x = broadcastOperand(out.shape, grad.length, a);
+      const y = broadcastOperand(out.shape, grad.length, b);
+      const gradients: (Float64Array | null)[] = [null, null];
+      [x, y].forEach((operand, which) => {
+        if (!needs[which]) return;
+        // −0 is the exact identity of addition (+0 would turn a −0 gradient into +0).
+        const g = new Float64Array(operand.period).fill(-0);
+        loops.backward(which as 0 | 1, x.data, x.period, y.data, y.period, out.data, grad, g);
+        gradients[which] = sumToShape(g, operand.map, [a, b][which].data.length);
+      });
+      return gradients;
     },
     cases,
   });
 }
 
 /** A unary element-wise op made from the scalar registry's `spec`, checked on its domain. */
-function defineUnary(spec: OpSpec): TensorOpSpec<undefined> {
+function defineUnary(spec: OpSpec, loops: UnaryLoops = unaryLoops(spec)): TensorOpSpec<undefined> {
   return defineTensorOp<undefined>({
     name: spec.name,
     arity: 1,
     elementwise: true,
     forward([a]) {
-      const x = a.data;
-      const out = new Float64Array(x.length);
-      for (let i = 0; i < out.length; i++) out[i] = spec.forward(x[i], 0);
+      const out = allocate(dtypeOf(a.data), a.data.length);
+      loops.forward(a.data, out);
       return { data: out, shape: a.shape, saved: null };
     },
     backward({ grad, inputs: [a], out }) {
-      const x = a.data;
-      const z = out.data;
       const gx = new Float64Array(grad.length);
-      for (let i = 0; i < gx.length; i++) gx[i] = spec.gradA(x[i], 0, z[i]) * grad[i];
+      loops.backward(a.data, out.data, grad, gx);
       return [gx];
     },
     cases: [{ inputs: [{ shape: ["..."], domain: spec.domains[0][0] }], maxBatchRank: 3 }],
@@ -552,15 +582,24 @@ function checkedPermutation(x: TensorData, axes: readonly number[]): number[] {
   return normal;
 }
 
-/** Copies `x` with its axes reordered so that result axis i is input axis `axes[i]`. */
-function permuteData(data: FloatArray, shape: Shape, axes: readonly number[]): Float64Array {
+/**
+ * Copies `x` with its axes reordered so that result axis i is input axis `axes[i]`. When the
+ * last axis stays last (as in splitting attention heads), whole rows are copied: the index
+ * map then has one entry per row, not per element.
+ */
+function permuteData(data: FloatArray, shape: Shape, axes: readonly number[]): FloatArray {
   const inStrides = contiguousStrides(shape);
-  const positions = stridedPositions(
-    axes.map((a) => shape[a]),
-    axes.map((a) => inStrides[a]),
+  const rank = shape.length;
+  const row = rank > 0 && axes[rank - 1] === rank - 1 ? shape[rank - 1] : 1;
+  const kept = row === 1 ? axes : axes.slice(0, -1);
+  const starts = stridedPositions(
+    kept.map((a) => shape[a]),
+    kept.map((a) => inStrides[a]),
   );
-  const out = new Float64Array(data.length);
-  for (let i = 0; i < out.length; i++) out[i] = data[positions[i]];
+  const out = allocate(dtypeOf(data), data.length);
+  for (let r = 0, i = 0; r < starts.length; r++) {
+    for (let j = starts[r], end = j + row; j < end; j++, i++) out[i] = data[j];
+  }
   return out;
 }
 
@@ -667,7 +706,7 @@ function copyBlocks(
   from: FloatArray,
   fromWidth: number,
   fromStart: number,
-  to: Float64Array,
+  to: FloatArray,
   toWidth: number,
   toStart: number,
   outer: number,
@@ -891,7 +930,10 @@ export interface TrilParams {
  * ```
  */
 export interface AttentionParams {
-  /** Whether query i sees only keys j ≤ i (default true). */
+  /**
+   * Whether query i sees only keys j ≤ i + Tk − Tq (default true): with as many queries as
+   * keys, j ≤ i; with fewer, the queries are the last positions and see every earlier key.
+   */
   readonly causal?: boolean;
   /** The factor on the scores Q·Kᵀ (default 1/√d, d the last axis' size). */
   readonly scale?: number;
@@ -1084,7 +1126,9 @@ export type UnaryOpName = Exclude<
 const unaryOps = Object.fromEntries(
   (Object.keys(ops) as OpName[])
     .filter((name) => ops[name].arity === 1)
-    .map((name) => [name, defineUnary(ops[name])]),
+    .map((
+      name,
+    ) => [name, defineUnary(ops[name], (hotLoops.unary as Record<string, UnaryLoops>)[name])]),
 ) as Record<UnaryOpName, TensorOpSpec<undefined>>;
 
 // Pairs drawn one from each side of 0 are never tied: maximum and minimum kink at a = b.
@@ -1241,9 +1285,9 @@ export type LinearParams = undefined;
  * ```
  */
 export const tensorOps: TensorOpRegistry = {
-  add: defineBinary(ops.add, broadcastPair),
-  sub: defineBinary(ops.sub, broadcastPair),
-  mul: defineBinary(ops.mul, broadcastPair),
+  add: defineBinary(ops.add, broadcastPair, "add", hotLoops.binary.add),
+  sub: defineBinary(ops.sub, broadcastPair, "sub", hotLoops.binary.sub),
+  mul: defineBinary(ops.mul, broadcastPair, "mul", hotLoops.binary.mul),
   div: defineTensorOp<DivParams | undefined>({
     // The scalar engine's rule: the denominator's magnitude is kept at least eps (sign
     // kept, 0 counts as positive). Where |b| < eps the result a / (±eps) does not depend
@@ -1740,7 +1784,7 @@ export const tensorOps: TensorOpRegistry = {
       const axes = saved as number[];
       const inverse = new Array<number>(axes.length);
       for (let i = 0; i < axes.length; i++) inverse[axes[i]] = i;
-      return [permuteData(grad, out.shape, inverse)];
+      return [permuteData(grad, out.shape, inverse) as Float64Array];
     },
     cases: [{
       inputs: [{ shape: ["a", "b", "c"], domain: anywhere }],
@@ -1811,7 +1855,7 @@ export const tensorOps: TensorOpRegistry = {
       const [axis, start, end] = sliceBounds(a, params);
       const [outer, size, inner] = splitAtAxis(a.shape, axis);
       const width = (end - start) * inner;
-      const out = new Float64Array(outer * width);
+      const out = allocate(dtypeOf(a.data), outer * width);
       copyBlocks(a.data, size * inner, start * inner, out, width, 0, outer, width);
       const shape = a.shape.map((s, i) => (i === axis ? end - start : s));
       return { data: out, shape, saved: [axis, start, end] };
@@ -1836,7 +1880,7 @@ export const tensorOps: TensorOpRegistry = {
     elementwise: false,
     forward(inputs, params) {
       const { axis, outer, inner, total, shape } = concatLayout(inputs, params);
-      const out = new Float64Array(outer * total * inner);
+      const out = allocate(resultType(inputs), outer * total * inner);
       let at = 0;
       for (const x of inputs) {
         const width = x.shape[axis] * inner;
@@ -1882,7 +1926,7 @@ export const tensorOps: TensorOpRegistry = {
     forward(inputs, params) {
       const { outer, inner, shape } = stackLayout(inputs, params);
       const count = inputs.length;
-      const out = new Float64Array(outer * count * inner);
+      const out = allocate(resultType(inputs), outer * count * inner);
       for (let t = 0; t < count; t++) {
         copyBlocks(inputs[t].data, inner, 0, out, count * inner, t * inner, outer, inner);
       }
@@ -1929,7 +1973,7 @@ export const tensorOps: TensorOpRegistry = {
       checkedIndices("gather", "index", indices, table.shape[0]);
       const width = sizeOf(table.shape.slice(1));
       const values = indices.values;
-      const out = new Float64Array(values.length * width);
+      const out = allocate(dtypeOf(table.data), values.length * width);
       for (let p = 0; p < values.length; p++) {
         const from = values[p] * width;
         for (let i = 0; i < width; i++) out[p * width + i] = table.data[from + i];
@@ -2164,7 +2208,7 @@ export const tensorOps: TensorOpRegistry = {
       const data = x.data;
       const normalized = new Float64Array(data.length);
       const inverseStd = new Float64Array(rowCount);
-      const out = new Float64Array(data.length);
+      const out = allocate(resultType([x, weight, bias]), data.length);
       for (let r = 0; r < rowCount; r++) {
         const base = r * width;
         let mean = 0;
@@ -2303,24 +2347,22 @@ export const tensorOps: TensorOpRegistry = {
   }),
 
   attention: defineTensorOp<AttentionParams | undefined>({
-    // softmax(scale·Q·Kᵀ, causal mask)·V over [..., T, d] queries, keys and values, in one op:
+    // softmax(scale·Q·Kᵀ, causal mask)·V over [..., Tq, d] queries and [..., Tk, d] keys and
+    // values, in one op:
     // forward and backward in kernels/_attention.ts, every product on the SIMD kernel.
     name: "attention",
     arity: 3,
     elementwise: false,
     forward([q, k, v], params) {
       const sizes = attentionSizes(q, k, v, params);
-      const { out, probs } = attentionForward(
-        asFloat64(q.data),
-        asFloat64(k.data),
-        asFloat64(v.data),
-        sizes,
-      );
-      return { data: out, shape: q.shape, saved: { sizes, probs } };
+      // The kernel computes in float64: float32 inputs are widened once, kept for backward.
+      const wide = [q, k, v].map((t) => asFloat64(t.data));
+      const { out, probs } = attentionForward(wide[0], wide[1], wide[2], sizes);
+      const saved: AttentionSaved = { sizes, probs, wide };
+      return { data: out, shape: q.shape, saved };
     },
-    backward({ grad, inputs: [q, k, v], saved, needs }) {
-      const { sizes, probs } = saved as { sizes: AttentionSizes; probs: Float64Array };
-      const [x, y, z] = [q, k, v].map((t) => asFloat64(t.data));
+    backward({ grad, saved, needs }) {
+      const { sizes, probs, wide: [x, y, z] } = saved as AttentionSaved;
       return attentionBackward(grad, x, y, z, probs, sizes, needs);
     },
     cases: [
@@ -2336,9 +2378,26 @@ export const tensorOps: TensorOpRegistry = {
         inputs: [0, 1, 2].map(() => ({ shape: ["b", "h", "t", "d"], domain: anywhere })),
         sizes: { b: [1, 2], h: [1, 2], t: [1, 3], d: [1, 2] },
       },
+      {
+        // Fewer queries than keys: the last positions, attending to cached earlier ones too.
+        inputs: [
+          { shape: ["b", 2, "d"], domain: anywhere },
+          { shape: ["b", "t", "d"], domain: anywhere },
+          { shape: ["b", "t", "d"], domain: anywhere },
+        ],
+        params: { causal: { kind: "oneOf", values: [true, false] } },
+        sizes: { b: [1, 2], t: [2, 4], d: [1, 3] },
+      },
     ],
   }),
 };
+
+interface AttentionSaved {
+  readonly sizes: AttentionSizes;
+  readonly probs: Float64Array;
+  /** q, k and v as float64 (the inputs themselves when they are float64). */
+  readonly wide: readonly Float64Array[];
+}
 
 function attentionSizes(
   q: TensorData,
@@ -2346,13 +2405,18 @@ function attentionSizes(
   v: TensorData,
   params: AttentionParams | undefined,
 ): AttentionSizes {
-  if (q.shape.length < 2 || !sameShape(q.shape, k.shape) || !sameShape(q.shape, v.shape)) {
+  const rank = q.shape.length;
+  const fits = rank >= 2 && sameShape(k.shape, v.shape) && k.shape.length === rank &&
+    sameShape(q.shape.slice(0, -2), k.shape.slice(0, -2)) &&
+    q.shape[rank - 1] === k.shape[rank - 1];
+  if (!fits) {
     throw new RangeError(
-      `attention: q, k and v need one shape [..., T, d], got ${formatShape(q.shape)}, ` +
+      `attention: q [..., Tq, d], k and v [..., Tk, d] do not fit: got ${formatShape(q.shape)}, ` +
         `${formatShape(k.shape)} and ${formatShape(v.shape)}`,
     );
   }
-  const [t, d] = q.shape.slice(-2);
+  const [tq, d] = q.shape.slice(-2);
+  const tk = k.shape[rank - 2];
   const scale = params?.scale ?? 1 / Math.sqrt(d);
   if (!Number.isFinite(scale)) {
     throw new RangeError(`attention: scale must be finite, got ${scale}`);
@@ -2361,5 +2425,10 @@ function attentionSizes(
   if (typeof causal !== "boolean") {
     throw new TypeError(`attention: causal must be a boolean, got ${String(causal)}`);
   }
-  return { batch: t * d === 0 ? 0 : q.data.length / (t * d), t, d, scale, causal };
+  if (causal && tq > tk) {
+    throw new RangeError(
+      `attention: causal attention of ${tq} queries needs at least as many keys, got ${tk}`,
+    );
+  }
+  return { batch: tq * d === 0 ? 0 : q.data.length / (tq * d), tq, tk, d, scale, causal };
 }

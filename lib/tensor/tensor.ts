@@ -710,8 +710,12 @@ function propagate(root: Tensor, seed: Float64Array): void {
     }
     totals[i] = total;
   }
+  // A leaf's gradient takes the leaf's element type (an optimizer reads it beside the
+  // values); the others keep the float64 they were computed in, unconverted.
   for (let i = 0; i < order.length; i++) {
-    order[i].grad = trusted(asDType(totals[i], order[i].dtype), order[i].shape);
+    const node = order[i];
+    const total = node.op === null ? asDType(totals[i], node.dtype) : totals[i];
+    node.grad = trusted(total, node.shape);
   }
 }
 
@@ -1085,11 +1089,14 @@ export function layerNorm(
 
 /**
  * Scaled dot-product attention in one op: `softmax(scale·q·kᵀ)·v` over the last two axes of
- * same-shape `[..., T, d]` queries, keys and values, causal by default (query i sees keys
- * j ≤ i), scale 1/√d by default. Forward and backward are fused: nothing but the
- * probabilities is kept, and no transpose is made.
+ * `[..., Tq, d]` queries and `[..., Tk, d]` keys and values (the leading axes alike), causal by
+ * default, scale 1/√d by default. Causal: query i sees keys j ≤ i + Tk − Tq, so with Tq = Tk
+ * each position sees itself and the ones before, and with fewer queries (a new token after
+ * cached keys) the queries are the last positions. Forward and backward are fused: nothing
+ * but the probabilities is kept, and no transpose is made.
  *
- * @throws {RangeError} when the shapes differ or have fewer than 2 axes.
+ * @throws {RangeError} when the shapes do not fit, have fewer than 2 axes, or a causal call
+ * has more queries than keys.
  *
  * @example One query row attends to itself only, under the causal mask.
  * ```ts
@@ -1233,8 +1240,20 @@ function describe(x: unknown): string {
 }
 
 function firstNonFinite(data: FloatArray): number {
+  // One loop per element type: a loop that sees both reads every element polymorphically.
+  return data instanceof Float64Array ? firstNonFinite64(data) : firstNonFinite32(data);
+}
+
+function firstNonFinite64(data: Float64Array): number {
   for (let i = 0; i < data.length; i++) {
     // x − x is 0 for every finite x and NaN for NaN and ±Infinity.
+    if (data[i] - data[i] !== 0) return i;
+  }
+  return -1;
+}
+
+function firstNonFinite32(data: Float32Array): number {
+  for (let i = 0; i < data.length; i++) {
     if (data[i] - data[i] !== 0) return i;
   }
   return -1;

@@ -321,3 +321,46 @@ Deno.test("GPT: a saved model reloads and generates the same text", () => {
   assert.deepEqual(text(reloaded), text(model));
   assert.equal(reloaded.lmHead, reloaded.wte.weight, "the tie survives a reload");
 });
+
+Deno.test("GPT in float32: the float64 model's numbers within float32 accuracy, and it trains", () => {
+  const config: GPTConfig = { ...TINY, blockSize: 8, nEmbd: 8, seed: 21 };
+  const wide = new GPT(config);
+  const narrow = new GPT({ ...config, dtype: "float32" });
+  for (const p of narrow.parameters()) assert.equal(p.dtype, "float32");
+  // The same draws, rounded: the float64 model given the rounded weights computes the same
+  // function in float64, so the two differ only by float32 rounding along the way.
+  wide.parameters().forEach((p, i) => p.data.set(narrow.parameters()[i].data));
+  const x = tokens(2, 8, 5, 22);
+  const y = tokens(2, 8, 5, 23);
+  const loss32 = narrow.forward(x, { targets: y }).loss!;
+  const loss64 = wide.forward(x, { targets: y }).loss!;
+  assert.equal(loss32.dtype, "float32");
+  // A few dozen float32 roundings deep: 64 float32 epsilons of the scale of the numbers.
+  const tolerance = 64 * 2 ** -23;
+  const lossGap = Math.abs(loss32.item() - loss64.item());
+  assert.ok(lossGap <= tolerance * loss64.item(), `${loss32.item()} ${loss64.item()}`);
+  loss32.backward();
+  loss64.backward();
+  narrow.parameters().forEach((p, i) => {
+    const q = wide.parameters()[i];
+    assert.equal(p.grad!.dtype, "float32");
+    let scale = 0;
+    for (const g of q.grad!.data) scale = Math.max(scale, Math.abs(g));
+    for (let e = 0; e < p.size; e++) {
+      const gap = Math.abs(p.grad!.data[e] - q.grad!.data[e]);
+      assert.ok(gap <= tolerance * scale, `parameter ${i} element ${e}: ${gap} of ${scale}`);
+    }
+  });
+  const optimizer = new AdamW(narrow.parameters(), { learningRate: 1e-2 });
+  for (let step = 0; step < 20; step++) {
+    optimizer.zeroGrad();
+    narrow.forward(x, { targets: y }).loss!.backward();
+    optimizer.step();
+  }
+  const after = narrow.forward(x, { targets: y }).loss!.item();
+  assert.ok(after < loss32.item() - 0.5, `loss ${loss32.item()} → ${after}`);
+  assert.throws(
+    () => new GPT({ ...config, dtype: "float16" as "float32" }),
+    /GPT: dtype must be "float64" or "float32", got float16/,
+  );
+});

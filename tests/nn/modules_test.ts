@@ -434,3 +434,22 @@ Deno.test("Tensor as FlatParameter: read and write values and grads, zeros befor
   sgd.step();
   assert.deepEqual(Array.from(p.data), [7.5, 8.5, 9.5]);
 });
+
+Deno.test("modules in float32: the float64 draws rounded, float32 results", () => {
+  const wide = new Linear(3, 2, { seed: 4 });
+  const narrow = new Linear(3, 2, { seed: 4, dtype: "float32" });
+  assert.equal(narrow.weight.dtype, "float32");
+  assert.equal(narrow.bias!.dtype, "float32");
+  assert.deepEqual(Array.from(narrow.weight.data), Array.from(wide.weight.data).map(Math.fround));
+  const table = new Embedding(4, 3, { seed: 5, dtype: "float32" });
+  assert.deepEqual(
+    Array.from(table.weight.data),
+    Array.from(new Embedding(4, 3, { seed: 5 }).weight.data).map(Math.fround),
+  );
+  const norm = new LayerNorm(2, { dtype: "float32" });
+  assert.equal(norm.weight.dtype, "float32");
+  assert.equal(norm.bias.dtype, "float32");
+  const x = tensor([[1, 2, 3]], { dtype: "float32" });
+  assert.equal(norm.forward(narrow.forward(x)).dtype, "float32");
+  assert.equal(table.forward([1, 2]).dtype, "float32");
+});

@@ -47,7 +47,7 @@ Deno.test("attention refuses shapes that differ or lack two axes", () => {
   const x = randn([2, 3], { seed: 1 });
   assert.throws(
     () => attention(x, randn([3, 2], { seed: 2 }), x),
-    /attention: q, k and v need one shape \[\.\.\., T, d\], got \[2,3\], \[3,2\] and \[2,3\]/,
+    /attention: q \[\.\.\., Tq, d\], k and v \[\.\.\., Tk, d\] do not fit: got \[2,3\], \[3,2\] and \[2,3\]/,
   );
   assert.throws(() => attention(tensor([1, 2]), tensor([1, 2]), tensor([1, 2])), RangeError);
   assert.throws(() => attention(x, x, x, { scale: Infinity }), /scale must be finite/);
@@ -55,4 +55,26 @@ Deno.test("attention refuses shapes that differ or lack two axes", () => {
     () => attention(x, x, x, { causal: 1 as unknown as boolean }),
     /causal must be a boolean/,
   );
+});
+
+Deno.test("attention of the last queries over every key equals the last rows of the full attention", () => {
+  // Large enough (48·16·48) for the SIMD products; then a small one on the plain loop.
+  for (const [t, d] of [[48, 16], [5, 3]]) {
+    const [q, k, v] = [11, 12, 13].map((seed) => randn([2, 3, t, d], { seed }));
+    const full = attention(q, k, v);
+    for (const last of [1, 2, t]) {
+      const part = attention(q.slice({ axis: 2, start: t - last }), k, v);
+      const want = full.slice({ axis: 2, start: t - last });
+      assert.deepEqual(part.shape, want.shape);
+      for (let i = 0; i < part.size; i++) {
+        assert.ok(Math.abs(part.data[i] - want.data[i]) <= 1e-12, `${t}, last ${last}, at ${i}`);
+      }
+    }
+  }
+  const [q, k] = [randn([1, 3, 2], { seed: 1 }), randn([1, 2, 2], { seed: 2 })];
+  assert.throws(
+    () => attention(q, k, k),
+    /^RangeError: attention: causal attention of 3 queries needs at least as many keys, got 2$/,
+  );
+  assert.deepEqual(attention(q, k, k, { causal: false }).shape, [1, 3, 2]);
 });

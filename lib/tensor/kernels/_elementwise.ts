@@ -1,0 +1,198 @@
+/**
+ * The loops under the element-wise ops, over operands that broadcast by repetition.
+ *
+ * Most broadcasts in a network repeat a whole operand along the leading axes: a scalar, a
+ * bias row added to every row, a position table added to every sequence of a batch, or an
+ * operand of the result's own shape. Result element i then reads element i mod p of an
+ * operand of p elements, which two counters follow without an index map and without copying
+ * the operand out to the result's size. (Other broadcasts are materialised first and come
+ * here with p equal to the result's size.)
+ *
+ * Every loop applies a scalar registry op (`forward`, `gradA`, `gradB`) element by element,
+ * so an op's calculus is written once, in the scalar registry. {@link binaryLoops} and
+ * {@link unaryLoops} make such loops for any op, but one loop shared by every op calls
+ * `spec.forward` from one call site that reaches them all: V8 then makes a full
+ * (megamorphic) call per element. The commonest ops of a network (`add`, `sub`, `mul`,
+ * `tanh`, `exp`) get loops of their own in {@link hotLoops}: the same loop written once per
+ * op, so that each call site sees one function, which V8 inlines.
+ *
+ * GELU, the activation of every transformer MLP, is the exception: its registry form
+ * ½x(1 + tanh u), u = √(2/π)(x + 0.044715x³), costs two `Math.tanh` an element (forward and
+ * derivative), the slowest of V8's elementary functions. {@link geluLoops} computes the same
+ * function as x·σ(2u) (since ½(1 + tanh u) = σ(2u) = 1/(1 + e^(−2u))) with one `Math.exp`,
+ * and its derivative σ + 2x·σ(1 − σ)·√(2/π)(1 + 3·0.044715x²) (the registry's, with
+ * 1 + tanh u = 2σ and 1 − tanh²u = 4σ(1 − σ)) from σ = y/x, read back from the result. A
+ * property test holds both to the registry's loops within a few units of rounding.
+ *
+ * @module
+ */
+
+import { ops, type OpSpec } from "../../scalar/ops.ts";
+import type { FloatArray } from "../_dtype.ts";
+
+/** Loops of one binary element-wise op over operands repeated with periods `px` and `py`. */
+export interface BinaryLoops {
+  /** `out[i] = f(x[i mod px], y[i mod py])` for every i below `out.length`. */
+  forward(x: FloatArray, px: number, y: FloatArray, py: number, out: FloatArray): void;
+  /**
+   * Adds `∂f/∂(operand)(x, y, z[i]) · grad[i]` into `g[i mod p]` of the first operand
+   * (`which` 0, p = px) or the second (1, p = py), for every i below `grad.length`: the
+   * gradient of a repeated operand, summed over its repetitions in order.
+   */
+  backward(
+    which: 0 | 1,
+    x: FloatArray,
+    px: number,
+    y: FloatArray,
+    py: number,
+    z: FloatArray,
+    grad: Float64Array,
+    g: Float64Array,
+  ): void;
+}
+
+/** Loops of one unary element-wise op. */
+export interface UnaryLoops {
+  /** `out[i] = f(x[i])`. */
+  forward(x: FloatArray, out: FloatArray): void;
+  /** `g[i] = f′(x[i]) · grad[i]`, the derivative taken at x[i] with result z[i]. */
+  backward(x: FloatArray, z: FloatArray, grad: Float64Array, g: Float64Array): void;
+}
+
+/** The loops of binary scalar registry op `spec`, shared by every op that has none of its own. */
+export function binaryLoops(spec: OpSpec): BinaryLoops {
+  return {
+    forward(x, px, y, py, out) {
+      for (let i = 0, a = 0, b = 0; i < out.length; i++) {
+        out[i] = spec.forward(x[a], y[b]);
+        if (++a === px) a = 0;
+        if (++b === py) b = 0;
+      }
+    },
+    backward(which, x, px, y, py, z, grad, g) {
+      const local = which === 0 ? spec.gradA : spec.gradB;
+      for (let i = 0, a = 0, b = 0; i < grad.length; i++) {
+        g[which === 0 ? a : b] += local(x[a], y[b], z[i]) * grad[i];
+        if (++a === px) a = 0;
+        if (++b === py) b = 0;
+      }
+    },
+  };
+}
+
+/** The loops of unary scalar registry op `spec`, shared by every op that has none of its own. */
+export function unaryLoops(spec: OpSpec): UnaryLoops {
+  return {
+    forward(x, out) {
+      for (let i = 0; i < out.length; i++) out[i] = spec.forward(x[i], 0);
+    },
+    backward(x, z, grad, g) {
+      for (let i = 0; i < g.length; i++) g[i] = spec.gradA(x[i], 0, z[i]) * grad[i];
+    },
+  };
+}
+
+// The hot ops' loops. Each is `binaryLoops` or `unaryLoops` with the op fixed (keep them so),
+// but GELU's, above.
+
+const { add, sub, mul, tanh, exp } = ops;
+const GELU_C = Math.sqrt(2 / Math.PI);
+const GELU_K = 0.044715;
+
+/** GELU's loops in its sigmoid form (see the module documentation). */
+export const geluLoops: UnaryLoops = {
+  forward(x, out) {
+    for (let i = 0; i < out.length; i++) {
+      const a = x[i];
+      out[i] = a / (1 + Math.exp(-2 * GELU_C * (a + GELU_K * a * a * a)));
+    }
+  },
+  backward(x, z, grad, g) {
+    for (let i = 0; i < g.length; i++) {
+      const a = x[i];
+      // σ(2u) = y/x, but near x = 0, where y may be subnormal (in float32 too), σ = ½ to
+      // within ε. A float32 y gives σ to float32 accuracy.
+      const s = Math.abs(a) < 1e-30 ? 0.5 : z[i] / a;
+      g[i] = (s + 2 * a * s * (1 - s) * GELU_C * (1 + 3 * GELU_K * a * a)) * grad[i];
+    }
+  },
+};
+
+/** Loops of their own for the commonest ops (see the module documentation). */
+export const hotLoops: {
+  readonly binary: Readonly<Record<"add" | "sub" | "mul", BinaryLoops>>;
+  readonly unary: Readonly<Record<"gelu" | "tanh" | "exp", UnaryLoops>>;
+} = {
+  binary: {
+    add: {
+      forward(x, px, y, py, out) {
+        for (let i = 0, a = 0, b = 0; i < out.length; i++) {
+          out[i] = add.forward(x[a], y[b]);
+          if (++a === px) a = 0;
+          if (++b === py) b = 0;
+        }
+      },
+      backward(which, x, px, y, py, z, grad, g) {
+        for (let i = 0, a = 0, b = 0; i < grad.length; i++) {
+          if (which === 0) g[a] += add.gradA(x[a], y[b], z[i]) * grad[i];
+          else g[b] += add.gradB(x[a], y[b], z[i]) * grad[i];
+          if (++a === px) a = 0;
+          if (++b === py) b = 0;
+        }
+      },
+    },
+    sub: {
+      forward(x, px, y, py, out) {
+        for (let i = 0, a = 0, b = 0; i < out.length; i++) {
+          out[i] = sub.forward(x[a], y[b]);
+          if (++a === px) a = 0;
+          if (++b === py) b = 0;
+        }
+      },
+      backward(which, x, px, y, py, z, grad, g) {
+        for (let i = 0, a = 0, b = 0; i < grad.length; i++) {
+          if (which === 0) g[a] += sub.gradA(x[a], y[b], z[i]) * grad[i];
+          else g[b] += sub.gradB(x[a], y[b], z[i]) * grad[i];
+          if (++a === px) a = 0;
+          if (++b === py) b = 0;
+        }
+      },
+    },
+    mul: {
+      forward(x, px, y, py, out) {
+        for (let i = 0, a = 0, b = 0; i < out.length; i++) {
+          out[i] = mul.forward(x[a], y[b]);
+          if (++a === px) a = 0;
+          if (++b === py) b = 0;
+        }
+      },
+      backward(which, x, px, y, py, z, grad, g) {
+        for (let i = 0, a = 0, b = 0; i < grad.length; i++) {
+          if (which === 0) g[a] += mul.gradA(x[a], y[b], z[i]) * grad[i];
+          else g[b] += mul.gradB(x[a], y[b], z[i]) * grad[i];
+          if (++a === px) a = 0;
+          if (++b === py) b = 0;
+        }
+      },
+    },
+  },
+  unary: {
+    gelu: geluLoops,
+    tanh: {
+      forward(x, out) {
+        for (let i = 0; i < out.length; i++) out[i] = tanh.forward(x[i], 0);
+      },
+      backward(x, z, grad, g) {
+        for (let i = 0; i < g.length; i++) g[i] = tanh.gradA(x[i], 0, z[i]) * grad[i];
+      },
+    },
+    exp: {
+      forward(x, out) {
+        for (let i = 0; i < out.length; i++) out[i] = exp.forward(x[i], 0);
+      },
+      backward(x, z, grad, g) {
+        for (let i = 0; i < g.length; i++) g[i] = exp.gradA(x[i], 0, z[i]) * grad[i];
+      },
+    },
+  },
+};
