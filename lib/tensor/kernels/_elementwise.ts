@@ -13,16 +13,11 @@
  * {@link unaryLoops} make such loops for any op, but one loop shared by every op calls
  * `spec.forward` from one call site that reaches them all: V8 then makes a full
  * (megamorphic) call per element. The commonest ops of a network (`add`, `sub`, `mul`,
- * `tanh`, `exp`) get loops of their own in {@link hotLoops}: the same loop written once per
+ * `tanh`, `exp`, `gelu`) get loops of their own in {@link hotLoops}: the same loop written once per
  * op, so that each call site sees one function, which V8 inlines.
  *
- * GELU, the activation of every transformer MLP, is the exception: its registry form
- * ½x(1 + tanh u), u = √(2/π)(x + 0.044715x³), costs two `Math.tanh` an element (forward and
- * derivative), the slowest of V8's elementary functions. {@link geluLoops} computes the same
- * function as x·σ(2u) (since ½(1 + tanh u) = σ(2u) = 1/(1 + e^(−2u))) with one `Math.exp`,
- * and its derivative σ + 2x·σ(1 − σ)·√(2/π)(1 + 3·0.044715x²) (the registry's, with
- * 1 + tanh u = 2σ and 1 − tanh²u = 4σ(1 − σ)) from σ = y/x, read back from the result. A
- * property test holds both to the registry's loops within a few units of rounding.
+ * GELU (the activation of every transformer MLP) is among them; its registry form already
+ * costs one `Math.exp` an element rather than a `Math.tanh`.
  *
  * @module
  */
@@ -92,31 +87,9 @@ export function unaryLoops(spec: OpSpec): UnaryLoops {
   };
 }
 
-// The hot ops' loops. Each is `binaryLoops` or `unaryLoops` with the op fixed (keep them so),
-// but GELU's, above.
+// The hot ops' loops. Each is `binaryLoops` or `unaryLoops` with the op fixed (keep them so).
 
-const { add, sub, mul, tanh, exp } = ops;
-const GELU_C = Math.sqrt(2 / Math.PI);
-const GELU_K = 0.044715;
-
-/** GELU's loops in its sigmoid form (see the module documentation). */
-export const geluLoops: UnaryLoops = {
-  forward(x, out) {
-    for (let i = 0; i < out.length; i++) {
-      const a = x[i];
-      out[i] = a / (1 + Math.exp(-2 * GELU_C * (a + GELU_K * a * a * a)));
-    }
-  },
-  backward(x, z, grad, g) {
-    for (let i = 0; i < g.length; i++) {
-      const a = x[i];
-      // σ(2u) = y/x, but near x = 0, where y may be subnormal (in float32 too), σ = ½ to
-      // within ε. A float32 y gives σ to float32 accuracy.
-      const s = Math.abs(a) < 1e-30 ? 0.5 : z[i] / a;
-      g[i] = (s + 2 * a * s * (1 - s) * GELU_C * (1 + 3 * GELU_K * a * a)) * grad[i];
-    }
-  },
-};
+const { add, sub, mul, tanh, exp, gelu } = ops;
 
 /** Loops of their own for the commonest ops (see the module documentation). */
 export const hotLoops: {
@@ -177,7 +150,14 @@ export const hotLoops: {
     },
   },
   unary: {
-    gelu: geluLoops,
+    gelu: {
+      forward(x, out) {
+        for (let i = 0; i < out.length; i++) out[i] = gelu.forward(x[i], 0);
+      },
+      backward(x, z, grad, g) {
+        for (let i = 0; i < g.length; i++) g[i] = gelu.gradA(x[i], 0, z[i]) * grad[i];
+      },
+    },
     tanh: {
       forward(x, out) {
         for (let i = 0; i < out.length; i++) out[i] = tanh.forward(x[i], 0);
