@@ -44,7 +44,9 @@ torch.manual_seed(args.seed)
 torch.set_num_threads(args.threads)
 torch.set_default_dtype(getattr(torch, args.dtype))
 
-text = open(args.input_file, encoding="utf-8").read()
+# newline="": the text exactly as stored (Python would otherwise turn "\r\n" into "\n", and the
+# twin would train on other characters than ours, as on Gutenberg's CRLF files).
+text = open(args.input_file, encoding="utf-8", newline="").read()
 chars = sorted(set(text))
 stoi = {c: i for i, c in enumerate(chars)}
 data = torch.tensor([stoi[c] for c in text], dtype=torch.long)
