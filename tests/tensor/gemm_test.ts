@@ -316,8 +316,14 @@ Deno.test("gemm on worker threads gives the same bits as on one thread", () => {
 });
 
 Deno.test("gemm exact, on one thread and with the pool, is the left fold in float32 bit for bit", () => {
-  // Several chunks of rows, two k-blocks, accumulating and not, B read transposed or not.
-  const m = 67, k = KC + 13, n = 29;
+  // Several chunks of rows, two k-blocks, accumulating and not, B read transposed or not; the
+  // second shape's B (over 512 KiB) is packed in parts by the pool, the last panel ragged.
+  for (const [m, k, n] of [[67, KC + 13, 29], [25, KC + 13, 501]]) {
+    exactLeftFoldOnBothPaths(m, k, n);
+  }
+});
+
+function exactLeftFoldOnBothPaths(m: number, k: number, n: number): void {
   const a = Float32Array.from(randn([m * k], { seed: 11 }).data);
   const b = Float32Array.from(randn([k * n], { seed: 12 }).data);
   const start = Float32Array.from(randn([m * n], { seed: 13 }).data);
@@ -349,7 +355,7 @@ Deno.test("gemm exact, on one thread and with the pool, is the left fold in floa
               assert.equal(
                 out[i * n + j],
                 c,
-                `workers=${workers} acc=${accumulate} tB=${tB} (${i},${j})`,
+                `${m}×${k}×${n} workers=${workers} acc=${accumulate} tB=${tB} (${i},${j})`,
               );
             }
           }
@@ -360,7 +366,7 @@ Deno.test("gemm exact, on one thread and with the pool, is the left fold in floa
     setGemmThreads(gemmThreadsDefault);
     stopGemmWorkers();
   }
-});
+}
 
 Deno.test("gemm refuses mixed element types and short arrays", () => {
   const f64 = new Float64Array(4), f32 = new Float32Array(4);

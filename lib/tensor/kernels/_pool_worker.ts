@@ -2,18 +2,26 @@
  * The code a kernel worker thread runs, and the layout of the control words it shares with
  * the calling thread (the first {@link CONTROL_BYTES} bytes of the kernels' shared memory).
  *
- * A product is cut into chunks of rows. The calling thread publishes a job (its parameters,
- * then a fresh claim word, then a new generation number, and wakes the workers); every
- * participant, the calling thread included, claims chunks one at a time by compare-and-swap
- * on the claim word and runs the WebAssembly `chunk` kernel on each; the calling thread then
- * sleeps until the done counter reaches the number of chunks. A worker that is late or
- * descheduled (the machine is shared) simply claims fewer chunks: no thread ever waits for
- * a chunk nobody has claimed.
+ * A product is a list of tasks: first the pack tasks, each packing one part of B (a k-block's
+ * range of panels) with `packB`, then the chunks of rows of C, each run by the `chunk`
+ * kernel. The calling thread copies B into the shared memory and publishes a job (its
+ * parameters, then a fresh claim word, then a new generation number, and wakes the
+ * workers); when B is large enough to share its packing out, it copies A in while the
+ * workers start packing B (else it copies A and packs B before publishing). Every
+ * participant, the calling thread included, claims tasks one at a time by compare-and-swap
+ * on the claim word.
+ * A chunk needs all of packed B and A: its thread first waits on the READY counter (bumped
+ * per pack task and once for A). After a chunk, its flag is set; between its own tasks and
+ * after them, the calling thread copies out the rows of every flagged chunk, so that copy
+ * overlaps the workers' compute; when none is flagged, it sleeps on the done counter (bumped
+ * and notified per chunk). A worker that is late or descheduled (the machine is shared)
+ * simply claims fewer tasks: no thread ever waits for a task nobody has claimed, since
+ * tasks are claimed in order and every pack task comes before every chunk.
  *
- * The claim word is `tag << 20 | next chunk`, the tag being the job's generation modulo
- * 2048; between jobs its chunk field is {@link CLOSED}. A claim is valid only while the
+ * The claim word is `tag << 20 | next task`, the tag being the job's generation modulo
+ * 2048; between jobs its task field is {@link CLOSED}. A claim is valid only while the
  * word is unchanged since the parameters were read, so a stale worker can never mix one
- * job's parameters with another's chunk.
+ * job's parameters with another's task.
  *
  * The worker is started from a `data:` URL holding {@link poolWorkerMain}'s source, so it
  * needs no read or network permission, whether the library is loaded from disk or a
@@ -33,15 +41,24 @@ export const Control = {
   FAILED: 3,
   KIND: 4,
   CHUNKS: 5,
-  CHUNK_ROWS: 6,
-  ROWS_PADDED: 7,
   AP_BASE: 8,
   AP_BYTES: 9,
+  /** Byte offset of the job's chunk flags: one Int32 a chunk, set to 1 once it is computed,
+   * so the calling thread copies finished rows out while other chunks are still running;
+   * then the chunks' row bounds: chunk c is rows [bounds[c], bounds[c + 1]). */
+  CHUNK_FLAGS: 21,
+  /** How many tasks, before the chunks, pack a part of B (claimed like chunks). */
+  PACK_TASKS: 22,
+  /** Byte offset of the pack tasks' `packB` arguments, {@link PACK_ARGS} Int32s a task. */
+  PACK_TABLE: 23,
+  /** Pack tasks done, plus 1 once the calling thread has copied A in: chunks start at
+   * PACK_TASKS + 1. */
+  READY: 24,
   /** The {@link PARAM_COUNT} `chunk` arguments before i0 (offA … accumulate). */
   PARAMS: 10,
   /** Chunks done by worker threads since the memory was made (a statistic for tests). */
   WORKER_CHUNKS: 20,
-  /** One word per worker slot: 1 while a worker holds it. */
+  /** One word per worker slot: 1 while a worker holds it, 2 while it is asked to leave. */
   SLOTS: 32,
 } as const;
 
@@ -51,7 +68,10 @@ export const PARAM_COUNT = 10;
 /** Largest number of worker threads. */
 export const MAX_WORKERS = 15;
 
-/** The chunk field of the claim word between jobs. */
+/** Arguments of one `packB` call. */
+export const PACK_ARGS = 7;
+
+/** The task field of the claim word between jobs. */
 export const CLOSED = 0xfffff;
 
 /** What the calling thread posts to a new worker. */
@@ -64,8 +84,13 @@ export interface PoolWorkerInit {
   readonly slot: number;
   /** How long to wait for work before ending. */
   readonly idleMs: number;
-  /** The control-word indices ({@link Control}), {@link CLOSED} and {@link PARAM_COUNT}. */
-  readonly layout: typeof Control & { readonly CLOSED: number; readonly PARAM_COUNT: number };
+  /** The control-word indices ({@link Control}), {@link CLOSED}, {@link PARAM_COUNT} and
+   * {@link PACK_ARGS}. */
+  readonly layout: typeof Control & {
+    readonly CLOSED: number;
+    readonly PARAM_COUNT: number;
+    readonly PACK_ARGS: number;
+  };
 }
 
 /**
@@ -80,39 +105,77 @@ export function poolWorkerMain(): void {
   scope.onmessage = (event) => {
     scope.onmessage = null;
     const { memory, modules, slot, idleMs } = event.data;
-    type Chunk = (...args: number[]) => void;
-    const kernels = modules.map((bytes) =>
-      new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports
-        .chunk as Chunk
-    );
+    type Kernel = (...args: number[]) => void;
+    const kernels = modules.map((bytes) => {
+      const exports =
+        new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports;
+      return { chunk: exports.chunk as Kernel, packB: exports.packB as Kernel };
+    });
     const control = new Int32Array(memory.buffer, 0, 64);
-    const { CLAIM, DONE, GEN, FAILED, KIND, CHUNKS, CHUNK_ROWS, ROWS_PADDED, AP_BASE } =
-      event.data.layout;
+    const { CLAIM, DONE, GEN, FAILED, KIND, CHUNKS, AP_BASE } = event.data.layout;
     const { AP_BYTES, PARAMS, PARAM_COUNT, SLOTS, CLOSED, WORKER_CHUNKS } = event.data.layout;
+    const { CHUNK_FLAGS, PACK_TASKS, PACK_TABLE, READY, PACK_ARGS } = event.data.layout;
     let seen = -1;
-    while (Atomics.wait(control, GEN, seen, idleMs) !== "timed-out") {
+    // The slot word is 1 while this worker may work; stopGemmWorkers sets it to 2 and waits
+    // for the worker to leave (and clear it) before the slot can be given to a new worker,
+    // so two workers never share a scratch.
+    const stay = () => Atomics.load(control, SLOTS + slot) === 1;
+    while (stay() && Atomics.wait(control, GEN, seen, idleMs) !== "timed-out") {
       seen = Atomics.load(control, GEN);
-      while (true) {
+      while (stay()) {
         const claim = Atomics.load(control, CLAIM);
         const index = claim & CLOSED;
         if (index === CLOSED) break;
+        const packTasks = control[PACK_TASKS];
         const chunks = control[CHUNKS];
-        if (index >= chunks) break;
+        if (index >= packTasks + chunks) break;
         const kernel = kernels[control[KIND]];
+        // A view made now: the memory may have grown since the worker started.
+        const words = new Int32Array(memory.buffer);
+        if (index < packTasks) {
+          const at = control[PACK_TABLE] / 4 + index * PACK_ARGS;
+          const args = Array.from(words.subarray(at, at + PACK_ARGS));
+          if (Atomics.compareExchange(control, CLAIM, claim, claim + 1) !== claim) continue;
+          try {
+            // A view shorter than the table (the memory grown, this thread not yet told):
+            // fail loudly rather than pack with missing arguments.
+            if (args.length < PACK_ARGS) throw new RangeError("stale memory view");
+            kernel.packB(...args);
+          } catch {
+            Atomics.store(control, FAILED, 1);
+          }
+          Atomics.add(control, READY, 1);
+          Atomics.notify(control, READY);
+          continue;
+        }
+        const chunk = index - packTasks;
         const params = Array.from(control.subarray(PARAMS, PARAMS + PARAM_COUNT));
-        const rows = control[CHUNK_ROWS], padded = control[ROWS_PADDED];
+        const bound = control[CHUNK_FLAGS] / 4 + chunks + chunk;
+        const i0 = words[bound], i1 = words[bound + 1];
         const scratch = control[AP_BASE] + (slot + 1) * control[AP_BYTES];
+        const flag = control[CHUNK_FLAGS] / 4 + chunk;
         if (Atomics.compareExchange(control, CLAIM, claim, claim + 1) !== claim) continue;
+        // Every pack task was claimed before this chunk: wait until they, and the calling
+        // thread's copy of A (the + 1), are done.
+        for (let ready = Atomics.load(control, READY); ready < packTasks + 1;) {
+          Atomics.wait(control, READY, ready);
+          ready = Atomics.load(control, READY);
+        }
         try {
-          kernel(...params, index * rows, Math.min(padded, (index + 1) * rows), scratch);
+          if (i1 === undefined) throw new RangeError("stale memory view"); // as for packB
+          kernel.chunk(...params, i0, i1, scratch);
         } catch {
           Atomics.store(control, FAILED, 1);
         }
         Atomics.add(control, WORKER_CHUNKS, 1);
-        if (Atomics.add(control, DONE, 1) + 1 === chunks) Atomics.notify(control, DONE);
+        // The flag first: the calling thread, woken by DONE, then finds these rows finished.
+        Atomics.store(words, flag, 1);
+        Atomics.add(control, DONE, 1);
+        Atomics.notify(control, DONE);
       }
     }
     Atomics.store(control, SLOTS + slot, 0);
+    Atomics.notify(control, SLOTS + slot);
     scope.close();
   };
 }

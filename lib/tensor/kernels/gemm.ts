@@ -4,9 +4,11 @@
  * {@link gemm} copies A and B into the kernels' shared memory, packs B there, and runs the
  * kernel of `_gemm_module.ts` over chunks of rows, on the calling thread alone for small
  * products and together with a pool of worker threads for large ones (see
- * `_pool_worker.ts`); then it copies C out. Operands may be read transposed (their storage
- * is then the transpose's, row-major), which is how matmul's backward computes G·Bᵀ and
- * Aᵀ·G without materialising a transpose.
+ * `_pool_worker.ts`); it copies each chunk of C out as soon as it is finished. In a parallel
+ * product the packing of B is shared out too, and A is copied in while the workers pack, so
+ * little of the work stays serial. Operands may be read transposed (their storage is then
+ * the transpose's, row-major), which is how matmul's backward computes G·Bᵀ and Aᵀ·G
+ * without materialising a transpose.
  *
  * The plain TypeScript kernel of `../_matmul.ts` stays the reference: a property test runs
  * these kernels against it on random shapes.
@@ -20,6 +22,7 @@ import {
   Control,
   CONTROL_BYTES,
   MAX_WORKERS,
+  PACK_ARGS,
   PARAM_COUNT,
   type PoolWorkerInit,
   poolWorkerMain,
@@ -42,9 +45,11 @@ export interface MatrixOperand {
 
 /** Most strips (of MR rows) in one chunk, the unit of work of a thread. */
 const MAX_CHUNK_STRIPS = 8;
-/** Chunks per thread a parallel product is cut into at least (while chunks have ≥ 1 strip):
- * threads claim them one by one, so one slowed by other processes takes fewer. */
-const CHUNKS_PER_THREAD = 4;
+/** Fewest strips in a chunk of a parallel product: smaller ones would stream all of packed B
+ * through the cache for too few rows. */
+const MIN_CHUNK_STRIPS = 2;
+/** From this size of B (bytes), a parallel product shares the packing of B among threads. */
+const SHARED_PACKING_BYTES = 512 * 1024;
 /** Bytes of one thread's packed strips of A: the largest chunk × KC float64s. */
 const AP_BYTES = MAX_CHUNK_STRIPS * Math.max(FLOAT32.mr, FLOAT64.mr) * KC * 8;
 /** Below this many multiply-adds (m·k·n) a product stays on the calling thread. */
@@ -206,54 +211,127 @@ export function gemm(
   const strips = Math.ceil(m / kind.mr);
   const rowsPadded = strips * kind.mr;
   const threads = 1 + (m * k * n >= parallelThreshold ? workerCount : 0);
-  const chunkStrips = Math.max(
-    1,
-    Math.min(MAX_CHUNK_STRIPS, Math.ceil(strips / (threads * CHUNKS_PER_THREAD))),
-  );
-  const chunkRows = chunkStrips * kind.mr;
-  const chunks = Math.ceil(rowsPadded / chunkRows);
+  const bounds = chunkBounds(strips, threads, kind.mr);
+  const chunks = bounds.length - 1;
 
-  // Layout: control words, one scratch per thread, A, B, packed B, C (64-byte aligned).
+  // Layout: control words, one scratch per thread, chunk flags, pack tasks, A, B, packed B,
+  // C (64-byte aligned).
   const apBase = CONTROL_BYTES;
-  const offA = align(apBase + (MAX_WORKERS + 1) * AP_BYTES);
+  const offFlags = align(apBase + (MAX_WORKERS + 1) * AP_BYTES);
+  const offTable = align(offFlags + (2 * chunks + 1) * 4);
+  const kBlocks = Math.ceil(k / KC);
+  const parallel = threads > 1 && chunks > 1;
+  // Pack tasks (parallel products with a large B): each k-block's panels cut into enough
+  // parts that every thread gets about two. A small B is packed by the calling thread before
+  // the job is published: shared out, its parts are too short to repay the waiting.
+  const sharePacking = parallel && k * n * E >= SHARED_PACKING_BYTES;
+  const splits = sharePacking ? Math.min(panels, Math.ceil((2 * threads) / kBlocks)) : 1;
+  const offA = align(offTable + kBlocks * splits * PACK_ARGS * 4);
   const offB = align(offA + m * k * E);
   const offBp = align(offB + k * n * E);
-  const offC = align(offBp + Math.ceil(k / KC) * KC * ldc * E);
+  const offC = align(offBp + kBlocks * KC * ldc * E);
   const end = offC + rowsPadded * ldc * E;
   ensureBytes(end);
   const view: FloatArray = float32
     ? new Float32Array(memory.buffer)
     : new Float64Array(memory.buffer);
-  view.set(a.data.subarray(a.offset, a.offset + m * k), offA / E);
-  view.set(b.data.subarray(b.offset, b.offset + k * n), offB / E);
-  if (accumulate) {
-    // C starts as out's block (rows padded to ldc, padding zero); the product folds onto it.
-    // Without accumulate, the kernel's first k-block starts from zero and C is not read.
-    const c0 = offC / E;
-    view.fill(0, c0, end / E);
-    for (let i = 0; i < m; i++) {
-      view.set(out.subarray(outOffset + i * n, outOffset + (i + 1) * n), c0 + i * ldc);
+  const c0 = offC / E;
+  // A, and C's start: needed by the chunks, not by the packing of B.
+  const copyIn = (): void => {
+    view.set(a.data.subarray(a.offset, a.offset + m * k), offA / E);
+    if (accumulate) {
+      // C starts as out's block (rows padded to ldc, padding zero); the product folds onto it.
+      // Without accumulate, the kernel's first k-block starts from zero and C is not read.
+      view.fill(0, c0, end / E);
+      for (let i = 0; i < m; i++) {
+        view.set(out.subarray(outOffset + i * n, outOffset + (i + 1) * n), c0 + i * ldc);
+      }
     }
-  }
+  };
+  view.set(b.data.subarray(b.offset, b.offset + k * n), offB / E);
   const kernels = instances[kindIndex];
   // Strides in bytes: A[i,p] is at i·rowStride + p·colStride.
   const [aRow, aCol] = a.transposed ? [E, m * E] : [k * E, E];
   const [bRow, bCol] = b.transposed ? [E, k * E] : [n * E, E];
-  kernels.packB(offB, bRow, bCol, k, n, panels, offBp);
   const params = [offA, aRow, aCol, offBp, offC, ldc * E, m, k, panels, accumulate ? 1 : 0];
-  if (threads === 1 || chunks === 1) {
-    for (let i0 = 0; i0 < rowsPadded; i0 += chunkRows) {
-      kernels.chunk(...params, i0, Math.min(rowsPadded, i0 + chunkRows), apBase);
+  const c = view.subarray(c0, end / E);
+  // Copies rows [i0, i1) of C out (padding rows and columns left behind), one chunk at a
+  // time, while that chunk is still in cache and, in parallel, while the workers compute.
+  const copyOut = (i0: number, i1: number): void => {
+    const rows = Math.min(m, i1) - i0;
+    if (rows <= 0) return;
+    if (ldc === n) {
+      out.set(c.subarray(i0 * n, (i0 + rows) * n), outOffset + i0 * n);
+    } else {
+      for (let i = i0; i < i0 + rows; i++) {
+        out.set(c.subarray(i * ldc, i * ldc + n), outOffset + i * n);
+      }
     }
-  } else {
-    runParallel(kindIndex, params, chunks, chunkRows, rowsPadded, apBase);
+  };
+  if (!parallel) {
+    copyIn();
+    kernels.packB(offB, bRow, bCol, k, n, panels, offBp);
+    for (let chunk = 0; chunk < chunks; chunk++) {
+      kernels.chunk(...params, bounds[chunk], bounds[chunk + 1], apBase);
+      copyOut(bounds[chunk], bounds[chunk + 1]);
+    }
+    return;
   }
-  const c = view.subarray(offC / E, end / E);
-  if (ldc === n) {
-    out.set(c.subarray(0, m * n), outOffset);
-  } else {
-    for (let i = 0; i < m; i++) out.set(c.subarray(i * ldc, i * ldc + n), outOffset + i * n);
+  // packB's arguments for panels [j0, j1) of the k-block from row p0: packed B holds the
+  // k-blocks one after another, and in each its panels one after another (kc × NR each),
+  // so every part is packB on a sub-matrix of B written at its own place.
+  const packTasks: number[][] = [];
+  if (!sharePacking) {
+    // Nothing for the workers to do before the chunks: all is ready before they wake.
+    copyIn();
+    kernels.packB(offB, bRow, bCol, k, n, panels, offBp);
   }
+  for (let p0 = 0; sharePacking && p0 < k; p0 += KC) {
+    const kc = Math.min(KC, k - p0);
+    for (let s = 0; s < splits; s++) {
+      const j0 = Math.floor((s * panels) / splits), j1 = Math.floor(((s + 1) * panels) / splits);
+      if (j1 === j0) continue;
+      packTasks.push([
+        offB + p0 * bRow + j0 * kind.nr * bCol,
+        bRow,
+        bCol,
+        kc,
+        n - j0 * kind.nr,
+        j1 - j0,
+        offBp + (p0 * panels + j0 * kc) * kind.nr * E,
+      ]);
+    }
+  }
+  runParallel({
+    kindIndex,
+    params,
+    packTasks,
+    offTable,
+    bounds,
+    apBase,
+    offFlags,
+    copyIn: sharePacking ? copyIn : null,
+    copyOut,
+  });
+}
+
+/**
+ * Row bounds of the chunks of a product of `strips` strips of `mr` rows. On one thread, every
+ * chunk has MAX_CHUNK_STRIPS strips. With several, chunks are guided: each takes 1/(2·threads)
+ * of the strips still left (within MIN_CHUNK_STRIPS … MAX_CHUNK_STRIPS), so the last ones
+ * are small and the threads, claiming them one by one, finish nearly together.
+ */
+function chunkBounds(strips: number, threads: number, mr: number): number[] {
+  const bounds = [0];
+  for (let done = 0; done < strips;) {
+    const guided = Math.ceil((strips - done) / (2 * threads));
+    const size = threads === 1
+      ? MAX_CHUNK_STRIPS
+      : Math.max(MIN_CHUNK_STRIPS, Math.min(MAX_CHUNK_STRIPS, guided));
+    done = Math.min(strips, done + size);
+    bounds.push(done * mr);
+  }
+  return bounds;
 }
 
 function align(bytes: number): number {
@@ -289,11 +367,13 @@ const workers: (Worker | null)[] = new Array(MAX_WORKERS).fill(null);
 function startWorkers(): void {
   let running = 0;
   for (let slot = 0; slot < MAX_WORKERS; slot++) {
-    if (Atomics.load(control, Control.SLOTS + slot) === 0) workers[slot] = null;
-    else running++;
+    const word = Atomics.load(control, Control.SLOTS + slot);
+    if (word === 0) workers[slot] = null;
+    else if (word === 1) running++;
   }
   for (let slot = 0; slot < MAX_WORKERS && running < workerCount; slot++) {
-    if (workers[slot] !== null) continue;
+    // Only a free slot: one still marked 2 holds a worker that did not leave when stopped.
+    if (Atomics.load(control, Control.SLOTS + slot) !== 0) continue;
     workerUrl ??= "data:text/javascript," + encodeURIComponent(`(${poolWorkerMain})();`);
     let worker: Worker;
     try {
@@ -308,7 +388,7 @@ function startWorkers(): void {
       modules: MODULES,
       slot,
       idleMs: IDLE_MS,
-      layout: { ...Control, CLOSED, PARAM_COUNT },
+      layout: { ...Control, CLOSED, PARAM_COUNT, PACK_ARGS },
     };
     worker.postMessage(init);
     workers[slot] = worker;
@@ -331,52 +411,123 @@ export function gemmWorkerChunks(): number {
   return Atomics.load(control, Control.WORKER_CHUNKS);
 }
 
-/** Ends every worker now (they also end by themselves when idle). */
+/** How long {@link stopGemmWorkers} waits for a worker to leave its slot. */
+const STOP_WAIT_MS = 2000;
+
+/**
+ * Ends every worker now (they also end by themselves when idle). Each is asked to leave and
+ * waited for: `terminate` alone may leave the thread running for a while, and a new worker
+ * in its slot would then share its scratch. A worker that does not leave in time is
+ * terminated and its slot never used again.
+ *
+ * @example
+ * ```ts
+ * import { stopGemmWorkers } from "./gemm.ts";
+ * stopGemmWorkers();
+ * ```
+ */
 export function stopGemmWorkers(): void {
   for (let slot = 0; slot < MAX_WORKERS; slot++) {
-    workers[slot]?.terminate();
+    const worker = workers[slot];
+    if (worker === null) continue;
+    if (Atomics.compareExchange(control, Control.SLOTS + slot, 1, 2) === 1) {
+      Atomics.notify(control, Control.GEN); // wakes it, to see the request
+      Atomics.wait(control, Control.SLOTS + slot, 2, STOP_WAIT_MS);
+    }
+    worker.terminate();
     workers[slot] = null;
-    Atomics.store(control, Control.SLOTS + slot, 0);
   }
 }
 
-function runParallel(
-  kindIndex: number,
-  params: readonly number[],
-  chunks: number,
-  chunkRows: number,
-  rowsPadded: number,
-  apBase: number,
-): void {
+/** One parallel product, as {@link runParallel} publishes it. */
+interface ParallelJob {
+  readonly kindIndex: number;
+  /** The `chunk` arguments shared by every chunk. */
+  readonly params: readonly number[];
+  /** The `packB` arguments of each pack task. */
+  readonly packTasks: readonly (readonly number[])[];
+  /** Where the pack tasks' arguments go in the shared memory. */
+  readonly offTable: number;
+  /** Chunk c is rows [bounds[c], bounds[c + 1]). */
+  readonly bounds: readonly number[];
+  readonly apBase: number;
+  /** Where the chunks' done flags, then their bounds, go in the shared memory. */
+  readonly offFlags: number;
+  /** Copies A (and C's start) in while the workers begin packing B; null if done already. */
+  readonly copyIn: (() => void) | null;
+  /** Copies rows [i0, i1) of C out. */
+  readonly copyOut: (i0: number, i1: number) => void;
+}
+
+function runParallel(job: ParallelJob): void {
+  const { kindIndex, params, packTasks, bounds, apBase } = job;
+  const chunks = bounds.length - 1;
   startWorkers();
-  const kernel = instances[kindIndex].chunk;
+  const flags = new Int32Array(memory.buffer, job.offFlags, chunks);
+  flags.fill(0);
+  new Int32Array(memory.buffer, job.offFlags + chunks * 4, chunks + 1).set(bounds);
+  new Int32Array(memory.buffer, job.offTable, packTasks.length * PACK_ARGS).set(packTasks.flat());
+  const kernels = instances[kindIndex];
+  const tasks = packTasks.length + chunks;
   generation = (generation + 1) & 0x3fffffff;
   const tag = (generation & 0x7ff) << 20;
   Atomics.store(control, Control.CLAIM, CLOSED);
   control[Control.KIND] = kindIndex;
   control[Control.CHUNKS] = chunks;
-  control[Control.CHUNK_ROWS] = chunkRows;
-  control[Control.ROWS_PADDED] = rowsPadded;
   control[Control.AP_BASE] = apBase;
   control[Control.AP_BYTES] = AP_BYTES;
+  control[Control.CHUNK_FLAGS] = job.offFlags;
+  control[Control.PACK_TASKS] = packTasks.length;
+  control[Control.PACK_TABLE] = job.offTable;
   control.set(params, Control.PARAMS);
+  Atomics.store(control, Control.READY, 0);
   Atomics.store(control, Control.DONE, 0);
   Atomics.store(control, Control.FAILED, 0);
   Atomics.store(control, Control.CLAIM, tag);
   Atomics.store(control, Control.GEN, generation);
   Atomics.notify(control, Control.GEN);
-  // The calling thread works too (scratch 0), then sleeps until every chunk is done.
+  // While the workers wake and pack B, the calling thread copies A in.
+  job.copyIn?.();
+  Atomics.add(control, Control.READY, 1);
+  Atomics.notify(control, Control.READY);
+  // Then it claims tasks too (scratch 0). After each, it copies out every chunk finished so
+  // far, in order from `copied`; once no task is left to claim, it copies the rest as they
+  // finish, sleeping on DONE in between.
+  let copied = 0;
+  const copyFinished = (): void => {
+    for (; copied < chunks && Atomics.load(flags, copied) !== 0; copied++) {
+      job.copyOut(bounds[copied], bounds[copied + 1]);
+    }
+  };
   while (true) {
     const claim = Atomics.load(control, Control.CLAIM);
     const index = claim & CLOSED;
-    if (index >= chunks) break;
+    if (index >= tasks) break;
     if (Atomics.compareExchange(control, Control.CLAIM, claim, claim + 1) !== claim) continue;
-    kernel(...params, index * chunkRows, Math.min(rowsPadded, (index + 1) * chunkRows), apBase);
+    if (index < packTasks.length) {
+      kernels.packB(...packTasks[index]);
+      Atomics.add(control, Control.READY, 1);
+      Atomics.notify(control, Control.READY);
+      continue;
+    }
+    // Every pack task is claimed by now: wait for those still running.
+    for (let ready = Atomics.load(control, Control.READY); ready < packTasks.length + 1;) {
+      Atomics.wait(control, Control.READY, ready);
+      ready = Atomics.load(control, Control.READY);
+    }
+    const chunk = index - packTasks.length;
+    kernels.chunk(...params, bounds[chunk], bounds[chunk + 1], apBase);
+    Atomics.store(flags, chunk, 1);
     Atomics.add(control, Control.DONE, 1);
+    copyFinished();
   }
-  for (let done = Atomics.load(control, Control.DONE); done < chunks;) {
+  while (true) {
+    // DONE read before the flags: a chunk finishing after this read bumps DONE, so the wait
+    // below returns at once instead of missing it.
+    const done = Atomics.load(control, Control.DONE);
+    copyFinished();
+    if (copied === chunks) break;
     Atomics.wait(control, Control.DONE, done);
-    done = Atomics.load(control, Control.DONE);
   }
   Atomics.store(control, Control.CLAIM, CLOSED);
   if (control[Control.FAILED] !== 0) {
