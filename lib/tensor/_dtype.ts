@@ -42,6 +42,17 @@ export function dtypeOf(data: FloatArray): DType {
   return data instanceof Float32Array ? "float32" : "float64";
 }
 
+/**
+ * The element type of an op's result over `inputs` (tensors, or anything holding `data`):
+ * float32 when every input's storage is float32 (and there is an input), else float64. The
+ * engine's one rule; a product of two float32 operands runs the float32 kernel by it too.
+ */
+export function resultDType(inputs: readonly { readonly data: FloatArray }[]): DType {
+  return inputs.length > 0 && inputs.every((x) => x.data instanceof Float32Array)
+    ? "float32"
+    : "float64";
+}
+
 /** A zeroed array of `length` elements of `dtype`. */
 export function allocate(dtype: DType, length: number): FloatArray {
   return dtype === "float32" ? new Float32Array(length) : new Float64Array(length);

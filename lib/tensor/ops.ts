@@ -37,7 +37,7 @@ import {
 } from "./kernels/_elementwise.ts";
 import { attentionBackward, attentionForward, type AttentionSizes } from "./kernels/_attention.ts";
 import { product } from "./kernels/_product.ts";
-import { allocate, asDType, asFloat64, dtypeOf, type FloatArray } from "./_dtype.ts";
+import { allocate, asDType, asFloat64, dtypeOf, type FloatArray, resultDType } from "./_dtype.ts";
 import {
   checkedShape,
   contiguousStrides,
@@ -300,15 +300,6 @@ interface BroadcastMaps {
 }
 
 /**
- * The element type of an op's result: float32 when every input is float32 (the engine's
- * rule; writing into a Float32Array rounds each float64 result once), else float64. An op
- * that allocates its result so saves the engine a conversion.
- */
-function resultType(inputs: readonly TensorData[]): "float32" | "float64" {
-  return inputs.every((t) => t.data instanceof Float32Array) ? "float32" : "float64";
-}
-
-/**
  * How a binary op reads one input: `data` repeated with period `period` (result element i
  * reads `data[i mod period]`). That is the input's own storage when broadcasting repeats it
  * whole (a scalar, a row, an equal shape: see `repeatPeriod`); any other broadcast is
@@ -346,7 +337,7 @@ function defineBinary(
     elementwise: true,
     forward([a, b]) {
       const shape = broadcastShapes(name, a.shape, b.shape);
-      const out = allocate(resultType([a, b]), sizeOf(shape));
+      const out = allocate(resultDType([a, b]), sizeOf(shape));
       const x = broadcastOperand(shape, out.length, a);
       const y = broadcastOperand(shape, out.length, b);
       loops.forward(x.data, x.period, y.data, y.period, out);
@@ -356,13 +347,14 @@ function defineBinary(
       const x = broadcastOperand(out.shape, grad.length, a);
       const y = broadcastOperand(out.shape, grad.length, b);
       const gradients: (Float64Array | null)[] = [null, null];
-      [x, y].forEach((operand, which) => {
-        if (!needs[which]) return;
+      for (const which of [0, 1] as const) {
+        if (!needs[which]) continue;
+        const operand = which === 0 ? x : y;
         // −0 is the exact identity of addition (+0 would turn a −0 gradient into +0).
         const g = new Float64Array(operand.period).fill(-0);
-        loops.backward(which as 0 | 1, x.data, x.period, y.data, y.period, out.data, grad, g);
-        gradients[which] = sumToShape(g, operand.map, [a, b][which].data.length);
-      });
+        loops.backward(which, x.data, x.period, y.data, y.period, out.data, grad, g);
+        gradients[which] = sumToShape(g, operand.map, (which === 0 ? a : b).data.length);
+      }
       return gradients;
     },
     cases,
@@ -520,11 +512,6 @@ interface MatmulSaved {
   /** A's and B's storage in the product's element type. */
   readonly x: FloatArray;
   readonly y: FloatArray;
-}
-
-/** float32 when both operands are float32 (the float32 kernel), else float64. */
-function productType(a: FloatArray, b: FloatArray): "float32" | "float64" {
-  return dtypeOf(a) === "float32" && dtypeOf(b) === "float32" ? "float32" : "float64";
 }
 
 /**
@@ -1123,12 +1110,11 @@ export type UnaryOpName = Exclude<
   "add" | "sub" | "mul" | "div" | "pow" | "powConst" | "max" | "min"
 >;
 
+const ownUnaryLoops: Readonly<Record<string, UnaryLoops>> = hotLoops.unary;
 const unaryOps = Object.fromEntries(
   (Object.keys(ops) as OpName[])
     .filter((name) => ops[name].arity === 1)
-    .map((
-      name,
-    ) => [name, defineUnary(ops[name], (hotLoops.unary as Record<string, UnaryLoops>)[name])]),
+    .map((name) => [name, defineUnary(ops[name], ownUnaryLoops[name])]),
 ) as Record<UnaryOpName, TensorOpSpec<undefined>>;
 
 // Pairs drawn one from each side of 0 are never tied: maximum and minimum kink at a = b.
@@ -1581,7 +1567,7 @@ export const tensorOps: TensorOpRegistry = {
       const mapA = broadcastIndex(batchShape, batchA);
       const mapB = broadcastIndex(batchShape, batchB);
       // float32 operands (both) use the float32 kernel; anything else float64.
-      const dtype = productType(a.data, b.data);
+      const dtype = resultDType([a, b]);
       const x = asDType(a.data, dtype), y = asDType(b.data, dtype);
       const out = allocate(dtype, batch * m * n);
       for (let t = 0; t < batch; t++) {
@@ -1687,7 +1673,7 @@ export const tensorOps: TensorOpRegistry = {
         throw new RangeError(`${where}: bias ${formatShape(b.shape)} should be [${outSize}]`);
       }
       // Each row of out starts as the bias; the product x·Wᵀ folds onto it, Wᵀ read in place.
-      const dtype = productType(x.data, w.data);
+      const dtype = resultDType([x, w]);
       const out = allocate(dtype, rowCount * outSize);
       if (b !== undefined) {
         for (let r = 0; r < rowCount; r++) out.set(b.data, r * outSize);
@@ -1707,7 +1693,7 @@ export const tensorOps: TensorOpRegistry = {
     },
     backward({ grad: g64, inputs, saved, needs }) {
       const [x, w] = inputs;
-      const dtype = productType(x.data, w.data);
+      const dtype = resultDType([x, w]);
       const grad = asDType(g64, dtype);
       const rowCount = saved as number;
       const [outSize, inSize] = w.shape;
@@ -1880,7 +1866,7 @@ export const tensorOps: TensorOpRegistry = {
     elementwise: false,
     forward(inputs, params) {
       const { axis, outer, inner, total, shape } = concatLayout(inputs, params);
-      const out = allocate(resultType(inputs), outer * total * inner);
+      const out = allocate(resultDType(inputs), outer * total * inner);
       let at = 0;
       for (const x of inputs) {
         const width = x.shape[axis] * inner;
@@ -1926,7 +1912,7 @@ export const tensorOps: TensorOpRegistry = {
     forward(inputs, params) {
       const { outer, inner, shape } = stackLayout(inputs, params);
       const count = inputs.length;
-      const out = allocate(resultType(inputs), outer * count * inner);
+      const out = allocate(resultDType(inputs), outer * count * inner);
       for (let t = 0; t < count; t++) {
         copyBlocks(inputs[t].data, inner, 0, out, count * inner, t * inner, outer, inner);
       }
@@ -2208,7 +2194,7 @@ export const tensorOps: TensorOpRegistry = {
       const data = x.data;
       const normalized = new Float64Array(data.length);
       const inverseStd = new Float64Array(rowCount);
-      const out = allocate(resultType([x, weight, bias]), data.length);
+      const out = allocate(resultDType([x, weight, bias]), data.length);
       for (let r = 0; r < rowCount; r++) {
         const base = r * width;
         let mean = 0;

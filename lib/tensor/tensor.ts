@@ -22,6 +22,7 @@ import {
   type DType,
   dtypeOf,
   type FloatArray,
+  resultDType,
 } from "./_dtype.ts";
 import {
   argmaxPositions,
@@ -581,9 +582,8 @@ export class Tensor {
  */
 export function applyOp<P>(op: TensorOpSpec<P>, inputs: readonly Tensor[], params: P): Tensor {
   const result = op.forward(inputs, params);
-  // The result is float32 when every input is: rounded here, so each op need not know.
-  const float32 = inputs.length > 0 && inputs.every((t) => t.data instanceof Float32Array);
-  const data = asDType(result.data, float32 ? "float32" : "float64");
+  // The result's element type by the engine's rule, rounded here, so each op need not know.
+  const data = asDType(result.data, resultDType(inputs));
   const bad = firstNonFinite(data);
   if (bad !== -1) throw forwardError(op, inputs, data, result.shape, bad);
   const out = trusted(data, result.shape);
