@@ -69,13 +69,6 @@ export interface ElementKind {
   readonly mr: number;
   /** Columns of B (and of C) per micro-kernel block: a whole number of 16-byte vectors. */
   readonly nr: number;
-  /**
-   * How the micro-kernel gets each value of A into all lanes: `splat`, one load-and-splat
-   * per value; `shuffle`, one vector load per 16 bytes of the strip's column and a lane
-   * shuffle per value (fewer memory accesses, each of which V8 bounds-checks when it has no
-   * trap handler; needs MR·bytes a multiple of 16).
-   */
-  readonly aFrom?: "splat" | "shuffle";
 }
 
 /** float64 with fused multiply-add: two lanes a vector; a 6 × 4 block (12 accumulators). */
@@ -160,14 +153,6 @@ export function microKernel(kind: ElementKind, fused: boolean): FunctionBuilder 
   }
   const b = Array.from({ length: vectors }, () => f.local("v128"));
   const a = f.local("v128");
-  const shuffle = kind.aFrom === "shuffle";
-  const aVector = shuffle ? f.local("v128") : -1;
-  const lanes = 16 / kind.bytes;
-  if (shuffle && (kind.mr * kind.bytes) % 16 !== 0) {
-    throw new RangeError(
-      `microKernel: aFrom "shuffle" needs MR·bytes a multiple of 16, got ${kind.mr}`,
-    );
-  }
   // Visits the C block row by row, `row` holding the row's address.
   const eachRow = (visit: (r: number) => void) => {
     f.localGet(c).localSet(row);
@@ -188,20 +173,9 @@ export function microKernel(kind: ElementKind, fused: boolean): FunctionBuilder 
       f.localGet(bp).v128Load(u * kind.nr * kind.bytes + 16 * v).localSet(b[v]);
     }
     for (let r = 0; r < kind.mr; r++) {
-      if (shuffle) {
-        // Row r is lane r % lanes of the strip column's vector r / lanes.
-        if (r % lanes === 0) {
-          f.localGet(ap).v128Load((u * kind.mr + r) * kind.bytes).localSet(aVector);
-        }
-        const lane = r % lanes;
-        const pattern: number[] = [];
-        for (let i = 0; i < 16; i++) pattern.push(lane * kind.bytes + (i % kind.bytes));
-        f.localGet(aVector).localGet(aVector).i8x16Shuffle(pattern);
-      } else {
-        f.localGet(ap);
-        if (kind.bytes === 8) f.v128Load64Splat((u * kind.mr + r) * 8);
-        else f.v128Load32Splat((u * kind.mr + r) * 4);
-      }
+      f.localGet(ap);
+      if (kind.bytes === 8) f.v128Load64Splat((u * kind.mr + r) * 8);
+      else f.v128Load32Splat((u * kind.mr + r) * 4);
       f.localSet(a);
       for (let v = 0; v < vectors; v++) {
         if (fused) {

@@ -211,10 +211,6 @@ export class FunctionBuilder {
   v128Load64Splat(offset = 0): this {
     return this.op(...simd(0x0a), 3, ...unsignedLeb128(offset));
   }
-  /** Lane l of the result is byte lanes[l] of the two operands' 32 bytes (first, then second). */
-  i8x16Shuffle(lanes: readonly number[]): this {
-    return this.op(...simd(0x0d), ...lanes);
-  }
   f32x4Splat(): this {
     return this.op(...simd(0x13));
   }
