@@ -1,6 +1,11 @@
 /**
  * `deno task bench`: every speed figure of the project in one run, printed as one table.
  *
+ * The rows: matmul against PyTorch and against one thread; W1 on tensors against tensorflow.js;
+ * the training step of the names transformer (makemore's default config) and of the Shakespeare
+ * GPT (nanoGPT's CPU config), ours in float32 against the PyTorch twin with 2 and with 1 thread;
+ * W1 on scalar `Value`s; then the scalar engine's W2 and W3 against the engine of `--scalar-base`.
+ *
  * The machine is shared and noisy, so every comparison is made side by side: the DCSLM
  * script and its PyTorch twin (or tfjs counterpart) run one after the other, alternating,
  * for `--rounds` rounds, and each ratio is the median over rounds of the per-round ratio.
@@ -9,7 +14,11 @@
  * engine's workloads (`bench/run_scalar.sh`) run last unless `--no-scalar` is given; their
  * summary is printed as it comes.
  *
- *     deno run -A bench/run_all.ts [--rounds 3] [--sizes 64,128,256,512] [--no-scalar]
+ *     deno run -A bench/run_all.ts [--rounds 3] [--sizes 64,128,256,512] [--steps 30]
+ *       [--scalar-base eacadcb] [--no-scalar]
+ *
+ * `--scalar-base` names the git revision whose scalar engine W2 and W3 are compared with (by
+ * default eacadcb, the engine issue 11 set its targets against); an empty value compares none.
  *
  * @module
  */
@@ -21,18 +30,26 @@ const { values } = parseArgs({
   options: {
     rounds: { type: "string", default: "3" },
     sizes: { type: "string", default: "64,128,256,512" },
+    steps: { type: "string", default: "30" },
+    "scalar-base": { type: "string", default: "eacadcb" },
     "no-scalar": { type: "boolean", default: false },
   },
 });
 const rounds = Number(values.rounds);
+const steps = Number(values.steps);
 const root = new URL("..", import.meta.url).pathname;
 
 type Json = Record<string, unknown>;
 
-async function run(command: string, args: string[]): Promise<Json | { error: string }> {
+async function run(
+  command: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<Json | { error: string }> {
   const output = await new Deno.Command(command, {
     args,
     cwd: root,
+    env,
     stdout: "piped",
     stderr: "piped",
   })
@@ -73,6 +90,10 @@ const median = (xs: number[]) => {
 
 const python = await findTorchPython();
 const dcslm: Json[] = [], torch: Json[] = [], w1: Json[] = [], tfjs: Json[] = [];
+const w1Scalar: Json[] = [];
+// The language models' steps: ours (float32) and the twins with 2 and with 1 thread.
+const names: Record<string, Json[]> = { ours: [], "2t": [], "1t": [] };
+const gpt: Record<string, Json[]> = { ours: [], "2t": [], "1t": [] };
 const errors: string[] = [];
 const keep = (list: Json[], result: Json | { error: string }) => {
   if ("error" in result) errors.push(String(result.error));
@@ -85,7 +106,48 @@ for (let round = 1; round <= rounds; round++) {
     keep(torch, await run(python, ["bench/pytorch/matmul.py", "--sizes", values.sizes]));
   }
   keep(w1, await run("deno", ["run", "--allow-env", "--allow-read", "bench/w1_tensor.ts"]));
-  keep(tfjs, await run("deno", ["run", "--allow-env", "--allow-read", "bench/w1_tfjs.ts"]));
+  keep(
+    tfjs,
+    await run("deno", ["run", "--no-lock", "--allow-env", "--allow-read", "bench/w1_tfjs.ts"]),
+  );
+  keep(w1Scalar, await run("deno", ["run", "--allow-env", "--allow-read", "bench/w1_moons.ts"]));
+  const namesSteps = [
+    "--type",
+    "transformer",
+    "--steps",
+    String(steps),
+    "--warmup",
+    "10",
+    "--dtype",
+    "float32",
+  ];
+  keep(names.ours, await run("deno", ["run", "-A", "bench/names_speed.ts", ...namesSteps]));
+  const gptIters = ["--iters", String(steps), "--warmup", "3", "--dtype", "float32"];
+  keep(gpt.ours, await run("deno", ["run", "-A", "bench/gpt_speed.ts", ...gptIters]));
+  if (python !== null) {
+    for (const threads of ["2", "1"]) {
+      // One thread for OpenBLAS's own pool too: torch.set_num_threads does not reach it.
+      const env: Record<string, string> = threads === "1"
+        ? { OPENBLAS_NUM_THREADS: "1", OMP_NUM_THREADS: "1" }
+        : {};
+      keep(
+        names[`${threads}t`],
+        await run(python, [
+          "bench/pytorch/names.py",
+          ...["--type", "transformer", "--max-steps", String(steps + 10), "--warmup", "10"],
+          ...["--eval-interval", "1000000", "--threads", threads],
+        ], env),
+      );
+      keep(
+        gpt[`${threads}t`],
+        await run(python, [
+          "bench/pytorch/shakespeare_gpt.py",
+          ...["--max-iters", String(steps), "--eval-interval", "100000", "--eval-iters", "1"],
+          ...["--dtype", "float32", "--threads", threads],
+        ], env),
+      );
+    }
+  }
 }
 
 // One figure of every round of `list`: gflops[size][key].
@@ -188,6 +250,37 @@ for (const size of values.sizes.split(",").map(Number)) {
   });
 }
 
+// ms a step: `medianMs` (names scripts), `median_step_ms` (GPT scripts), `step_ms_median` (W1).
+const stepMs = (list: Json[]) =>
+  list.map((r) => Number(r.medianMs ?? r.median_step_ms ?? r.step_ms_median));
+for (
+  const [model, runs, target] of [["names transformer", names, "≤ 1"], ["GPT", gpt, ""]] as const
+) {
+  for (const threads of ["2t", "1t"]) {
+    const ours = stepMs(runs.ours);
+    const theirs = stepMs(runs[threads]);
+    rows.push({
+      figure: `${model} ms/step, float32, vs PyTorch ${
+        threads === "2t" ? "2 threads" : "1 thread"
+      }${torchMissing ? ` (${torchMissing})` : ""} (ratio: ours / PyTorch)`,
+      ours,
+      reference: theirs,
+      ratio: perRound(ours, theirs),
+      target: threads === "2t" ? target : "",
+    });
+  }
+}
+{
+  const ours = stepMs(w1Scalar);
+  rows.push({
+    figure: "W1 scalar `Value` ms/step (median step); target ≤ 5 ms",
+    ours,
+    reference: ours.map(() => 5),
+    ratio: perRound(ours, ours.map(() => 5)),
+    target: "≤ 1",
+  });
+}
+
 const header = "| figure | DCSLM (rounds) | reference (rounds) | ratio median (rounds) | target |";
 console.log(header);
 console.log("|---|---|---|---|---|");
@@ -204,14 +297,18 @@ if (errors.length > 0) console.log(`errors:\n${errors.join("\n")}`);
 
 if (!values["no-scalar"]) {
   console.error("run_all: scalar workloads (bench/run_scalar.sh)");
+  const base = values["scalar-base"];
   const output = await new Deno.Command("bash", {
     args: ["bench/run_scalar.sh"],
     cwd: root,
+    env: base ? { BASE: base, RUNS: String(rounds) } : { RUNS: String(rounds) },
     stdout: "piped",
     stderr: "null",
   })
     .output();
   const lines = new TextDecoder().decode(output.stdout).trim().split("\n");
-  console.log(`\nscalar workloads (bench/run_scalar.sh): ${lines.at(-1)}`);
+  console.log(
+    `\nscalar workloads (bench/run_scalar.sh${base ? `, against ${base}` : ""}): ${lines.at(-1)}`,
+  );
 }
-console.log(JSON.stringify({ dcslm, torch, w1, tfjs, errors }));
+console.log(JSON.stringify({ dcslm, torch, w1, tfjs, w1Scalar, names, gpt, errors }));
