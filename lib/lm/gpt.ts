@@ -18,7 +18,7 @@
  */
 
 import { type Random, randomSourceOf, type SeedOptions } from "../util/random.ts";
-import { attention, concat, linear, noGrad, Tensor } from "../tensor/tensor.ts";
+import { attention, concat, linear, noGrad, selfAttention, Tensor } from "../tensor/tensor.ts";
 import { Dropout, Embedding, LayerNorm, Linear } from "../nn/modules.ts";
 import type { TokenIds } from "./model.ts";
 import type { DType } from "../tensor/mod.ts";
@@ -192,6 +192,11 @@ export class CausalSelfAttention {
     const nHead = this.nHead;
     const headSize = channels / nHead;
     const qkv = this.cAttn.forward(x);
+    const weightDropout = this.attnDropout;
+    if (cache === undefined && (weightDropout.p === 0 || !weightDropout.training)) {
+      // Training and evaluation without a cache: heads read straight from q|k|v, one op.
+      return dropped(this.residDropout, this.cProj.forward(selfAttention(qkv, { heads: nHead })));
+    }
     // [B, T, C] → [B, nHead, T, headSize]
     const heads = (start: number): Tensor =>
       qkv.slice({ axis: 2, start, end: start + channels })

@@ -926,6 +926,22 @@ export interface AttentionParams {
   readonly scale?: number;
 }
 
+/**
+ * Parameters of `selfAttention`.
+ *
+ * @example nanoGPT's attention of 4 heads (causal, scaled by 1/√(head size): the defaults).
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { SelfAttentionParams } from "./ops.ts";
+ * const params: SelfAttentionParams = { heads: 4 };
+ * assert.ok(params.causal === undefined);
+ * ```
+ */
+export interface SelfAttentionParams extends AttentionParams {
+  /** Number of heads: a whole number ≥ 1 that divides the width of q (a third of the last axis). */
+  readonly heads: number;
+}
+
 interface CrossEntropySaved {
   readonly probabilities: Float64Array;
   readonly counted: number;
@@ -1213,6 +1229,8 @@ export interface TensorOpRegistry extends Readonly<Record<UnaryOpName, TensorOpS
   readonly tril: TensorOpSpec<TrilParams | undefined>;
   /** The `attention` op. */
   readonly attention: TensorOpSpec<AttentionParams | undefined>;
+  /** The `selfAttention` op: multi-head attention from a fused q|k|v projection. */
+  readonly selfAttention: TensorOpSpec<SelfAttentionParams>;
 }
 
 /**
@@ -2376,7 +2394,160 @@ export const tensorOps: TensorOpRegistry = {
       },
     ],
   }),
+  selfAttention: defineTensorOp<SelfAttentionParams>({
+    // Multi-head self-attention read straight from a fused projection (nanoGPT's c_attn):
+    // the last axis of qkv [..., T, 3C] holds q, k and v side by side, each `heads` heads of
+    // d = C/heads features. Each head is copied once into [..., heads, T, d] order for the
+    // kernels of `attention`, and the heads' results are written back side by side [..., T, C]:
+    // the same arithmetic as slice, reshape, permute, attention, permute and reshape, in one
+    // op with no intermediate tensors. Backward is attention's, its three gradients written
+    // into the thirds of ∂L/∂qkv they came from.
+    name: "selfAttention",
+    arity: 1,
+    elementwise: false,
+    forward([qkv], params) {
+      const layout = selfAttentionLayout(qkv, params);
+      const { outer, time, heads, d } = layout;
+      const width = heads * d;
+      const headCount = outer * heads * time * d;
+      const q = new Float64Array(headCount);
+      const k = new Float64Array(headCount);
+      const v = new Float64Array(headCount);
+      splitHeads(qkv.data, 3 * width, 0, q, layout);
+      splitHeads(qkv.data, 3 * width, width, k, layout);
+      splitHeads(qkv.data, 3 * width, 2 * width, v, layout);
+      const { out, probs } = attentionForward(q, k, v, layout.sizes);
+      const result = allocate(dtypeOf(qkv.data), outer * time * width);
+      mergeHeads(out, result, width, 0, layout);
+      const saved: SelfAttentionSaved = { layout, probs, q, k, v };
+      return { data: result, shape: [...qkv.shape.slice(0, -1), width], saved };
+    },
+    backward({ grad, inputs: [qkv], saved }) {
+      const { layout, probs, q, k, v } = saved as SelfAttentionSaved;
+      const width = layout.heads * layout.d;
+      const g = new Float64Array(q.length);
+      splitHeads(grad, width, 0, g, layout);
+      const [dq, dk, dv] = attentionBackward(g, q, k, v, probs, layout.sizes, [true, true, true]);
+      const gx = new Float64Array(qkv.data.length);
+      mergeHeads(dq as Float64Array, gx, 3 * width, 0, layout);
+      mergeHeads(dk as Float64Array, gx, 3 * width, width, layout);
+      mergeHeads(dv as Float64Array, gx, 3 * width, 2 * width, layout);
+      return [gx];
+    },
+    cases: [
+      {
+        inputs: [{ shape: ["b", "t", 6], domain: anywhere }],
+        params: {
+          heads: { kind: "oneOf", values: [1, 2] },
+          causal: { kind: "oneOf", values: [true, false, undefined] },
+          scale: { kind: "oneOf", values: [undefined, 0.7] },
+        },
+        sizes: { b: [1, 2], t: [1, 4] },
+      },
+      {
+        inputs: [{ shape: ["t", 12], domain: anywhere }],
+        params: { heads: { kind: "oneOf", values: [1, 2, 4] } },
+        sizes: { t: [1, 4] },
+      },
+      {
+        inputs: [{ shape: ["a", "b", "t", 6], domain: anywhere }],
+        params: { heads: { kind: "constant", value: 2 } },
+        sizes: { a: [1, 2], b: [1, 2], t: [1, 3] },
+      },
+    ],
+  }),
 };
+
+interface SelfAttentionLayout {
+  /** Product of the axes before T. */
+  readonly outer: number;
+  readonly time: number;
+  readonly heads: number;
+  /** Features of one head. */
+  readonly d: number;
+  /** The kernels' sizes: outer·heads problems of T queries and keys. */
+  readonly sizes: AttentionSizes;
+}
+
+interface SelfAttentionSaved {
+  readonly layout: SelfAttentionLayout;
+  readonly probs: Float64Array;
+  readonly q: Float64Array;
+  readonly k: Float64Array;
+  readonly v: Float64Array;
+}
+
+function selfAttentionLayout(qkv: TensorData, params: SelfAttentionParams): SelfAttentionLayout {
+  const rank = qkv.shape.length;
+  if (rank < 2) {
+    throw new RangeError(
+      `selfAttention: qkv must be [..., T, 3C], got ${formatShape(qkv.shape)}`,
+    );
+  }
+  const heads = params?.heads;
+  if (!(Number.isInteger(heads) && heads >= 1)) {
+    throw new RangeError(`selfAttention: heads must be a whole number ≥ 1, got ${String(heads)}`);
+  }
+  const fused = qkv.shape[rank - 1];
+  if (fused % (3 * heads) !== 0) {
+    throw new RangeError(
+      `selfAttention: the last axis of qkv ${formatShape(qkv.shape)} must be 3·C with C a ` +
+        `multiple of heads (${heads}): ${fused} is not a multiple of ${3 * heads}`,
+    );
+  }
+  const d = fused / (3 * heads);
+  const time = qkv.shape[rank - 2];
+  const outer = sizeOf(qkv.shape.slice(0, -2));
+  const scale = params.scale ?? 1 / Math.sqrt(d);
+  if (!Number.isFinite(scale)) {
+    throw new RangeError(`selfAttention: scale must be finite, got ${scale}`);
+  }
+  const causal = params.causal ?? true;
+  if (typeof causal !== "boolean") {
+    throw new TypeError(`selfAttention: causal must be a boolean, got ${String(causal)}`);
+  }
+  const batch = d === 0 ? 0 : outer * heads;
+  return { outer, time, heads, d, sizes: { batch, tq: time, tk: time, d, scale, causal } };
+}
+
+/**
+ * Copies columns `column..column + heads·d` of the rows of `from` (`fromWidth` wide, T rows
+ * for each of `outer` leading positions) into `to` in [outer, heads, T, d] order.
+ */
+function splitHeads(
+  from: FloatArray,
+  fromWidth: number,
+  column: number,
+  to: Float64Array,
+  { outer, time, heads, d }: SelfAttentionLayout,
+): void {
+  for (let o = 0, i = 0; o < outer; o++) {
+    for (let h = 0; h < heads; h++) {
+      for (let t = 0; t < time; t++) {
+        const src = (o * time + t) * fromWidth + column + h * d;
+        for (let e = 0; e < d; e++, i++) to[i] = from[src + e];
+      }
+    }
+  }
+}
+
+/** The inverse of {@link splitHeads}: [outer, heads, T, d] into columns of `to`'s rows. */
+function mergeHeads(
+  from: Float64Array,
+  to: FloatArray,
+  toWidth: number,
+  column: number,
+  { outer, time, heads, d }: SelfAttentionLayout,
+): void {
+  for (let o = 0, i = 0; o < outer; o++) {
+    for (let h = 0; h < heads; h++) {
+      for (let t = 0; t < time; t++) {
+        const dst = (o * time + t) * toWidth + column + h * d;
+        for (let e = 0; e < d; e++, i++) to[dst + e] = from[i];
+      }
+    }
+  }
+}
 
 interface AttentionSaved {
   readonly sizes: AttentionSizes;

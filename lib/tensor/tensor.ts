@@ -30,6 +30,7 @@ import {
   type ClampParams,
   type IndexList,
   type ReduceParams,
+  type SelfAttentionParams,
   type SliceParams,
   type TensorData,
   tensorOps,
@@ -1111,6 +1112,35 @@ export function layerNorm(
 export function attention(q: Tensor, k: Tensor, v: Tensor, options?: AttentionParams): Tensor {
   const inputs = [q, k, v].map((t) => checkedTensor("attention", t));
   return applyOp(tensorOps.attention, inputs, options);
+}
+
+/**
+ * Multi-head self-attention straight from a fused projection: the last axis of `qkv`
+ * (`[..., T, 3C]`, as nanoGPT's `c_attn` makes it) holds q, k and v side by side, each of
+ * `heads` heads of `C / heads` features; the result `[..., T, C]` holds the heads' outputs
+ * side by side. The same as slicing q, k and v out, splitting each into heads
+ * (`[..., heads, T, d]`), {@linkcode attention} and merging the heads back, but in one op:
+ * no slice, reshape or permute tensors, in forward or backward. Causal by default, scale
+ * 1/√d by default (d the head size).
+ *
+ * @throws {RangeError} when `heads` is not a whole number ≥ 1, or the last axis is not a
+ * multiple of 3·heads, or `qkv` has fewer than 2 axes.
+ *
+ * @example Two heads of width 1: each position of each head attends to itself and before.
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { attention, randn, selfAttention } from "./tensor.ts";
+ * const qkv = randn([1, 3, 6], { seed: 1 });
+ * const y = selfAttention(qkv, { heads: 2 });
+ * // Head 0 is columns 0, 2 and 4 (its q, k and v).
+ * const part = (c: number) => qkv.slice({ axis: 2, start: c, end: c + 1 });
+ * const head0 = attention(part(0), part(2), part(4));
+ * assert.deepEqual(y.shape, [1, 3, 2]);
+ * for (let t = 0; t < 3; t++) assert.ok(Math.abs(y.data[2 * t] - head0.data[t]) < 1e-12);
+ * ```
+ */
+export function selfAttention(qkv: Tensor, options: SelfAttentionParams): Tensor {
+  return applyOp(tensorOps.selfAttention, [checkedTensor("selfAttention", qkv)], options);
 }
 
 /**
