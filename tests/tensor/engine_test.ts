@@ -506,3 +506,24 @@ Deno.test("grad: a gradient of the wrong shape is refused when it is assigned", 
   w.grad = null;
   assert.equal(w.grad, null);
 });
+
+Deno.test("a non-finite element is found at every position, in every lane and the tail", () => {
+  // The check sums x − x four lanes at a time and then the tail: each place must be seen.
+  for (const Storage of [Float64Array, Float32Array]) {
+    for (let length = 1; length <= 9; length++) {
+      assert.doesNotThrow(() => new Tensor(new Storage(length).fill(-3.5), [length]));
+      for (let at = 0; at < length; at++) {
+        for (const bad of [NaN, Infinity, -Infinity]) {
+          const data = new Storage(length).fill(1e30);
+          data[at] = bad;
+          if (at > 0) data[at - 1] = -0;
+          assert.throws(
+            () => new Tensor(data, [length]),
+            new RegExp(`^RangeError: Tensor: data at \\[${at}\\] is ${bad}, not a finite number$`),
+            `${Storage.name} of ${length}, ${bad} at ${at}`,
+          );
+        }
+      }
+    }
+  }
+});
