@@ -533,6 +533,28 @@ function batchedGrad(
   return asDType(grad, "float64") as Float64Array;
 }
 
+// Float32 arrays that live within one call of an op's backward only (never returned, never
+// saved, never shared between two uses at once: one slot per use), kept from call to call so
+// that a training step does not allocate, zero and collect them anew. Grown as needed.
+const scratch: Float32Array[] = [];
+
+/** Slot `slot`'s scratch array, `length` long; its contents are whatever was left there. */
+function scratchFloat32(slot: number, length: number): Float32Array {
+  let held = scratch[slot];
+  if (held === undefined || held.length < length) {
+    held = new Float32Array(Math.max(length, 2 * (held?.length ?? 0)));
+    scratch[slot] = held;
+  }
+  return held.subarray(0, length);
+}
+
+/** `values` rounded to float32 into slot `slot`'s scratch array. */
+function scratchCopy(slot: number, values: Float64Array): Float32Array {
+  const copy = scratchFloat32(slot, values.length);
+  copy.set(values);
+  return copy;
+}
+
 // ---------------------------------------------------------------------------------------
 // Shape ops
 // ---------------------------------------------------------------------------------------
@@ -1712,12 +1734,14 @@ export const tensorOps: TensorOpRegistry = {
     backward({ grad: g64, inputs, saved, needs }) {
       const [x, w] = inputs;
       const dtype = resultDType([x, w]);
-      const grad = asDType(g64, dtype);
+      // In float32 the products run on float32 copies that never leave this call: scratch.
+      const wide = dtype === "float64";
+      const grad = wide ? g64 : scratchCopy(0, g64);
       const rowCount = saved as number;
       const [outSize, inSize] = w.shape;
       const grads: (Float64Array | null)[] = [null, null, null];
       if (needs[0]) {
-        const gx = allocate(dtype, x.data.length);
+        const gx = wide ? new Float64Array(x.data.length) : scratchFloat32(1, x.data.length);
         product( // G·W
           { data: grad, offset: 0, transposed: false },
           { data: asDType(w.data, dtype), offset: 0, transposed: false },
@@ -1731,7 +1755,7 @@ export const tensorOps: TensorOpRegistry = {
         grads[0] = asDType(gx, "float64") as Float64Array;
       }
       if (needs[1]) {
-        const gw = allocate(dtype, w.data.length);
+        const gw = wide ? new Float64Array(w.data.length) : scratchFloat32(2, w.data.length);
         product( // Gᵀ·x, Gᵀ read in place
           { data: grad, offset: 0, transposed: true },
           { data: asDType(x.data, dtype), offset: 0, transposed: false },

@@ -16,6 +16,7 @@ import { isGradEnabled } from "../scalar/grad_mode.ts";
 import { Random, type RandomSource, randomSourceOf, type SeedOptions } from "../util/random.ts";
 import type { DivOptions } from "../scalar/value.ts";
 import {
+  allocate,
   asDType,
   asFloat64,
   checkedDType,
@@ -485,7 +486,9 @@ export class Tensor {
             `shape ${formatShape(this.shape)}`,
         );
       }
-      seed = asFloat64(gradient.data);
+      // A copy: the root's gradient (and any op's that hands it on) must not be the
+      // caller's tensor, which the caller may change afterwards.
+      seed = Float64Array.from(gradient.data);
     }
     propagate(this, seed);
   }
@@ -688,8 +691,11 @@ function propagate(root: Tensor, seed: Float64Array): void {
       }
     }
   }
-  // Leaves accumulate: compute every new total first, so a failure changes nothing.
-  const totals: Float64Array[] = new Array(order.length);
+  // Leaves accumulate: compute every new total first, so a failure changes nothing. A leaf's
+  // total is stored in the leaf's element type (an optimizer reads it beside the values) and
+  // checked after that rounding, so a float64 sum beyond float32's range is refused too. It
+  // is always fresh storage: never the pass's array, which another tensor's gradient may hold.
+  const totals: FloatArray[] = new Array(order.length);
   for (let i = 0; i < order.length; i++) {
     const node = order[i];
     const grad = pass[i] as Float64Array;
@@ -697,10 +703,12 @@ function propagate(root: Tensor, seed: Float64Array): void {
       totals[i] = grad;
       continue;
     }
-    const total = grad.slice();
-    if (node.grad !== null) {
+    const total = allocate(node.dtype, grad.length);
+    if (node.grad === null) {
+      total.set(grad);
+    } else {
       const before = node.grad.data;
-      for (let e = 0; e < total.length; e++) total[e] += before[e];
+      for (let e = 0; e < total.length; e++) total[e] = grad[e] + before[e];
     }
     const bad = firstNonFinite(total);
     if (bad !== -1) {
@@ -711,13 +719,8 @@ function propagate(root: Tensor, seed: Float64Array): void {
     }
     totals[i] = total;
   }
-  // A leaf's gradient takes the leaf's element type (an optimizer reads it beside the
-  // values); the others keep the float64 they were computed in, unconverted.
-  for (let i = 0; i < order.length; i++) {
-    const node = order[i];
-    const total = node.op === null ? asDType(totals[i], node.dtype) : totals[i];
-    node.grad = trusted(total, node.shape);
-  }
+  // The others keep the float64 they were computed in.
+  for (let i = 0; i < order.length; i++) order[i].grad = trusted(totals[i], order[i].shape);
 }
 
 // ---------------------------------------------------------------------------------------
