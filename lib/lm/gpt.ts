@@ -10,9 +10,11 @@
  * logits = lm_head(ln_f(x))                      lm_head tied to wte (or its own weight)
  * ```
  *
- * Attention is the registry's fused `attention` op (scores, causal mask, softmax and weighted
- * sum in one op, gradient-checked like every op). Generation keeps a cache of each layer's keys and values, so a new token costs
- * one position of computation instead of the whole context.
+ * Attention is the registry's fused `selfAttention` op in training and evaluation: the heads
+ * read straight from the q|k|v projection, and scores, causal mask, softmax and weighted sum
+ * in one op, gradient-checked like every op. Generation keeps a cache of each layer's keys
+ * and values (split into heads, with the `attention` op), so a new token costs one position
+ * of computation instead of the whole context.
  *
  * @module
  */
