@@ -18,7 +18,6 @@ import type { DivOptions } from "../scalar/value.ts";
 import {
   allocate,
   asDType,
-  asFloat64,
   checkedDType,
   type DType,
   dtypeOf,
