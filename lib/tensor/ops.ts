@@ -1251,8 +1251,11 @@ export interface TensorOpRegistry extends Readonly<Record<UnaryOpName, TensorOpS
   readonly tril: TensorOpSpec<TrilParams | undefined>;
   /** The `attention` op. */
   readonly attention: TensorOpSpec<AttentionParams | undefined>;
-  /** The `selfAttention` op: multi-head attention from a fused q|k|v projection. */
-  readonly selfAttention: TensorOpSpec<SelfAttentionParams>;
+  /**
+   * The `selfAttention` op: multi-head attention from a fused q|k|v projection, with the
+   * number of `heads` beside attention's parameters.
+   */
+  readonly selfAttention: TensorOpSpec<AttentionParams & { readonly heads: number }>;
 }
 
 /**
