@@ -38,6 +38,7 @@ import {
 import { attentionBackward, attentionForward, type AttentionSizes } from "./kernels/_attention.ts";
 import { product } from "./kernels/_product.ts";
 import { allocate, asDType, asFloat64, dtypeOf, type FloatArray, resultDType } from "./_dtype.ts";
+import { gradientArray, releaseGradientArrays } from "./_gradient_pool.ts";
 import {
   checkedShape,
   contiguousStrides,
@@ -351,7 +352,7 @@ function defineBinary(
         if (!needs[which]) continue;
         const operand = which === 0 ? x : y;
         // −0 is the exact identity of addition (+0 would turn a −0 gradient into +0).
-        const g = new Float64Array(operand.period).fill(-0);
+        const g = gradientArray(operand.period).fill(-0);
         loops.backward(which, x.data, x.period, y.data, y.period, out.data, grad, g);
         gradients[which] = sumToShape(g, operand.map, (which === 0 ? a : b).data.length);
       }
@@ -373,7 +374,7 @@ function defineUnary(spec: OpSpec, loops: UnaryLoops = unaryLoops(spec)): Tensor
       return { data: out, shape: a.shape, saved: null };
     },
     backward({ grad, inputs: [a], out }) {
-      const gx = new Float64Array(grad.length);
+      const gx = gradientArray(grad.length);
       loops.backward(a.data, out.data, grad, gx);
       return [gx];
     },
@@ -546,6 +547,13 @@ function scratchFloat32(slot: number, length: number): Float32Array {
     scratch[slot] = held;
   }
   return held.subarray(0, length);
+}
+
+/** A float64 gradient array (see `_gradient_pool.ts`) holding float32 `values` exactly. */
+function widened(values: Float32Array): Float64Array {
+  const wide = gradientArray(values.length);
+  wide.set(values);
+  return wide;
 }
 
 /** `values` rounded to float32 into slot `slot`'s scratch array. */
@@ -1744,7 +1752,7 @@ export const tensorOps: TensorOpRegistry = {
       const [outSize, inSize] = w.shape;
       const grads: (Float64Array | null)[] = [null, null, null];
       if (needs[0]) {
-        const gx = wide ? new Float64Array(x.data.length) : scratchFloat32(1, x.data.length);
+        const gx = wide ? gradientArray(x.data.length) : scratchFloat32(1, x.data.length);
         product( // G·W
           { data: grad, offset: 0, transposed: false },
           { data: asDType(w.data, dtype), offset: 0, transposed: false },
@@ -1755,10 +1763,10 @@ export const tensorOps: TensorOpRegistry = {
           inSize,
           false,
         );
-        grads[0] = asDType(gx, "float64") as Float64Array;
+        grads[0] = wide ? gx as Float64Array : widened(gx as Float32Array);
       }
       if (needs[1]) {
-        const gw = wide ? new Float64Array(w.data.length) : scratchFloat32(2, w.data.length);
+        const gw = wide ? gradientArray(w.data.length) : scratchFloat32(2, w.data.length);
         product( // Gᵀ·x, Gᵀ read in place
           { data: grad, offset: 0, transposed: true },
           { data: asDType(x.data, dtype), offset: 0, transposed: false },
@@ -1769,10 +1777,10 @@ export const tensorOps: TensorOpRegistry = {
           inSize,
           false,
         );
-        grads[1] = asDType(gw, "float64") as Float64Array;
+        grads[1] = wide ? gw as Float64Array : widened(gw as Float32Array);
       }
       if (inputs.length === 3 && needs[2]) {
-        const gb = new Float64Array(outSize);
+        const gb = gradientArray(outSize);
         for (let r = 0; r < rowCount; r++) {
           for (let j = 0; j < outSize; j++) gb[j] += grad[r * outSize + j];
         }
@@ -2013,7 +2021,7 @@ export const tensorOps: TensorOpRegistry = {
     },
     backward({ grad, inputs: [table], params: { indices }, saved }) {
       const width = saved as number;
-      const gx = new Float64Array(table.data.length);
+      const gx = gradientArray(table.data.length);
       const values = indices.values;
       for (let p = 0; p < values.length; p++) {
         const to = values[p] * width;
@@ -2184,7 +2192,7 @@ export const tensorOps: TensorOpRegistry = {
       const rowCount = targets.values.length;
       const classes = probabilities.length / rowCount;
       const scale = grad[0] / counted;
-      const gx = new Float64Array(probabilities.length);
+      const gx = gradientArray(probabilities.length);
       for (let r = 0; r < rowCount; r++) {
         if (targets.values[r] === ignoreIndex) continue;
         for (let c = 0; c < classes; c++) gx[r * classes + c] = probabilities[r * classes + c];
@@ -2263,9 +2271,9 @@ export const tensorOps: TensorOpRegistry = {
       // With n = (x − μ)·s and d = g·w: ∂L/∂x = s·(d − mean(d) − n·mean(d·n)).
       const { normalized, inverseStd } = saved as LayerNormSaved;
       const [rowCount, width] = rows("layerNorm", x);
-      const gx = needs[0] ? new Float64Array(x.data.length) : null;
-      const gw = needs[1] ? new Float64Array(width) : null;
-      const gb = needs[2] ? new Float64Array(width) : null;
+      const gx = needs[0] ? gradientArray(x.data.length) : null;
+      const gw = needs[1] ? gradientArray(width) : null;
+      const gb = needs[2] ? gradientArray(width) : null;
       for (let r = 0; r < rowCount; r++) {
         const base = r * width;
         if (gx !== null) {
@@ -2446,19 +2454,22 @@ export const tensorOps: TensorOpRegistry = {
       const { out, probs } = attentionForward(q, k, v, layout.sizes);
       const result = allocate(dtypeOf(qkv.data), outer * time * width);
       mergeHeads(out, result, width, 0, layout);
+      releaseGradientArrays([out]); // read into result: nothing else holds it
       const saved: SelfAttentionSaved = { layout, probs, q, k, v };
       return { data: result, shape: [...qkv.shape.slice(0, -1), width], saved };
     },
     backward({ grad, inputs: [qkv], saved }) {
       const { layout, probs, q, k, v } = saved as SelfAttentionSaved;
       const width = layout.heads * layout.d;
-      const g = new Float64Array(q.length);
+      const g = gradientArray(q.length);
       splitHeads(grad, width, 0, g, layout);
       const [dq, dk, dv] = attentionBackward(g, q, k, v, probs, layout.sizes, [true, true, true]);
-      const gx = new Float64Array(qkv.data.length);
+      const gx = gradientArray(qkv.data.length);
       mergeHeads(dq as Float64Array, gx, 3 * width, 0, layout);
       mergeHeads(dk as Float64Array, gx, 3 * width, width, layout);
       mergeHeads(dv as Float64Array, gx, 3 * width, 2 * width, layout);
+      // The head-ordered arrays were read into gx: nothing else holds them.
+      releaseGradientArrays([g, dq, dk, dv]);
       return [gx];
     },
     cases: [

@@ -15,6 +15,7 @@
 import { isGradEnabled } from "../scalar/grad_mode.ts";
 import { Random, type RandomSource, randomSourceOf, type SeedOptions } from "../util/random.ts";
 import type { DivOptions } from "../scalar/value.ts";
+import { gradientArray, releaseGradientArrays } from "./_gradient_pool.ts";
 import {
   allocate,
   asDType,
@@ -458,10 +459,27 @@ export class Tensor {
    * other tensor holds this pass's gradient alone. If any gradient is not finite, a
    * `RangeError` names the op and nothing is changed.
    *
+   * With `intermediateGrads: false` (what a training step wants) only the leaves get a
+   * gradient: the other tensors' `grad` is left as it was, and the arrays this pass
+   * computed are reused by the passes after it instead of being allocated anew.
+   *
    * @throws {RangeError} when this tensor does not require a gradient, when a non-scalar
    * gets no gradient or one of the wrong shape, or when a gradient is not finite.
+   * @throws {TypeError} when `intermediateGrads` is not a boolean.
    */
-  backward(gradient?: Tensor): void {
+  backward(
+    gradient?: Tensor,
+    options?: {
+      /** Whether tensors other than leaves keep this pass's gradient (default `true`). */
+      readonly intermediateGrads?: boolean;
+    },
+  ): void {
+    const intermediateGrads = options?.intermediateGrads ?? true;
+    if (typeof intermediateGrads !== "boolean") {
+      throw new TypeError(
+        `backward: intermediateGrads must be a boolean, got ${describe(intermediateGrads)}`,
+      );
+    }
     if (!this.requiresGrad) {
       throw new RangeError(
         "backward: this tensor does not require a gradient: none of the tensors it was " +
@@ -489,7 +507,7 @@ export class Tensor {
       // caller's tensor, which the caller may change afterwards.
       seed = Float64Array.from(gradient.data);
     }
-    propagate(this, seed);
+    propagate(this, seed, intermediateGrads);
   }
 
   /** A constant tensor sharing this one's storage, outside any graph. */
@@ -641,7 +659,7 @@ export function tensorTopologicalOrder(root: Tensor): Tensor[] {
 }
 
 /** The backward pass proper: computes every gradient aside, then commits them all at once. */
-function propagate(root: Tensor, seed: Float64Array): void {
+function propagate(root: Tensor, seed: Float64Array, intermediateGrads: boolean): void {
   const order = tensorTopologicalOrder(root);
   const slot = new Map<Tensor, number>();
   for (let i = 0; i < order.length; i++) slot.set(order[i], i);
@@ -675,7 +693,7 @@ function propagate(root: Tensor, seed: Float64Array): void {
       } else if (owned[at] === 1) {
         for (let e = 0; e < g.length; e++) held[e] += g[e];
       } else {
-        const sum = new Float64Array(g.length);
+        const sum = gradientArray(g.length);
         for (let e = 0; e < g.length; e++) sum[e] = held[e] + g[e];
         pass[at] = sum;
         owned[at] = 1;
@@ -718,8 +736,17 @@ function propagate(root: Tensor, seed: Float64Array): void {
     }
     totals[i] = total;
   }
-  // The others keep the float64 they were computed in.
-  for (let i = 0; i < order.length; i++) order[i].grad = trusted(totals[i], order[i].shape);
+  if (intermediateGrads) {
+    // The others keep the float64 they were computed in.
+    for (let i = 0; i < order.length; i++) order[i].grad = trusted(totals[i], order[i].shape);
+    return;
+  }
+  for (let i = 0; i < order.length; i++) {
+    if (order[i].op === null) order[i].grad = trusted(totals[i], order[i].shape);
+  }
+  // Nothing reaches this pass's arrays now (the leaves' totals are copies, no other tensor
+  // was given one, the seed is the engine's own): later passes reuse them.
+  releaseGradientArrays(pass);
 }
 
 // ---------------------------------------------------------------------------------------
