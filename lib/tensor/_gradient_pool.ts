@@ -17,10 +17,22 @@ let pooledElements = 0;
 
 /** A zeroed Float64Array of `length` elements: a freed one when there is one, else new. */
 export function gradientArray(length: number): Float64Array {
+  const reused = takeFree(length);
+  return reused === undefined ? new Float64Array(length) : reused.fill(0);
+}
+
+/**
+ * A Float64Array of `length` elements whose contents are left over from an earlier use: for
+ * a caller that writes every element before anything reads one.
+ */
+export function gradientArrayToOverwrite(length: number): Float64Array {
+  return takeFree(length) ?? new Float64Array(length);
+}
+
+function takeFree(length: number): Float64Array | undefined {
   const reused = free.get(length)?.pop();
-  if (reused === undefined) return new Float64Array(length);
-  pooledElements -= length;
-  return reused.fill(0);
+  if (reused !== undefined) pooledElements -= length;
+  return reused;
 }
 
 /**

@@ -38,7 +38,11 @@ import {
 import { attentionBackward, attentionForward, type AttentionSizes } from "./kernels/_attention.ts";
 import { product } from "./kernels/_product.ts";
 import { allocate, asDType, asFloat64, dtypeOf, type FloatArray, resultDType } from "./_dtype.ts";
-import { gradientArray, releaseGradientArrays } from "./_gradient_pool.ts";
+import {
+  gradientArray,
+  gradientArrayToOverwrite,
+  releaseGradientArrays,
+} from "./_gradient_pool.ts";
 import {
   checkedShape,
   contiguousStrides,
@@ -352,7 +356,7 @@ function defineBinary(
         if (!needs[which]) continue;
         const operand = which === 0 ? x : y;
         // −0 is the exact identity of addition (+0 would turn a −0 gradient into +0).
-        const g = gradientArray(operand.period).fill(-0);
+        const g = gradientArrayToOverwrite(operand.period).fill(-0);
         loops.backward(which, x.data, x.period, y.data, y.period, out.data, grad, g);
         gradients[which] = sumToShape(g, operand.map, (which === 0 ? a : b).data.length);
       }
@@ -374,7 +378,7 @@ function defineUnary(spec: OpSpec, loops: UnaryLoops = unaryLoops(spec)): Tensor
       return { data: out, shape: a.shape, saved: null };
     },
     backward({ grad, inputs: [a], out }) {
-      const gx = gradientArray(grad.length);
+      const gx = gradientArrayToOverwrite(grad.length); // every element written
       loops.backward(a.data, out.data, grad, gx);
       return [gx];
     },
@@ -551,7 +555,7 @@ function scratchFloat32(slot: number, length: number): Float32Array {
 
 /** A float64 gradient array (see `_gradient_pool.ts`) holding float32 `values` exactly. */
 function widened(values: Float32Array): Float64Array {
-  const wide = gradientArray(values.length);
+  const wide = gradientArrayToOverwrite(values.length);
   wide.set(values);
   return wide;
 }
@@ -1752,7 +1756,10 @@ export const tensorOps: TensorOpRegistry = {
       const [outSize, inSize] = w.shape;
       const grads: (Float64Array | null)[] = [null, null, null];
       if (needs[0]) {
-        const gx = wide ? gradientArray(x.data.length) : scratchFloat32(1, x.data.length);
+        // Products that do not accumulate write every element.
+        const gx = wide
+          ? gradientArrayToOverwrite(x.data.length)
+          : scratchFloat32(1, x.data.length);
         product( // G·W
           { data: grad, offset: 0, transposed: false },
           { data: asDType(w.data, dtype), offset: 0, transposed: false },
@@ -1766,7 +1773,9 @@ export const tensorOps: TensorOpRegistry = {
         grads[0] = wide ? gx as Float64Array : widened(gx as Float32Array);
       }
       if (needs[1]) {
-        const gw = wide ? gradientArray(w.data.length) : scratchFloat32(2, w.data.length);
+        const gw = wide
+          ? gradientArrayToOverwrite(w.data.length)
+          : scratchFloat32(2, w.data.length);
         product( // Gᵀ·x, Gᵀ read in place
           { data: grad, offset: 0, transposed: true },
           { data: asDType(x.data, dtype), offset: 0, transposed: false },
@@ -2271,7 +2280,7 @@ export const tensorOps: TensorOpRegistry = {
       // With n = (x − μ)·s and d = g·w: ∂L/∂x = s·(d − mean(d) − n·mean(d·n)).
       const { normalized, inverseStd } = saved as LayerNormSaved;
       const [rowCount, width] = rows("layerNorm", x);
-      const gx = needs[0] ? gradientArray(x.data.length) : null;
+      const gx = needs[0] ? gradientArrayToOverwrite(x.data.length) : null; // all written
       const gw = needs[1] ? gradientArray(width) : null;
       const gb = needs[2] ? gradientArray(width) : null;
       for (let r = 0; r < rowCount; r++) {
@@ -2461,7 +2470,7 @@ export const tensorOps: TensorOpRegistry = {
     backward({ grad, inputs: [qkv], saved }) {
       const { layout, probs, q, k, v } = saved as SelfAttentionSaved;
       const width = layout.heads * layout.d;
-      const g = gradientArray(q.length);
+      const g = gradientArrayToOverwrite(q.length);
       splitHeads(grad, width, 0, g, layout);
       const [dq, dk, dv] = attentionBackward(g, q, k, v, probs, layout.sizes, [true, true, true]);
       const gx = gradientArray(qkv.data.length);

@@ -15,7 +15,7 @@
 import { isGradEnabled } from "../scalar/grad_mode.ts";
 import { Random, type RandomSource, randomSourceOf, type SeedOptions } from "../util/random.ts";
 import type { DivOptions } from "../scalar/value.ts";
-import { gradientArray, releaseGradientArrays } from "./_gradient_pool.ts";
+import { gradientArrayToOverwrite, releaseGradientArrays } from "./_gradient_pool.ts";
 import {
   allocate,
   asDType,
@@ -693,7 +693,7 @@ function propagate(root: Tensor, seed: Float64Array, intermediateGrads: boolean)
       } else if (owned[at] === 1) {
         for (let e = 0; e < g.length; e++) held[e] += g[e];
       } else {
-        const sum = gradientArray(g.length);
+        const sum = gradientArrayToOverwrite(g.length);
         for (let e = 0; e < g.length; e++) sum[e] = held[e] + g[e];
         pass[at] = sum;
         owned[at] = 1;
