@@ -60,7 +60,7 @@ for (let iter = 0; iter < warmup + iters; iter++) {
   const y = new Tensor(Float64Array.from(batch.targets), shape);
   const { loss } = model.forward(x, { targets: y });
   optimizer.zeroGrad();
-  loss!.backward();
+  loss!.backward(undefined, { intermediateGrads: false });
   clipGradNorm(parameters, 1);
   optimizer.step();
   if (iter >= warmup) times.push(performance.now() - started);

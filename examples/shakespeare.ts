@@ -330,7 +330,7 @@ async function train(): Promise<void> {
     const [x, y] = batchOf(splits.train, batchSize, config.blockSize, random);
     const { loss } = model.forward(x, { targets: y });
     optimizer.zeroGrad();
-    loss!.backward();
+    loss!.backward(undefined, { intermediateGrads: false });
     clipGradNorm(parameters, gradClip);
     const lr = optimizer.learningRateAt(optimizer.stepCount);
     optimizer.step();

@@ -10,15 +10,17 @@
  * logits = lm_head(ln_f(x))                      lm_head tied to wte (or its own weight)
  * ```
  *
- * Attention is the registry's fused `attention` op (scores, causal mask, softmax and weighted
- * sum in one op, gradient-checked like every op). Generation keeps a cache of each layer's keys and values, so a new token costs
- * one position of computation instead of the whole context.
+ * Attention is the registry's fused `selfAttention` op in training and evaluation: the heads
+ * read straight from the q|k|v projection, and scores, causal mask, softmax and weighted sum
+ * in one op, gradient-checked like every op. Generation keeps a cache of each layer's keys
+ * and values (split into heads, with the `attention` op), so a new token costs one position
+ * of computation instead of the whole context.
  *
  * @module
  */
 
 import { type Random, randomSourceOf, type SeedOptions } from "../util/random.ts";
-import { attention, concat, linear, noGrad, Tensor } from "../tensor/tensor.ts";
+import { attention, concat, linear, noGrad, selfAttention, Tensor } from "../tensor/tensor.ts";
 import { Dropout, Embedding, LayerNorm, Linear } from "../nn/modules.ts";
 import type { TokenIds } from "./model.ts";
 import type { DType } from "../tensor/mod.ts";
@@ -192,6 +194,11 @@ export class CausalSelfAttention {
     const nHead = this.nHead;
     const headSize = channels / nHead;
     const qkv = this.cAttn.forward(x);
+    const weightDropout = this.attnDropout;
+    if (cache === undefined && (weightDropout.p === 0 || !weightDropout.training)) {
+      // Training and evaluation without a cache: heads read straight from q|k|v, one op.
+      return dropped(this.residDropout, this.cProj.forward(selfAttention(qkv, { heads: nHead })));
+    }
     // [B, T, C] → [B, nHead, T, headSize]
     const heads = (start: number): Tensor =>
       qkv.slice({ axis: 2, start, end: start + channels })

@@ -147,7 +147,8 @@ export async function trainLoop(options: TrainLoopOptions): Promise<TrainResult>
     const started = performance.now();
     optimizer.zeroGrad();
     const loss = lossAt(step);
-    loss.backward();
+    // Only the parameters' gradients are read: the pass's other arrays serve the next step.
+    loss.backward(undefined, { intermediateGrads: false });
     if (options.clipNorm !== undefined) {
       clipGradNorm([...optimizer.parameters.values()], options.clipNorm);
     }

@@ -13,6 +13,7 @@
  * @module
  */
 
+import { gradientArray } from "./_gradient_pool.ts";
 import { contiguousStrides, formatShape, sameShape, type Shape, sizeOf } from "./_shape.ts";
 
 /**
@@ -105,7 +106,7 @@ export function stridedPositions(outShape: Shape, strides: readonly number[]): I
  */
 export function sumToShape(grad: Float64Array, map: Int32Array | null, size: number): Float64Array {
   if (map === null) return grad;
-  const out = new Float64Array(size);
+  const out = gradientArray(size);
   for (let i = 0; i < grad.length; i++) out[map[i]] += grad[i];
   return out;
 }

@@ -39,6 +39,11 @@ import { attentionBackward, attentionForward, type AttentionSizes } from "./kern
 import { product } from "./kernels/_product.ts";
 import { allocate, asDType, asFloat64, dtypeOf, type FloatArray, resultDType } from "./_dtype.ts";
 import {
+  gradientArray,
+  gradientArrayToOverwrite,
+  releaseGradientArrays,
+} from "./_gradient_pool.ts";
+import {
   checkedShape,
   contiguousStrides,
   formatShape,
@@ -351,7 +356,7 @@ function defineBinary(
         if (!needs[which]) continue;
         const operand = which === 0 ? x : y;
         // −0 is the exact identity of addition (+0 would turn a −0 gradient into +0).
-        const g = new Float64Array(operand.period).fill(-0);
+        const g = gradientArrayToOverwrite(operand.period).fill(-0);
         loops.backward(which, x.data, x.period, y.data, y.period, out.data, grad, g);
         gradients[which] = sumToShape(g, operand.map, (which === 0 ? a : b).data.length);
       }
@@ -373,7 +378,7 @@ function defineUnary(spec: OpSpec, loops: UnaryLoops = unaryLoops(spec)): Tensor
       return { data: out, shape: a.shape, saved: null };
     },
     backward({ grad, inputs: [a], out }) {
-      const gx = new Float64Array(grad.length);
+      const gx = gradientArrayToOverwrite(grad.length); // every element written
       loops.backward(a.data, out.data, grad, gx);
       return [gx];
     },
@@ -531,6 +536,35 @@ function batchedGrad(
     product(t, grad, (map === null ? t : map[t]) * block, map !== null);
   }
   return asDType(grad, "float64") as Float64Array;
+}
+
+// Float32 arrays that live within one call of an op's backward only (never returned, never
+// saved, never shared between two uses at once: one slot per use), kept from call to call so
+// that a training step does not allocate, zero and collect them anew. Grown as needed.
+const scratch: Float32Array[] = [];
+
+/** Slot `slot`'s scratch array, `length` long; its contents are whatever was left there. */
+function scratchFloat32(slot: number, length: number): Float32Array {
+  let held = scratch[slot];
+  if (held === undefined || held.length < length) {
+    held = new Float32Array(Math.max(length, 2 * (held?.length ?? 0)));
+    scratch[slot] = held;
+  }
+  return held.subarray(0, length);
+}
+
+/** A float64 gradient array (see `_gradient_pool.ts`) holding float32 `values` exactly. */
+function widened(values: Float32Array): Float64Array {
+  const wide = gradientArrayToOverwrite(values.length);
+  wide.set(values);
+  return wide;
+}
+
+/** `values` rounded to float32 into slot `slot`'s scratch array. */
+function scratchCopy(slot: number, values: Float64Array): Float32Array {
+  const copy = scratchFloat32(slot, values.length);
+  copy.set(values);
+  return copy;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -926,6 +960,22 @@ export interface AttentionParams {
   readonly scale?: number;
 }
 
+/**
+ * Parameters of `selfAttention`.
+ *
+ * @example nanoGPT's attention of 4 heads (causal, scaled by 1/√(head size): the defaults).
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { SelfAttentionParams } from "./ops.ts";
+ * const params: SelfAttentionParams = { heads: 4 };
+ * assert.ok(params.causal === undefined);
+ * ```
+ */
+export interface SelfAttentionParams extends AttentionParams {
+  /** Number of heads: a whole number ≥ 1 that divides the width of q (a third of the last axis). */
+  readonly heads: number;
+}
+
 interface CrossEntropySaved {
   readonly probabilities: Float64Array;
   readonly counted: number;
@@ -1213,6 +1263,11 @@ export interface TensorOpRegistry extends Readonly<Record<UnaryOpName, TensorOpS
   readonly tril: TensorOpSpec<TrilParams | undefined>;
   /** The `attention` op. */
   readonly attention: TensorOpSpec<AttentionParams | undefined>;
+  /**
+   * The `selfAttention` op: multi-head attention from a fused q|k|v projection, with the
+   * number of `heads` beside attention's parameters.
+   */
+  readonly selfAttention: TensorOpSpec<AttentionParams & { readonly heads: number }>;
 }
 
 /**
@@ -1694,12 +1749,17 @@ export const tensorOps: TensorOpRegistry = {
     backward({ grad: g64, inputs, saved, needs }) {
       const [x, w] = inputs;
       const dtype = resultDType([x, w]);
-      const grad = asDType(g64, dtype);
+      // In float32 the products run on float32 copies that never leave this call: scratch.
+      const wide = dtype === "float64";
+      const grad = wide ? g64 : scratchCopy(0, g64);
       const rowCount = saved as number;
       const [outSize, inSize] = w.shape;
       const grads: (Float64Array | null)[] = [null, null, null];
       if (needs[0]) {
-        const gx = allocate(dtype, x.data.length);
+        // Products that do not accumulate write every element.
+        const gx = wide
+          ? gradientArrayToOverwrite(x.data.length)
+          : scratchFloat32(1, x.data.length);
         product( // G·W
           { data: grad, offset: 0, transposed: false },
           { data: asDType(w.data, dtype), offset: 0, transposed: false },
@@ -1710,10 +1770,12 @@ export const tensorOps: TensorOpRegistry = {
           inSize,
           false,
         );
-        grads[0] = asDType(gx, "float64") as Float64Array;
+        grads[0] = wide ? gx as Float64Array : widened(gx as Float32Array);
       }
       if (needs[1]) {
-        const gw = allocate(dtype, w.data.length);
+        const gw = wide
+          ? gradientArrayToOverwrite(w.data.length)
+          : scratchFloat32(2, w.data.length);
         product( // Gᵀ·x, Gᵀ read in place
           { data: grad, offset: 0, transposed: true },
           { data: asDType(x.data, dtype), offset: 0, transposed: false },
@@ -1724,10 +1786,10 @@ export const tensorOps: TensorOpRegistry = {
           inSize,
           false,
         );
-        grads[1] = asDType(gw, "float64") as Float64Array;
+        grads[1] = wide ? gw as Float64Array : widened(gw as Float32Array);
       }
       if (inputs.length === 3 && needs[2]) {
-        const gb = new Float64Array(outSize);
+        const gb = gradientArray(outSize);
         for (let r = 0; r < rowCount; r++) {
           for (let j = 0; j < outSize; j++) gb[j] += grad[r * outSize + j];
         }
@@ -1968,7 +2030,7 @@ export const tensorOps: TensorOpRegistry = {
     },
     backward({ grad, inputs: [table], params: { indices }, saved }) {
       const width = saved as number;
-      const gx = new Float64Array(table.data.length);
+      const gx = gradientArray(table.data.length);
       const values = indices.values;
       for (let p = 0; p < values.length; p++) {
         const to = values[p] * width;
@@ -2139,7 +2201,7 @@ export const tensorOps: TensorOpRegistry = {
       const rowCount = targets.values.length;
       const classes = probabilities.length / rowCount;
       const scale = grad[0] / counted;
-      const gx = new Float64Array(probabilities.length);
+      const gx = gradientArray(probabilities.length);
       for (let r = 0; r < rowCount; r++) {
         if (targets.values[r] === ignoreIndex) continue;
         for (let c = 0; c < classes; c++) gx[r * classes + c] = probabilities[r * classes + c];
@@ -2218,9 +2280,9 @@ export const tensorOps: TensorOpRegistry = {
       // With n = (x − μ)·s and d = g·w: ∂L/∂x = s·(d − mean(d) − n·mean(d·n)).
       const { normalized, inverseStd } = saved as LayerNormSaved;
       const [rowCount, width] = rows("layerNorm", x);
-      const gx = needs[0] ? new Float64Array(x.data.length) : null;
-      const gw = needs[1] ? new Float64Array(width) : null;
-      const gb = needs[2] ? new Float64Array(width) : null;
+      const gx = needs[0] ? gradientArrayToOverwrite(x.data.length) : null; // all written
+      const gw = needs[1] ? gradientArray(width) : null;
+      const gb = needs[2] ? gradientArray(width) : null;
       for (let r = 0; r < rowCount; r++) {
         const base = r * width;
         if (gx !== null) {
@@ -2376,7 +2438,163 @@ export const tensorOps: TensorOpRegistry = {
       },
     ],
   }),
+  selfAttention: defineTensorOp<SelfAttentionParams>({
+    // Multi-head self-attention read straight from a fused projection (nanoGPT's c_attn):
+    // the last axis of qkv [..., T, 3C] holds q, k and v side by side, each `heads` heads of
+    // d = C/heads features. Each head is copied once into [..., heads, T, d] order for the
+    // kernels of `attention`, and the heads' results are written back side by side [..., T, C]:
+    // the same arithmetic as slice, reshape, permute, attention, permute and reshape, in one
+    // op with no intermediate tensors. Backward is attention's, its three gradients written
+    // into the thirds of ∂L/∂qkv they came from.
+    name: "selfAttention",
+    arity: 1,
+    elementwise: false,
+    forward([qkv], params) {
+      const layout = selfAttentionLayout(qkv, params);
+      const { outer, time, heads, d } = layout;
+      const width = heads * d;
+      const headCount = outer * heads * time * d;
+      const q = new Float64Array(headCount);
+      const k = new Float64Array(headCount);
+      const v = new Float64Array(headCount);
+      splitHeads(qkv.data, 3 * width, 0, q, layout);
+      splitHeads(qkv.data, 3 * width, width, k, layout);
+      splitHeads(qkv.data, 3 * width, 2 * width, v, layout);
+      const { out, probs } = attentionForward(q, k, v, layout.sizes);
+      const result = allocate(dtypeOf(qkv.data), outer * time * width);
+      mergeHeads(out, result, width, 0, layout);
+      releaseGradientArrays([out]); // read into result: nothing else holds it
+      const saved: SelfAttentionSaved = { layout, probs, q, k, v };
+      return { data: result, shape: [...qkv.shape.slice(0, -1), width], saved };
+    },
+    backward({ grad, inputs: [qkv], saved }) {
+      const { layout, probs, q, k, v } = saved as SelfAttentionSaved;
+      const width = layout.heads * layout.d;
+      const g = gradientArrayToOverwrite(q.length);
+      splitHeads(grad, width, 0, g, layout);
+      const [dq, dk, dv] = attentionBackward(g, q, k, v, probs, layout.sizes, [true, true, true]);
+      const gx = gradientArray(qkv.data.length);
+      mergeHeads(dq as Float64Array, gx, 3 * width, 0, layout);
+      mergeHeads(dk as Float64Array, gx, 3 * width, width, layout);
+      mergeHeads(dv as Float64Array, gx, 3 * width, 2 * width, layout);
+      // The head-ordered arrays were read into gx: nothing else holds them.
+      releaseGradientArrays([g, dq, dk, dv]);
+      return [gx];
+    },
+    cases: [
+      {
+        inputs: [{ shape: ["b", "t", 6], domain: anywhere }],
+        params: {
+          heads: { kind: "oneOf", values: [1, 2] },
+          causal: { kind: "oneOf", values: [true, false, undefined] },
+          scale: { kind: "oneOf", values: [undefined, 0.7] },
+        },
+        sizes: { b: [1, 2], t: [1, 4] },
+      },
+      {
+        inputs: [{ shape: ["t", 12], domain: anywhere }],
+        params: { heads: { kind: "oneOf", values: [1, 2, 4] } },
+        sizes: { t: [1, 4] },
+      },
+      {
+        inputs: [{ shape: ["a", "b", "t", 6], domain: anywhere }],
+        params: { heads: { kind: "constant", value: 2 } },
+        sizes: { a: [1, 2], b: [1, 2], t: [1, 3] },
+      },
+    ],
+  }),
 };
+
+interface SelfAttentionLayout {
+  /** Product of the axes before T. */
+  readonly outer: number;
+  readonly time: number;
+  readonly heads: number;
+  /** Features of one head. */
+  readonly d: number;
+  /** The kernels' sizes: outer·heads problems of T queries and keys. */
+  readonly sizes: AttentionSizes;
+}
+
+interface SelfAttentionSaved {
+  readonly layout: SelfAttentionLayout;
+  readonly probs: Float64Array;
+  readonly q: Float64Array;
+  readonly k: Float64Array;
+  readonly v: Float64Array;
+}
+
+function selfAttentionLayout(qkv: TensorData, params: SelfAttentionParams): SelfAttentionLayout {
+  const rank = qkv.shape.length;
+  if (rank < 2) {
+    throw new RangeError(
+      `selfAttention: qkv must be [..., T, 3C], got ${formatShape(qkv.shape)}`,
+    );
+  }
+  const heads = params?.heads;
+  if (!(Number.isInteger(heads) && heads >= 1)) {
+    throw new RangeError(`selfAttention: heads must be a whole number ≥ 1, got ${String(heads)}`);
+  }
+  const fused = qkv.shape[rank - 1];
+  if (fused % (3 * heads) !== 0) {
+    throw new RangeError(
+      `selfAttention: the last axis of qkv ${formatShape(qkv.shape)} must be 3·C with C a ` +
+        `multiple of heads (${heads}): ${fused} is not a multiple of ${3 * heads}`,
+    );
+  }
+  const d = fused / (3 * heads);
+  const time = qkv.shape[rank - 2];
+  const outer = sizeOf(qkv.shape.slice(0, -2));
+  const scale = params.scale ?? 1 / Math.sqrt(d);
+  if (!Number.isFinite(scale)) {
+    throw new RangeError(`selfAttention: scale must be finite, got ${scale}`);
+  }
+  const causal = params.causal ?? true;
+  if (typeof causal !== "boolean") {
+    throw new TypeError(`selfAttention: causal must be a boolean, got ${String(causal)}`);
+  }
+  const batch = d === 0 ? 0 : outer * heads;
+  return { outer, time, heads, d, sizes: { batch, tq: time, tk: time, d, scale, causal } };
+}
+
+/**
+ * Copies columns `column..column + heads·d` of the rows of `from` (`fromWidth` wide, T rows
+ * for each of `outer` leading positions) into `to` in [outer, heads, T, d] order.
+ */
+function splitHeads(
+  from: FloatArray,
+  fromWidth: number,
+  column: number,
+  to: Float64Array,
+  { outer, time, heads, d }: SelfAttentionLayout,
+): void {
+  for (let o = 0, i = 0; o < outer; o++) {
+    for (let h = 0; h < heads; h++) {
+      for (let t = 0; t < time; t++) {
+        const src = (o * time + t) * fromWidth + column + h * d;
+        for (let e = 0; e < d; e++, i++) to[i] = from[src + e];
+      }
+    }
+  }
+}
+
+/** The inverse of {@link splitHeads}: [outer, heads, T, d] into columns of `to`'s rows. */
+function mergeHeads(
+  from: Float64Array,
+  to: FloatArray,
+  toWidth: number,
+  column: number,
+  { outer, time, heads, d }: SelfAttentionLayout,
+): void {
+  for (let o = 0, i = 0; o < outer; o++) {
+    for (let h = 0; h < heads; h++) {
+      for (let t = 0; t < time; t++) {
+        const dst = (o * time + t) * toWidth + column + h * d;
+        for (let e = 0; e < d; e++, i++) to[dst + e] = from[i];
+      }
+    }
+  }
+}
 
 interface AttentionSaved {
   readonly sizes: AttentionSizes;

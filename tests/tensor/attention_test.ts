@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { attention, randn, type Tensor, tensor } from "../../lib/tensor/tensor.ts";
+import { attention, randn, selfAttention, type Tensor, tensor } from "../../lib/tensor/tensor.ts";
 import { gradcheckTensor } from "../../lib/tensor/gradcheck.ts";
 
 // The same attention from unfused ops: scores, mask, softmax, weighted sum.
@@ -77,4 +77,63 @@ Deno.test("attention of the last queries over every key equals the last rows of 
     /^RangeError: attention: causal attention of 3 queries needs at least as many keys, got 2$/,
   );
   assert.deepEqual(attention(q, k, k, { causal: false }).shape, [1, 3, 2]);
+});
+
+// selfAttention's definition: slice q, k and v out of the fused projection, split each into
+// heads, attend, merge the heads back.
+function splitAndAttend(qkv: Tensor, heads: number, causal: boolean): Tensor {
+  const [batch, time, fused] = qkv.shape;
+  const width = fused / 3;
+  const part = (start: number) =>
+    qkv.slice({ axis: 2, start, end: start + width })
+      .reshape([batch, time, heads, width / heads])
+      .permute([0, 2, 1, 3]);
+  return attention(part(0), part(width), part(2 * width), { causal })
+    .permute([0, 2, 1, 3])
+    .reshape([batch, time, width]);
+}
+
+Deno.test("selfAttention equals slicing, splitting heads, attention and merging, with gradients", () => {
+  for (const [shape, heads] of [[[2, 5, 12], 2], [[3, 16, 192], 4], [[1, 4, 9], 3]] as const) {
+    for (const causal of [true, false]) {
+      const qkv = randn([...shape], { seed: shape[1] + heads, requiresGrad: true });
+      const weights = randn([shape[0], shape[1], shape[2] / 3], { seed: 11 });
+      const fused = selfAttention(qkv, { heads, causal });
+      fused.mul(weights).sum().backward();
+      const fusedGrad = qkv.grad!.data.slice();
+      qkv.zeroGrad();
+      const plain = splitAndAttend(qkv, heads, causal);
+      plain.mul(weights).sum().backward();
+      assert.deepEqual(fused.shape, plain.shape);
+      // The same kernels on the same numbers: equal bit for bit.
+      assert.deepEqual(Array.from(fused.data), Array.from(plain.data), `${shape} ${heads}`);
+      assert.deepEqual(Array.from(fusedGrad), Array.from(qkv.grad!.data), `${shape} ${heads}`);
+    }
+  }
+  const small = randn([2, 3, 6], { seed: 12 });
+  const weights = randn([2, 3, 2], { seed: 13 });
+  assert.ok(
+    gradcheckTensor((x) => selfAttention(x, { heads: 2 }).mul(weights).sum(), [small]).passed,
+  );
+});
+
+Deno.test("selfAttention keeps float32 storage and refuses bad heads and shapes", () => {
+  const qkv = randn([1, 3, 12], { seed: 1, dtype: "float32" });
+  assert.equal(selfAttention(qkv, { heads: 2 }).dtype, "float32");
+  assert.throws(
+    () => selfAttention(qkv, { heads: 3 }),
+    /^RangeError: selfAttention: the last axis of qkv \[1,3,12\] must be 3·C with C a multiple of heads \(3\): 12 is not a multiple of 9$/,
+  );
+  assert.throws(() => selfAttention(qkv, { heads: 0 }), /heads must be a whole number ≥ 1, got 0/);
+  assert.throws(() => selfAttention(qkv, { heads: 1.5 }), /got 1\.5/);
+  assert.throws(
+    () => selfAttention(tensor([1, 2, 3]), { heads: 1 }),
+    /must be \[\.\.\., T, 3C\], got \[3\]/,
+  );
+  assert.throws(() => selfAttention(qkv, { heads: 1, scale: NaN }), /scale must be finite/);
+  assert.throws(
+    () => selfAttention(qkv, { heads: 1, causal: "yes" as unknown as boolean }),
+    /^TypeError: selfAttention: causal must be a boolean/,
+  );
+  assert.throws(() => selfAttention(3 as unknown as Tensor, { heads: 1 }), TypeError);
 });

@@ -506,3 +506,72 @@ Deno.test("grad: a gradient of the wrong shape is refused when it is assigned", 
   w.grad = null;
   assert.equal(w.grad, null);
 });
+
+Deno.test("a non-finite element is found at every position, in every lane and the tail", () => {
+  // The check sums x − x four lanes at a time and then the tail: each place must be seen.
+  for (const Storage of [Float64Array, Float32Array]) {
+    for (let length = 1; length <= 9; length++) {
+      assert.doesNotThrow(() => new Tensor(new Storage(length).fill(-3.5), [length]));
+      for (let at = 0; at < length; at++) {
+        for (const bad of [NaN, Infinity, -Infinity]) {
+          const data = new Storage(length).fill(1e30);
+          data[at] = bad;
+          if (at > 0) data[at - 1] = -0;
+          assert.throws(
+            () => new Tensor(data, [length]),
+            new RegExp(`^RangeError: Tensor: data at \\[${at}\\] is ${bad}, not a finite number$`),
+            `${Storage.name} of ${length}, ${bad} at ${at}`,
+          );
+        }
+      }
+    }
+  }
+});
+
+Deno.test("backward: a float32 leaf's gradient beyond float32's range is refused, not rounded to Infinity", () => {
+  const x = tensor([1, 2], { requiresGrad: true, dtype: "float32" });
+  x.mul(2).sum().backward();
+  assert.deepEqual(Array.from(x.grad!.data), [2, 2]);
+  // 2·1e39 is finite in float64, the type the pass computes in, but not in float32.
+  assert.throws(
+    () => x.mul(2).backward(tensor([1e39, 1])),
+    /^RangeError: backward: the accumulated gradient of a leaf \[2\] would be Infinity at \[0\]$/,
+  );
+  assert.ok(x.grad!.data instanceof Float32Array);
+  assert.deepEqual(Array.from(x.grad!.data), [2, 2]);
+});
+
+Deno.test("backward: no two tensors share gradient storage, and no leaf shares the seed's", () => {
+  // reshape and add hand their gradient on as it is: x, its reshape and the two operands of
+  // the add would all hold one array if leaves' totals were not their own storage.
+  for (const dtype of ["float64", "float32"] as const) {
+    const x = tensor([1, 2, 3, 4], { requiresGrad: true, dtype });
+    const y = tensor([5, 6, 7, 8], { requiresGrad: true, dtype });
+    const r = x.reshape([4]);
+    const z = r.add(y);
+    const seed = tensor([1, 1, 1, 1]);
+    z.backward(seed);
+    const grads = [x, y, r, z].map((t) => t.grad!.data);
+    for (let i = 0; i < grads.length; i++) {
+      assert.ok(grads[i].buffer !== seed.data.buffer, `${dtype}: gradient ${i} is the seed`);
+      for (let j = 0; j < i; j++) {
+        if (i < 2 || j < 2) assert.ok(grads[i].buffer !== grads[j].buffer, `${dtype}: ${i}, ${j}`);
+      }
+    }
+    // Writing into one leaf's gradient changes no other gradient and not the seed.
+    x.grad!.data[0] = 100;
+    assert.deepEqual([y, r, z].map((t) => t.grad!.data[0]), [1, 1, 1]);
+    assert.equal(seed.data[0], 1);
+    // A second pass accumulates into new storage: the first pass's gradient tensor is unchanged.
+    const first = y.grad!;
+    z.backward(seed);
+    assert.deepEqual(Array.from(first.data), [1, 1, 1, 1]);
+    assert.deepEqual(Array.from(y.grad!.data), [2, 2, 2, 2]);
+    assert.deepEqual(Array.from(x.grad!.data), [101, 2, 2, 2]);
+    y.zeroGrad();
+    assert.equal(y.grad, null);
+    z.backward(seed);
+    assert.deepEqual(Array.from(y.grad!.data), [1, 1, 1, 1]);
+    assert.deepEqual(Array.from(first.data), [1, 1, 1, 1]);
+  }
+});
