@@ -274,15 +274,60 @@ Deno.test("every micro-kernel shape gives the left fold bit for bit", () => {
   );
 });
 
+// Runs `run` with the pool until the worker, once started, has taken part (or 5 s have
+// passed), checking every result against `expected`; fails if the worker never took part.
+function runOnPool(run: () => FloatArray, expected: FloatArray): void {
+  const before = gemmWorkerChunks();
+  const deadline = performance.now() + 5000;
+  let runs = 0;
+  while ((gemmWorkerChunks() === before || runs < 20) && performance.now() < deadline) {
+    assert.deepEqual(run(), expected);
+    runs++;
+  }
+  assert.ok(gemmWorkerChunks() > before, "the worker thread computed no chunk");
+}
+
 Deno.test("gemm on worker threads gives the same bits as on one thread", () => {
   const m = 150, k = 70, n = 45;
   const a = randn([m * k], { seed: 1 }).data;
   const b = randn([k * n], { seed: 2 }).data;
+  // B stored transposed, then row-major: packed from either storage.
+  for (const tB of [true, false]) {
+    const run = () => {
+      const out = new Float64Array(m * n);
+      gemm(
+        { data: a, offset: 0, transposed: false },
+        { data: b, offset: 0, transposed: tB },
+        out,
+        0,
+        m,
+        k,
+        n,
+        false,
+      );
+      return out;
+    };
+    try {
+      setGemmThreads({ workers: 0 });
+      const single = run();
+      setGemmThreads({ workers: 1, parallelThreshold: 0 });
+      runOnPool(run, single);
+    } finally {
+      setGemmThreads(gemmThreadsDefault);
+      stopGemmWorkers();
+    }
+  }
+});
+
+Deno.test("the pool, stopped, starts again on the next parallel product", () => {
+  const m = 40, k = 30, n = 20;
+  const a = Float32Array.from(randn([m * k], { seed: 21 }).data);
+  const b = Float32Array.from(randn([k * n], { seed: 22 }).data);
   const run = () => {
-    const out = new Float64Array(m * n);
+    const out = new Float32Array(m * n);
     gemm(
       { data: a, offset: 0, transposed: false },
-      { data: b, offset: 0, transposed: true },
+      { data: b, offset: 0, transposed: false },
       out,
       0,
       m,
@@ -295,16 +340,13 @@ Deno.test("gemm on worker threads gives the same bits as on one thread", () => {
   try {
     setGemmThreads({ workers: 0 });
     const single = run();
-    setGemmThreads({ workers: 1, parallelThreshold: 0 });
-    // Repeated until the worker, once started, has taken part (or 5 s have passed).
-    const before = gemmWorkerChunks();
-    const deadline = performance.now() + 5000;
-    let runs = 0;
-    while ((gemmWorkerChunks() === before || runs < 20) && performance.now() < deadline) {
-      assert.deepEqual(run(), single);
-      runs++;
+    // Waiting threads that sleep at once, then that spin first (read at every wait).
+    for (const spinMicroseconds of [0, 0, 300]) {
+      setGemmThreads({ workers: 1, parallelThreshold: 0, spinMicroseconds });
+      assert.equal(gemmThreads().spinMicroseconds, spinMicroseconds);
+      runOnPool(run, single);
+      stopGemmWorkers();
     }
-    assert.ok(gemmWorkerChunks() > before, "the worker thread computed no chunk");
   } finally {
     setGemmThreads(gemmThreadsDefault);
     stopGemmWorkers();
@@ -324,15 +366,16 @@ function exactLeftFoldOnBothPaths(m: number, k: number, n: number): void {
   const b = Float32Array.from(randn([k * n], { seed: 12 }).data);
   const start = Float32Array.from(randn([m * n], { seed: 13 }).data);
   const bt = Float32Array.from(transposed(Float64Array.from(b), k, n));
+  const at = Float32Array.from(transposed(Float64Array.from(a), m, k));
   try {
     for (const workers of [0, 1]) {
       setGemmThreads({ workers, parallelThreshold: 0 });
       for (const accumulate of [false, true]) {
-        for (const tB of [false, true]) {
+        for (const [tA, tB] of [[false, false], [false, true], [true, false], [true, true]]) {
           const out = accumulate ? start.slice() : new Float32Array(m * n).fill(NaN);
           const bOperand = { data: tB ? bt : b, offset: 0, transposed: tB };
           gemm(
-            { data: a, offset: 0, transposed: false },
+            { data: tA ? at : a, offset: 0, transposed: tA },
             bOperand,
             out,
             0,
@@ -351,7 +394,7 @@ function exactLeftFoldOnBothPaths(m: number, k: number, n: number): void {
               assert.equal(
                 out[i * n + j],
                 c,
-                `${m}×${k}×${n} workers=${workers} acc=${accumulate} tB=${tB} (${i},${j})`,
+                `${m}×${k}×${n} workers=${workers} acc=${accumulate} tA=${tA} tB=${tB} (${i},${j})`,
               );
             }
           }
@@ -376,6 +419,11 @@ Deno.test("gemm refuses mixed element types and short arrays", () => {
     /out needs 4 elements from offset 1/,
   );
   assert.throws(() => setGemmThreads({ workers: -1 }), /workers must be a non-negative integer/);
+  assert.throws(
+    () => setGemmThreads({ spinMicroseconds: 0.5 }),
+    /spinMicroseconds must be an integer in \[0, 1e6\], got 0\.5/,
+  );
+  assert.throws(() => setGemmThreads({ spinMicroseconds: -1 }), /got -1/);
 });
 
 Deno.test("product: the small loop and gemm agree on either side of the threshold", () => {

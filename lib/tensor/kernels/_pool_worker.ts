@@ -4,24 +4,29 @@
  *
  * A product is a list of tasks: first the pack tasks, each packing one part of B (a k-block's
  * range of panels) with `packB`, then the chunks of rows of C, each run by the `chunk`
- * kernel. The calling thread copies B into the shared memory and publishes a job (its
- * parameters, then a fresh claim word, then a new generation number, and wakes the
- * workers); when B is large enough to share its packing out, it copies A in while the
- * workers start packing B (else it copies A and packs B before publishing). Every
- * participant, the calling thread included, claims tasks one at a time by compare-and-swap
- * on the claim word.
- * A chunk needs all of packed B and A: its thread first waits on the READY counter (bumped
- * per pack task and once for A). After a chunk, its flag is set; between its own tasks and
- * after them, the calling thread copies out the rows of every flagged chunk, so that copy
- * overlaps the workers' compute; when none is flagged, it sleeps on the done counter (bumped
- * and notified per chunk). A worker that is late or descheduled (the machine is shared)
- * simply claims fewer tasks: no thread ever waits for a task nobody has claimed, since
- * tasks are claimed in order and every pack task comes before every chunk.
+ * kernel. The calling thread publishes a job (its parameters, then a fresh claim word, then
+ * a new generation number, and wakes the workers). When B is packed and large enough to
+ * share its packing out, it copies B and the first chunk's rows of A in first, and the
+ * workers pack while it copies the rest of A, chunk by chunk in the chunks' order, ROWS_IN
+ * counting the rows in so far; else it copies A and B and packs B before publishing. Every participant, the calling
+ * thread included, claims tasks one at a time by compare-and-swap on the claim word.
+ * A chunk needs all of B and its own rows of A: its thread first waits on the READY counter
+ * (bumped per pack task), then on ROWS_IN. After a chunk, its flag is set; between its own
+ * tasks and after them, the calling thread copies out the rows of every flagged chunk, so
+ * that copy overlaps the workers' compute; when none is flagged, it sleeps on the done
+ * counter (bumped and notified per chunk). A worker that is late or descheduled (the
+ * machine is shared) simply claims fewer tasks: no thread ever waits for a task nobody has
+ * claimed, since tasks are claimed in order and every pack task comes before every chunk,
+ * nor for rows the calling thread has not yet copied, since it copies all of them before it
+ * claims a task.
  *
  * The claim word is `tag << 20 | next task`, the tag being the job's generation modulo
  * 2048; between jobs its task field is {@link CLOSED}. A claim is valid only while the
  * word is unchanged since the parameters were read, so a stale worker can never mix one
  * job's parameters with another's task.
+ *
+ * Every wait spins for a while before it sleeps (see {@link waitWhileEqual}): in a burst of
+ * products a worker sees the next job at once instead of being woken by the kernel.
  *
  * The worker is started from a `data:` URL holding {@link poolWorkerMain}'s source, so it
  * needs no read or network permission, whether the library is loaded from disk or a
@@ -51,9 +56,15 @@ export const Control = {
   PACK_TASKS: 22,
   /** Byte offset of the pack tasks' `packB` arguments, {@link PACK_ARGS} Int32s a task. */
   PACK_TABLE: 23,
-  /** Pack tasks done, plus 1 once the calling thread has copied A in: chunks start at
-   * PACK_TASKS + 1. */
+  /** Pack tasks done: chunks start once it reaches PACK_TASKS. */
   READY: 24,
+  /** Rows of A (and of C's start) copied in so far: a chunk of rows [i0, i1) starts once it
+   * reaches i1. The calling thread copies them chunk by chunk, in order, after publishing the
+   * job, so the first chunks start before the last rows are in. */
+  ROWS_IN: 26,
+  /** How long, in microseconds, a waiting thread spins before it sleeps (set by
+   * `setGemmThreads`, read at every wait). */
+  SPIN_US: 27,
   /** The {@link PARAM_COUNT} `chunk` arguments before i0 (offA … accumulate). */
   PARAMS: 10,
   /** Chunks done by worker threads since the memory was made (a statistic for tests). */
@@ -73,6 +84,27 @@ export const PACK_ARGS = 7;
 
 /** The task field of the claim word between jobs. */
 export const CLOSED = 0xfffff;
+
+/**
+ * Waits until `words[index]` is no longer `value`: first by spinning for up to `spinMs`, then
+ * by sleeping in `Atomics.wait` (for up to `timeoutMs`). Waking a sleeping thread takes tens
+ * of microseconds here (a futex call on each side, more under a hypervisor), which is a
+ * noticeable part of a product of a few milliseconds; during a burst of products, the
+ * thread that spins sees the next job at once. Returns what `Atomics.wait` would.
+ */
+export function waitWhileEqual(
+  words: Int32Array,
+  index: number,
+  value: number,
+  spinMs: number,
+  timeoutMs = Infinity,
+): "ok" | "not-equal" | "timed-out" {
+  const spinEnd = performance.now() + spinMs;
+  while (Atomics.load(words, index) === value) {
+    if (performance.now() > spinEnd) return Atomics.wait(words, index, value, timeoutMs);
+  }
+  return "not-equal";
+}
 
 /** What the calling thread posts to a new worker. */
 export interface PoolWorkerInit {
@@ -114,13 +146,23 @@ export function poolWorkerMain(): void {
     const control = new Int32Array(memory.buffer, 0, 64);
     const { CLAIM, DONE, GEN, FAILED, KIND, CHUNKS, AP_BASE } = event.data.layout;
     const { AP_BYTES, PARAMS, PARAM_COUNT, SLOTS, CLOSED, WORKER_CHUNKS } = event.data.layout;
-    const { CHUNK_FLAGS, PACK_TASKS, PACK_TABLE, READY, PACK_ARGS } = event.data.layout;
+    const { CHUNK_FLAGS, PACK_TASKS, PACK_TABLE, READY, ROWS_IN, SPIN_US, PACK_ARGS } =
+      event.data.layout;
     let seen = -1;
     // The slot word is 1 while this worker may work; stopGemmWorkers sets it to 2 and waits
     // for the worker to leave (and clear it) before the slot can be given to a new worker,
     // so two workers never share a scratch.
     const stay = () => Atomics.load(control, SLOTS + slot) === 1;
-    while (stay() && Atomics.wait(control, GEN, seen, idleMs) !== "timed-out") {
+    // As waitWhileEqual (this function cannot import it: it is shipped as source text), and
+    // it stops spinning when asked to leave.
+    const awaitChange = (index: number, value: number, timeoutMs: number) => {
+      const spinEnd = performance.now() + control[SPIN_US] / 1000;
+      while (Atomics.load(control, index) === value && stay()) {
+        if (performance.now() > spinEnd) return Atomics.wait(control, index, value, timeoutMs);
+      }
+      return "not-equal";
+    };
+    while (stay() && awaitChange(GEN, seen, idleMs) !== "timed-out") {
       seen = Atomics.load(control, GEN);
       while (stay()) {
         const claim = Atomics.load(control, CLAIM);
@@ -155,11 +197,15 @@ export function poolWorkerMain(): void {
         const scratch = control[AP_BASE] + (slot + 1) * control[AP_BYTES];
         const flag = control[CHUNK_FLAGS] / 4 + chunk;
         if (Atomics.compareExchange(control, CLAIM, claim, claim + 1) !== claim) continue;
-        // Every pack task was claimed before this chunk: wait until they, and the calling
-        // thread's copy of A (the + 1), are done.
-        for (let ready = Atomics.load(control, READY); ready < packTasks + 1;) {
-          Atomics.wait(control, READY, ready);
+        // Every pack task was claimed before this chunk: wait until they are done, and until
+        // the calling thread has copied this chunk's rows in.
+        for (let ready = Atomics.load(control, READY); ready < packTasks;) {
+          awaitChange(READY, ready, Infinity);
           ready = Atomics.load(control, READY);
+        }
+        for (let rows = Atomics.load(control, ROWS_IN); rows < i1;) {
+          awaitChange(ROWS_IN, rows, Infinity);
+          rows = Atomics.load(control, ROWS_IN);
         }
         try {
           if (i1 === undefined) throw new RangeError("stale memory view"); // as for packB

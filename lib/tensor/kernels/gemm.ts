@@ -1,14 +1,15 @@
 /**
  * Matrix products on WebAssembly SIMD, on every core: the fast path under `matmul`.
  *
- * {@link gemm} copies A and B into the kernels' shared memory, packs B there, and runs the
- * kernel of `_gemm_module.ts` over chunks of rows, on the calling thread alone for small
- * products and together with a pool of worker threads for large ones (see
- * `_pool_worker.ts`); it copies each chunk of C out as soon as it is finished. In a parallel
- * product the packing of B is shared out too, and A is copied in while the workers pack, so
- * little of the work stays serial. Operands may be read transposed (their storage is then
- * the transpose's, row-major), which is how matmul's backward computes G·Bᵀ and Aᵀ·G
- * without materialising a transpose.
+ * {@link gemm} copies A and B into the kernels' shared memory and runs the kernel of
+ * `_gemm_module.ts` over chunks of rows, on the calling thread alone for small products and
+ * together with a pool of worker threads for large ones (see `_pool_worker.ts`); it copies
+ * each chunk of C out as soon as it is finished. B is packed there (in a parallel product
+ * with a large B, by all threads, while the calling thread copies A in chunk by chunk).
+ * Waiting threads spin briefly before they sleep, so that in a burst of products the
+ * workers start at once. Operands may be read transposed (their storage is then the
+ * transpose's, row-major), which is how matmul's backward computes G·Bᵀ and Aᵀ·G without
+ * materialising a transpose.
  *
  * The plain TypeScript kernel of `../_matmul.ts` stays the reference: a property test runs
  * these kernels against it on random shapes.
@@ -26,6 +27,7 @@ import {
   PARAM_COUNT,
   type PoolWorkerInit,
   poolWorkerMain,
+  waitWhileEqual,
 } from "./_pool_worker.ts";
 
 import type { FloatArray } from "../_dtype.ts";
@@ -84,6 +86,9 @@ const control = new Int32Array(memory.buffer, 0, CONTROL_BYTES / 4);
 let generation = 0;
 let workerCount = defaultWorkerCount();
 const IDLE_MS = 500;
+/** Default of {@link GemmThreadOptions.spinMicroseconds}. */
+const SPIN_MICROSECONDS = 200;
+control[Control.SPIN_US] = SPIN_MICROSECONDS;
 
 function defaultWorkerCount(): number {
   const cores = typeof navigator === "object" ? navigator.hardwareConcurrency ?? 1 : 1;
@@ -109,6 +114,14 @@ export interface GemmThreadOptions {
   readonly workers?: number;
   /** Products of at least this many multiply-adds (m·k·n) use the workers. */
   readonly parallelThreshold?: number;
+  /**
+   * How long a thread waiting for the others (a worker between the products of a burst, or
+   * for rows still being copied in; the calling thread for the last chunks) spins before it
+   * sleeps. Waking a sleeping thread costs tens of microseconds; spinning costs a core's
+   * time, which on a machine with more running threads than cores slows everyone: 0 there.
+   * Default 200.
+   */
+  readonly spinMicroseconds?: number;
 }
 
 /**
@@ -142,6 +155,15 @@ export function setGemmThreads(options: GemmThreadOptions): void {
     }
     parallelThreshold = options.parallelThreshold;
   }
+  if (options.spinMicroseconds !== undefined) {
+    const spin = options.spinMicroseconds;
+    if (!Number.isInteger(spin) || spin < 0 || spin > 1e6) {
+      throw new RangeError(
+        `setGemmThreads: spinMicroseconds must be an integer in [0, 1e6], got ${spin}`,
+      );
+    }
+    Atomics.store(control, Control.SPIN_US, spin);
+  }
 }
 
 /**
@@ -155,7 +177,11 @@ export function setGemmThreads(options: GemmThreadOptions): void {
  * ```
  */
 export function gemmThreads(): Required<GemmThreadOptions> {
-  return { workers: workerCount, parallelThreshold };
+  return {
+    workers: workerCount,
+    parallelThreshold,
+    spinMicroseconds: Atomics.load(control, Control.SPIN_US),
+  };
 }
 
 /**
@@ -241,14 +267,21 @@ export function gemm(
     ? new Float32Array(memory.buffer)
     : new Float64Array(memory.buffer);
   const c0 = offC / E;
-  // A, and C's start: needed by the chunks, not by the packing of B.
-  const copyIn = (): void => {
-    view.set(a.data.subarray(a.offset, a.offset + m * k), offA / E);
+  // Rows [i0, i1) of A, and of C's start: what the chunks of those rows need (not the
+  // packing of B). A stored transposed has no contiguous rows: it comes whole, with the
+  // first rows.
+  const copyIn = (i0: number, i1: number): void => {
+    const r1 = Math.min(m, i1);
+    if (!a.transposed) {
+      view.set(a.data.subarray(a.offset + i0 * k, a.offset + r1 * k), offA / E + i0 * k);
+    } else if (i0 === 0) {
+      view.set(a.data.subarray(a.offset, a.offset + m * k), offA / E);
+    }
     if (accumulate) {
       // C starts as out's block (rows padded to ldc, padding zero); the product folds onto it.
       // Without accumulate, the kernel's first k-block starts from zero and C is not read.
-      view.fill(0, c0, end / E);
-      for (let i = 0; i < m; i++) {
+      view.fill(0, c0 + i0 * ldc, c0 + i1 * ldc);
+      for (let i = i0; i < r1; i++) {
         view.set(out.subarray(outOffset + i * n, outOffset + (i + 1) * n), c0 + i * ldc);
       }
     }
@@ -274,7 +307,7 @@ export function gemm(
     }
   };
   if (!parallel) {
-    copyIn();
+    copyIn(0, rowsPadded);
     kernels.packB(offB, bRow, bCol, k, n, panels, offBp);
     for (let chunk = 0; chunk < chunks; chunk++) {
       kernels.chunk(...params, bounds[chunk], bounds[chunk + 1], apBase);
@@ -287,8 +320,11 @@ export function gemm(
   // so every part is packB on a sub-matrix of B written at its own place.
   const packTasks: number[][] = [];
   if (!sharePacking) {
-    // Nothing for the workers to do before the chunks: all is ready before they wake.
-    copyIn();
+    // Nothing for the workers to do before the chunks: all is ready before they wake. (A
+    // worker woken before the copies, to wait for them, made products twice as slow on a
+    // busy machine, measured: while it spins, the thread that copies may be the one left
+    // waiting for a core.)
+    copyIn(0, rowsPadded);
     kernels.packB(offB, bRow, bCol, k, n, panels, offBp);
   }
   for (let p0 = 0; sharePacking && p0 < k; p0 += KC) {
@@ -458,8 +494,9 @@ interface ParallelJob {
   readonly apBase: number;
   /** Where the chunks' done flags, then their bounds, go in the shared memory. */
   readonly offFlags: number;
-  /** Copies A (and C's start) in while the workers begin packing B; null if done already. */
-  readonly copyIn: (() => void) | null;
+  /** Copies rows [i0, i1) of A (and C's start) in, chunk by chunk: the first before the
+   * workers wake, the others while they pack B; null if done already. */
+  readonly copyIn: ((i0: number, i1: number) => void) | null;
   /** Copies rows [i0, i1) of C out. */
   readonly copyOut: (i0: number, i1: number) => void;
 }
@@ -468,6 +505,8 @@ function runParallel(job: ParallelJob): void {
   const { kindIndex, params, packTasks, bounds, apBase } = job;
   const chunks = bounds.length - 1;
   startWorkers();
+  // The first chunk's rows of A go in before the workers wake: the rest while they pack B.
+  job.copyIn?.(bounds[0], bounds[1]);
   const flags = new Int32Array(memory.buffer, job.offFlags, chunks);
   flags.fill(0);
   new Int32Array(memory.buffer, job.offFlags + chunks * 4, chunks + 1).set(bounds);
@@ -486,15 +525,18 @@ function runParallel(job: ParallelJob): void {
   control[Control.PACK_TABLE] = job.offTable;
   control.set(params, Control.PARAMS);
   Atomics.store(control, Control.READY, 0);
+  Atomics.store(control, Control.ROWS_IN, job.copyIn === null ? bounds[chunks] : bounds[1]);
   Atomics.store(control, Control.DONE, 0);
   Atomics.store(control, Control.FAILED, 0);
   Atomics.store(control, Control.CLAIM, tag);
   Atomics.store(control, Control.GEN, generation);
   Atomics.notify(control, Control.GEN);
-  // While the workers wake and pack B, the calling thread copies A in.
-  job.copyIn?.();
-  Atomics.add(control, Control.READY, 1);
-  Atomics.notify(control, Control.READY);
+  // While the workers wake and pack B, the calling thread copies the rest of A in.
+  for (let chunk = 1; job.copyIn !== null && chunk < chunks; chunk++) {
+    job.copyIn(bounds[chunk], bounds[chunk + 1]);
+    Atomics.store(control, Control.ROWS_IN, bounds[chunk + 1]);
+    Atomics.notify(control, Control.ROWS_IN);
+  }
   // Then it claims tasks too (scratch 0). After each, it copies out every chunk finished so
   // far, in order from `copied`; once no task is left to claim, it copies the rest as they
   // finish, sleeping on DONE in between.
@@ -516,8 +558,8 @@ function runParallel(job: ParallelJob): void {
       continue;
     }
     // Every pack task is claimed by now: wait for those still running.
-    for (let ready = Atomics.load(control, Control.READY); ready < packTasks.length + 1;) {
-      Atomics.wait(control, Control.READY, ready);
+    for (let ready = Atomics.load(control, Control.READY); ready < packTasks.length;) {
+      waitWhileEqual(control, Control.READY, ready, control[Control.SPIN_US] / 1000);
       ready = Atomics.load(control, Control.READY);
     }
     const chunk = index - packTasks.length;
@@ -532,7 +574,7 @@ function runParallel(job: ParallelJob): void {
     const done = Atomics.load(control, Control.DONE);
     copyFinished();
     if (copied === chunks) break;
-    Atomics.wait(control, Control.DONE, done);
+    waitWhileEqual(control, Control.DONE, done, control[Control.SPIN_US] / 1000);
   }
   Atomics.store(control, Control.CLAIM, CLOSED);
   if (control[Control.FAILED] !== 0) {
