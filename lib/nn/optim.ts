@@ -5,6 +5,7 @@
  */
 
 import { Value } from "../scalar/value.ts";
+import { simdKernels, simdRouted } from "../tensor/kernels/simd.ts";
 import { checkedLearningRate, checkedNonEmpty, checkedOptions } from "../util/_checks.ts";
 
 /**
@@ -73,6 +74,7 @@ export type LearningRate = number | ((step: number) => number);
  * import assert from "node:assert/strict";
  * import { Adam, type Optimizer, SGD } from "./optim.ts";
  * import { Value } from "../scalar/value.ts";
+import { simdKernels, simdRouted } from "../tensor/kernels/simd.ts";
  * for (const make of [(p: Value[]) => new SGD(p, { learningRate: 0.1 }), (p: Value[]) => new Adam(p, { learningRate: 0.1 })]) {
  *   const w = new Value(0);
  *   const optimizer: Optimizer = make([w]);
@@ -281,6 +283,7 @@ export interface SGDOptions {
  * import assert from "node:assert/strict";
  * import { SGD } from "./optim.ts";
  * import { Value } from "../scalar/value.ts";
+import { simdKernels, simdRouted } from "../tensor/kernels/simd.ts";
  * const w = new Value(1);
  * const sgd = new SGD([w], { learningRate: 0.5, momentum: 0.5 });
  * w.grad = 1;
@@ -394,6 +397,7 @@ export interface AdamOptions {
  * import assert from "node:assert/strict";
  * import { Adam } from "./optim.ts";
  * import { Value } from "../scalar/value.ts";
+import { simdKernels, simdRouted } from "../tensor/kernels/simd.ts";
  * const w = new Value(1);
  * w.grad = 1000;
  * new Adam([w], { learningRate: 0.01 }).step();
@@ -463,6 +467,27 @@ export class Adam extends Optimizer {
     const mask = this.decayMask;
     const correction1 = 1 - Math.pow(beta1, t);
     const correction2 = 1 - Math.pow(beta2, t);
+    if (
+      simdRouted("adam", theta, () => {
+        // One kernel call per run of parameters that decay alike.
+        for (let from = 0, to = 0; from < theta.length; from = to) {
+          const decays = lambda > 0 && mask[from] === 1;
+          while (to < theta.length && (lambda > 0 && mask[to] === 1) === decays) to++;
+          const mode = decays ? (decoupled ? 1 : 2) : 0;
+          const settings = {
+            beta1,
+            beta2,
+            correction1,
+            correction2,
+            lr,
+            lambda,
+            eps,
+            mode,
+          } as const;
+          simdKernels.adam(theta, grad, m, v, settings, from, to, next, mNext, vNext);
+        }
+      })
+    ) return;
     for (let i = 0; i < theta.length; i++) {
       let g = grad[i];
       const decays = lambda > 0 && mask[i] === 1;
@@ -493,6 +518,7 @@ export class Adam extends Optimizer {
  * import assert from "node:assert/strict";
  * import { AdamW } from "./optim.ts";
  * import { Value } from "../scalar/value.ts";
+import { simdKernels, simdRouted } from "../tensor/kernels/simd.ts";
  * const w = new Value(2);
  * new AdamW([w], { learningRate: 0.1, weightDecay: 0.5 }).step();
  * assert.ok(w.data === 2 - 0.1 * 0.5 * 2);

@@ -37,6 +37,7 @@ import {
 } from "./kernels/_elementwise.ts";
 import { attentionBackward, attentionForward, type AttentionSizes } from "./kernels/_attention.ts";
 import { product } from "./kernels/_product.ts";
+import { routedBinaryLoops, routedUnaryLoops, simdKernels, simdRouted } from "./kernels/simd.ts";
 import { allocate, asDType, asFloat64, dtypeOf, type FloatArray, resultDType } from "./_dtype.ts";
 import {
   checkedShape,
@@ -1110,7 +1111,12 @@ export type UnaryOpName = Exclude<
   "add" | "sub" | "mul" | "div" | "pow" | "powConst" | "max" | "min"
 >;
 
-const ownUnaryLoops: Readonly<Record<string, UnaryLoops>> = hotLoops.unary;
+// The hot ops' loops, each with its SIMD kernel where kernels/simd.ts routes it.
+const ownUnaryLoops: Readonly<Record<string, UnaryLoops>> = {
+  gelu: routedUnaryLoops("gelu", hotLoops.unary.gelu),
+  tanh: routedUnaryLoops("tanh", hotLoops.unary.tanh),
+  exp: routedUnaryLoops("exp", hotLoops.unary.exp),
+};
 const unaryOps = Object.fromEntries(
   (Object.keys(ops) as OpName[])
     .filter((name) => ops[name].arity === 1)
@@ -1271,9 +1277,9 @@ export type LinearParams = undefined;
  * ```
  */
 export const tensorOps: TensorOpRegistry = {
-  add: defineBinary(ops.add, broadcastPair, "add", hotLoops.binary.add),
-  sub: defineBinary(ops.sub, broadcastPair, "sub", hotLoops.binary.sub),
-  mul: defineBinary(ops.mul, broadcastPair, "mul", hotLoops.binary.mul),
+  add: defineBinary(ops.add, broadcastPair, "add", routedBinaryLoops("add", hotLoops.binary.add)),
+  sub: defineBinary(ops.sub, broadcastPair, "sub", routedBinaryLoops("sub", hotLoops.binary.sub)),
+  mul: defineBinary(ops.mul, broadcastPair, "mul", routedBinaryLoops("mul", hotLoops.binary.mul)),
   div: defineTensorOp<DivParams | undefined>({
     // The scalar engine's rule: the denominator's magnitude is kept at least eps (sign
     // kept, 0 counts as positive). Where |b| < eps the result a / (±eps) does not depend
@@ -2000,7 +2006,9 @@ export const tensorOps: TensorOpRegistry = {
       const [outer, size, inner] = splitAtAxis(a.shape, at);
       const x = a.data;
       const out = new Float64Array(x.length);
-      for (let o = 0; o < outer; o++) {
+      const onSimd = inner === 1 &&
+        simdRouted("softmax", x, () => simdKernels.softmax(x, out, outer, size));
+      for (let o = 0; o < (onSimd ? 0 : outer); o++) {
         for (let i = 0; i < inner; i++) {
           const base = o * size * inner + i;
           let max = -Infinity;
@@ -2195,7 +2203,17 @@ export const tensorOps: TensorOpRegistry = {
       const normalized = new Float64Array(data.length);
       const inverseStd = new Float64Array(rowCount);
       const out = allocate(resultDType([x, weight, bias]), data.length);
-      for (let r = 0; r < rowCount; r++) {
+      const onSimd = simdRouted("layerNormForward", data, () =>
+        simdKernels.layerNormForward(
+          data,
+          weight.data,
+          bias.data,
+          eps,
+          out,
+          normalized,
+          inverseStd,
+        ));
+      for (let r = 0; r < (onSimd ? 0 : rowCount); r++) {
         const base = r * width;
         let mean = 0;
         for (let i = 0; i < width; i++) mean += data[base + i];
@@ -2221,7 +2239,12 @@ export const tensorOps: TensorOpRegistry = {
       const gx = needs[0] ? new Float64Array(x.data.length) : null;
       const gw = needs[1] ? new Float64Array(width) : null;
       const gb = needs[2] ? new Float64Array(width) : null;
-      for (let r = 0; r < rowCount; r++) {
+      const onSimd = simdRouted(
+        "layerNormBackward",
+        grad,
+        () => simdKernels.layerNormBackward(grad, weight.data, normalized, inverseStd, gx, gw, gb),
+      );
+      for (let r = 0; r < (onSimd ? 0 : rowCount); r++) {
         const base = r * width;
         if (gx !== null) {
           let meanD = 0;
