@@ -7,14 +7,15 @@
  *
  *   deno run bench/simd_crossover.ts --rounds 5 --sizes 16,64,256,1024,4096,16384,65536
  *
- * Rows of the row-wise ops (softmax, layer norm) are 64 wide, a transformer's embedding.
+ * Rows of the row-wise ops (softmax, layer norm) are 64 wide, a transformer's embedding; with
+ * `--row` the binary ops' second operand is such a row, repeated (a bias).
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
 import { hotLoops } from "../lib/tensor/kernels/_elementwise.ts";
-import { setSimdKernels, simdKernels, type SimdOp } from "../lib/tensor/kernels/simd.ts";
+import { setSimdMode, simdKernels, type SimdOp } from "../lib/tensor/kernels/simd.ts";
 import { tensorOps } from "../lib/tensor/ops.ts";
 import { TensorAdamW } from "../lib/lm/adamw.ts";
 import { Tensor } from "../lib/tensor/tensor.ts";
@@ -25,6 +26,7 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "5" },
     sizes: { type: "string", default: "16,64,256,1024,4096,16384,65536" },
     ops: { type: "string", default: "" },
+    row: { type: "boolean", default: false },
   },
 });
 const rounds = Number(values.rounds);
@@ -47,10 +49,13 @@ function paths(op: SimdOp, dtype: Dtype, n: number): Paths | null {
     case "add":
     case "sub":
     case "mul": {
-      const [x, y] = [random(n, dtype), random(n, dtype)];
+      // `--row`: the second operand a row of 64 repeated (a bias), else of the result's size.
+      const py = values.row ? WIDTH : n;
+      if (n % py !== 0) return null;
+      const [x, y] = [random(n, dtype), random(py, dtype)];
       return {
-        ts: () => hotLoops.binary[op].forward(x, n, y, n, out),
-        simd: () => simdKernels.binary(op, x, n, y, n, out),
+        ts: () => hotLoops.binary[op].forward(x, n, y, py, out),
+        simd: () => simdKernels.binary(op, x, n, y, py, out),
       };
     }
     case "exp":
@@ -70,15 +75,17 @@ function paths(op: SimdOp, dtype: Dtype, n: number): Paths | null {
       const x = { data: random(n, dtype), shape: [rows, WIDTH] };
       if (op === "softmax") {
         const run = () => tensorOps.softmax.forward([x], { axis: -1 });
-        return { ts: () => off(run), simd: run };
+        return { ts: inMode("never", run), simd: inMode("always", run) };
       }
       const inputs = [x, { data: random(WIDTH, dtype), shape: [WIDTH] }, {
         data: random(WIDTH, dtype),
         shape: [WIDTH],
       }];
       const forward = () => tensorOps.layerNorm.forward(inputs, { eps: 1e-5 });
-      if (op === "layerNormForward") return { ts: () => off(forward), simd: forward };
-      const result = forward();
+      if (op === "layerNormForward") {
+        return { ts: inMode("never", forward), simd: inMode("always", forward) };
+      }
+      const result = tensorOps.layerNorm.forward(inputs, { eps: 1e-5 });
       const grad = random(n, "float64") as Float64Array;
       const backward = () =>
         tensorOps.layerNorm.backward(
@@ -91,25 +98,28 @@ function paths(op: SimdOp, dtype: Dtype, n: number): Paths | null {
             params: { eps: 1e-5 },
           } as Parameters<typeof tensorOps.layerNorm.backward>[0],
         );
-      return { ts: () => off(backward), simd: backward };
+      return { ts: inMode("never", backward), simd: inMode("always", backward) };
     }
     case "adam": {
       const w = new Tensor(random(n, dtype), [n], { requiresGrad: true, dtype });
       w.mul(w).sum().backward();
       const optimizer = new TensorAdamW(new Map([["w", w]]), { learningRate: 1e-6 });
       const step = () => optimizer.step();
-      return { ts: () => off(step), simd: step };
+      return { ts: inMode("never", step), simd: inMode("always", step) };
     }
   }
 }
 
-function off(run: () => unknown) {
-  setSimdKernels(false);
-  try {
-    run();
-  } finally {
-    setSimdKernels(true);
-  }
+/** `run` with the SIMD kernels in `mode`: "never" is the TypeScript path, "always" the SIMD. */
+function inMode(mode: "always" | "never", run: () => unknown): () => void {
+  return () => {
+    setSimdMode(mode);
+    try {
+      run();
+    } finally {
+      setSimdMode("measured");
+    }
+  };
 }
 
 /** ms per call of `run`, over calls enough for about 4 ms. */

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { fc } from "../_seed.ts";
 import { hotLoops } from "../../lib/tensor/kernels/_elementwise.ts";
-import { setSimdKernels, simdKernels } from "../../lib/tensor/kernels/simd.ts";
+import { setSimdMode, simdKernels, type SimdMode } from "../../lib/tensor/kernels/simd.ts";
 import { tensorOps } from "../../lib/tensor/ops.ts";
 import { TensorAdamW } from "../../lib/lm/adamw.ts";
 import { Adam, AdamW } from "../../lib/nn/optim.ts";
@@ -128,13 +128,13 @@ Deno.test("SIMD exp, tanh and GELU are within 2, 5 and 4 float64 ulps (1 float32
   });
 });
 
-/** Runs `reference` with the SIMD kernels off. */
-function withoutSimd<T>(reference: () => T): T {
-  setSimdKernels(false);
+/** Runs `run` with the SIMD kernels in `mode` ("always": at any size; "never": none). */
+function inMode<T>(mode: SimdMode, run: () => T): T {
+  setSimdMode(mode);
   try {
-    return reference();
+    return run();
   } finally {
-    setSimdKernels(true);
+    setSimdMode("measured");
   }
 }
 
@@ -152,8 +152,9 @@ Deno.test("SIMD softmax over the last axis is within 4 float64 ulps per output",
         const xs = dtype === "float32" ? Float32Array.from(x) : Float64Array.from(x);
         const got = new Float64Array(xs.length);
         simdKernels.softmax(xs, got, rows, width);
-        const want = withoutSimd(() =>
-          tensorOps.softmax.forward([{ data: xs, shape: [rows, width] }], { axis: -1 }).data
+        const want = inMode(
+          "never",
+          () => tensorOps.softmax.forward([{ data: xs, shape: [rows, width] }], { axis: -1 }).data,
         );
         const worst = maxUlps(got, want, "float64");
         assert.ok(worst <= 4, `softmax ${dtype} ${rows}×${width}: ${worst} ulps`);
@@ -185,8 +186,8 @@ Deno.test("SIMD layer norm forward and backward equal the TypeScript loops bit f
           { data: make(w), shape: [width] },
           { data: make(b), shape: [width] },
         ];
-        const forward = tensorOps.layerNorm.forward(inputs, { eps });
-        const reference = withoutSimd(() => tensorOps.layerNorm.forward(inputs, { eps }));
+        const forward = inMode("always", () => tensorOps.layerNorm.forward(inputs, { eps }));
+        const reference = inMode("never", () => tensorOps.layerNorm.forward(inputs, { eps }));
         assert.deepEqual(forward, reference);
         const grad = Float64Array.from(g);
         const backward = (saved: unknown) =>
@@ -200,8 +201,8 @@ Deno.test("SIMD layer norm forward and backward equal the TypeScript loops bit f
               params: { eps },
             } as Parameters<typeof tensorOps.layerNorm.backward>[0],
           );
-        const got = backward(forward.saved);
-        const want = withoutSimd(() => backward(reference.saved));
+        const got = inMode("always", () => backward(forward.saved));
+        const want = inMode("never", () => backward(reference.saved));
         assert.deepEqual(got, want);
       },
     ),
@@ -228,7 +229,7 @@ Deno.test("SIMD Adam updates equal the TypeScript loops bit for bit", async (t) 
     fc.assert(
       fc.property(run, ({ n, dtype, weightDecay, steps, seed }) => {
         const trained = (simd: boolean) => {
-          setSimdKernels(simd);
+          setSimdMode(simd ? "always" : "never");
           try {
             const w = new Tensor(Float64Array.from(draw(seed, n, 2)), [n], {
               requiresGrad: true,
@@ -249,7 +250,7 @@ Deno.test("SIMD Adam updates equal the TypeScript loops bit for bit", async (t) 
             }
             return [...w.data, ...unused.data];
           } finally {
-            setSimdKernels(true);
+            setSimdMode("measured");
           }
         };
         assert.deepEqual(trained(true), trained(false));
@@ -261,7 +262,7 @@ Deno.test("SIMD Adam updates equal the TypeScript loops bit for bit", async (t) 
     fc.assert(
       fc.property(run, fc.boolean(), ({ n, weightDecay, steps, seed }, decoupled) => {
         const trained = (simd: boolean) => {
-          setSimdKernels(simd);
+          setSimdMode(simd ? "always" : "never");
           try {
             const a = new Tensor(Float64Array.from(draw(seed, n, 2)), [n], { requiresGrad: true });
             const bias = new Tensor(Float64Array.from(draw(seed + 1, 5, 2)), [5], {
@@ -279,7 +280,7 @@ Deno.test("SIMD Adam updates equal the TypeScript loops bit for bit", async (t) 
             }
             return [...a.data, ...bias.data];
           } finally {
-            setSimdKernels(true);
+            setSimdMode("measured");
           }
         };
         assert.deepEqual(trained(true), trained(false));

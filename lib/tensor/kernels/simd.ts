@@ -41,9 +41,21 @@ export type SimdOp =
 
 /**
  * From which number of elements each op runs its SIMD kernel, per element type of its
- * storage (`Infinity`: never). Measured by `bench/simd_crossover.ts`, which times the
- * TypeScript loop and the kernel (copies in and out included) in alternating rounds; see
- * that file's header for the figures this table was set from.
+ * storage (`Infinity`: never). Set from `bench/simd_crossover.ts` (TypeScript time / SIMD
+ * time, copies included, median of 7 alternating rounds, 2 shared cores at load ≈ 3.5;
+ * rows of 64 for the row-wise ops), figures for 16 · 64 · 256 · 1024 · 4096 · 65536 elements:
+ *
+ * - add, sub, mul: float64 0.2 · 0.5 · 1.0 · 1.2 · 1.35 · 1.3, float32 0.3 · 1.0 · 1.9 · 2.5 ·
+ *   2.8 · 2.9 (all three alike). The TypeScript loop's float32 stores round one by one; the
+ *   copy out rounds in one native loop. A repeated row of 64 (a bias): float64 ≈ 1.0 at
+ *   every size (not routed), float32 1.5 · 1.9 · 2.0 from 256 (see `repeatable`).
+ * - exp, tanh, GELU: 0.65–1.3 at 16, then 1.6–3.6 at 64, and 2.4–9 above.
+ * - softmax (rows of 64): 1.3–4.3 at every size from one row.
+ * - layer norm forward: 0.6–2.3 with no trend either way: its two row sums stay sequential
+ *   (for bit-identical results) and it copies three arrays out, so the kernel saves little;
+ *   not routed.
+ * - layer norm backward: 0.9–3.8 below 1024, 1.1–2.3 from 1024.
+ * - Adam: 0.3–1.06 to 256, 1.1–1.3 from 1024 (one parameter tensor of that size).
  *
  * @example
  * ```ts
@@ -53,54 +65,73 @@ export type SimdOp =
  * ```
  */
 export const SIMD_FROM: Readonly<Record<SimdOp, Readonly<Record<DType, number>>>> = {
-  add: { float64: Infinity, float32: Infinity },
-  sub: { float64: Infinity, float32: Infinity },
-  mul: { float64: Infinity, float32: Infinity },
-  exp: { float64: 0, float32: 0 },
-  tanh: { float64: 0, float32: 0 },
-  gelu: { float64: 0, float32: 0 },
-  softmax: { float64: 0, float32: 0 },
-  layerNormForward: { float64: 0, float32: 0 },
-  layerNormBackward: { float64: 0, float32: 0 },
-  adam: { float64: 0, float32: 0 },
+  add: { float64: 1024, float32: 256 },
+  sub: { float64: 1024, float32: 256 },
+  mul: { float64: 1024, float32: 256 },
+  exp: { float64: 64, float32: 64 },
+  tanh: { float64: 64, float32: 64 },
+  gelu: { float64: 64, float32: 64 },
+  softmax: { float64: 64, float32: 64 },
+  layerNormForward: { float64: Infinity, float32: Infinity },
+  layerNormBackward: { float64: 1024, float32: 1024 },
+  adam: { float64: 1024, float32: 1024 },
 };
 
-let enabled = true;
-
 /**
- * Turns the SIMD kernels on or off (on by default): off, every op runs its TypeScript loop.
- * For measuring one against the other in the same run.
+ * Which ops run their SIMD kernels: `"measured"` (the default) those that {@link SIMD_FROM}
+ * routes; `"always"` every op with a kernel, at any size; `"never"` none (every op runs its
+ * TypeScript loop). For measuring and testing one against the other in the same run.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { setSimdKernels, simdKernelsEnabled } from "./simd.ts";
- * setSimdKernels(false);
- * assert.ok(!simdKernelsEnabled());
- * setSimdKernels(true);
+ * import type { SimdMode } from "./simd.ts";
+ * const mode: SimdMode = "never";
+ * assert.ok(mode === "never");
  * ```
  */
-export function setSimdKernels(on: boolean): void {
-  enabled = on;
+export type SimdMode = "measured" | "always" | "never";
+
+let mode: SimdMode = "measured";
+
+/**
+ * Sets which ops run their SIMD kernels (see {@link SimdMode}).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { setSimdMode, simdMode } from "./simd.ts";
+ * setSimdMode("never");
+ * assert.ok(simdMode() === "never");
+ * setSimdMode("measured");
+ * ```
+ */
+export function setSimdMode(next: SimdMode): void {
+  if (next !== "measured" && next !== "always" && next !== "never") {
+    throw new TypeError(
+      `setSimdMode: mode must be "measured", "always" or "never", got ${String(next)}`,
+    );
+  }
+  mode = next;
 }
 
 /**
- * Whether the SIMD kernels are on (see {@link setSimdKernels}).
+ * The current {@link SimdMode}.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { simdKernelsEnabled } from "./simd.ts";
- * assert.ok(typeof simdKernelsEnabled() === "boolean");
+ * import { simdMode } from "./simd.ts";
+ * assert.ok(["measured", "always", "never"].includes(simdMode()));
  * ```
  */
-export function simdKernelsEnabled(): boolean {
-  return enabled;
+export function simdMode(): SimdMode {
+  return mode;
 }
 
 /** Whether `op` on `length` elements of `dtype` storage runs its SIMD kernel. */
 function routed(op: SimdOp, dtype: DType, length: number): boolean {
-  return enabled && length >= SIMD_FROM[op][dtype];
+  return mode === "measured" ? length >= SIMD_FROM[op][dtype] : mode === "always";
 }
 
 function dtypeOfArray(data: FloatArray): DType {
@@ -363,9 +394,13 @@ export interface AdamSettings {
 // Routing: the hooks of ops.ts and the optimizers
 // ---------------------------------------------------------------------------------------
 
-/** Whether a period can be copied in cheaply: the whole result, a scalar, or a long row. */
-function repeatable(period: number, length: number): boolean {
-  return period === length || period === 1 || period >= 32;
+/**
+ * Whether an operand of `period` goes to the kernel: the whole result or a scalar, and for
+ * float32 a repeated row of 32 or more (copied in row by row; for float64 that was measured
+ * no faster than the loop).
+ */
+function repeatable(period: number, length: number, dtype: DType): boolean {
+  return period === length || period === 1 || (dtype === "float32" && period >= 32);
 }
 
 /**
@@ -389,7 +424,7 @@ export function routedBinaryLoops(op: "add" | "sub" | "mul", loops: BinaryLoops)
       const dtype = dtypeOfArray(out);
       if (
         routed(op, dtype, out.length) && dtypeOfArray(x) === dtype && dtypeOfArray(y) === dtype &&
-        repeatable(px, out.length) && repeatable(py, out.length)
+        repeatable(px, out.length, dtype) && repeatable(py, out.length, dtype)
       ) {
         simdKernels.binary(op, x, px, y, py, out);
       } else {
@@ -432,10 +467,10 @@ export function routedUnaryLoops(op: "exp" | "tanh" | "gelu", loops: UnaryLoops)
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { setSimdKernels, simdRouted } from "./simd.ts";
- * setSimdKernels(false);
+ * import { setSimdMode, simdRouted } from "./simd.ts";
+ * setSimdMode("never");
  * assert.ok(!simdRouted("softmax", new Float64Array(8), () => {}));
- * setSimdKernels(true);
+ * setSimdMode("measured");
  * ```
  */
 export function simdRouted(op: SimdOp, data: FloatArray, run: () => void): boolean {
