@@ -289,3 +289,60 @@ Deno.test("SIMD Adam updates equal the TypeScript loops bit for bit", async (t) 
     );
   });
 });
+
+Deno.test("long arrays go through the kernels in chunks with the same results", async (t) => {
+  // Lengths about the chunk (8192 elements) and beyond, and rows that do not divide it.
+  const draw = (n: number, seed: number) => {
+    let s = seed >>> 0;
+    return Float64Array.from({ length: n }, () => {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      return (s / 2 ** 32 - 0.5) * 8;
+    });
+  };
+  await t.step("add, sub, mul with whole, scalar and row operands", () => {
+    for (
+      const [n, py] of [[8191, 8191], [8193, 1], [16421, 16421], [48 * 400, 48], [64 * 300, 64]]
+    ) {
+      const x = draw(n, n);
+      const y = draw(py, n + 1);
+      for (const op of ["add", "sub", "mul"] as const) {
+        const [got, want] = [new Float64Array(n), new Float64Array(n)];
+        simdKernels.binary(op, x, n, y, py, got);
+        hotLoops.binary[op].forward(x, n, y, py, want);
+        assert.deepEqual(got, want, `${op} n=${n} py=${py}`);
+      }
+    }
+  });
+  await t.step("exp", () => {
+    const x = draw(20001, 3);
+    const [got, want] = [new Float64Array(x.length), new Float64Array(x.length)];
+    simdKernels.unary("exp", x, got);
+    hotLoops.unary.exp.forward(x, want);
+    assert.ok(maxUlps(got, want, "float64") <= 2);
+  });
+  await t.step("Adam", () => {
+    const n = 20001;
+    const settings = {
+      beta1: 0.9,
+      beta2: 0.99,
+      correction1: 0.1,
+      correction2: 0.01,
+      lr: 0.01,
+      lambda: 0.1,
+      eps: 1e-8,
+      mode: 1,
+    } as const;
+    const [theta, grad] = [draw(n, 5), draw(n, 6)];
+    const [m, v] = [draw(n, 7), draw(n, 8).map(Math.abs)];
+    const want = [theta.slice(), m.slice(), v.slice()];
+    for (let i = 0; i < n; i++) {
+      const g = grad[i];
+      want[1][i] = 0.9 * m[i] + (1 - 0.9) * g;
+      want[2][i] = 0.99 * v[i] + (1 - 0.99) * g * g;
+      const decayed = theta[i] - 0.01 * 0.1 * theta[i];
+      want[0][i] = decayed - 0.01 * (want[1][i] / 0.1) / (Math.sqrt(want[2][i] / 0.01) + 1e-8);
+    }
+    simdKernels.adam(theta, grad, m, v, settings);
+    assert.deepEqual([theta, m, v], want);
+  });
+});

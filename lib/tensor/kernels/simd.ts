@@ -40,13 +40,15 @@ export type SimdOp =
   | "adam";
 
 /**
- * From which number of elements each op runs its SIMD kernel, per element type of its
- * storage (`Infinity`: never). Set from `bench/simd_crossover.ts` (TypeScript time / SIMD
+ * For which numbers of elements each op runs its SIMD kernel, per element type of its
+ * storage: `[from, below)` (`[Infinity, Infinity]`: never). Set from `bench/simd_crossover.ts` (TypeScript time / SIMD
  * time, copies included, median of 7 alternating rounds, 2 shared cores at load ≈ 3.5;
  * rows of 64 for the row-wise ops), figures for 16 · 64 · 256 · 1024 · 4096 · 65536 elements:
  *
  * - add, sub, mul: float64 0.2 · 0.5 · 1.0 · 1.2 · 1.35 · 1.3, float32 0.3 · 1.0 · 1.9 · 2.5 ·
- *   2.8 · 2.9 (all three alike). The TypeScript loop's float32 stores round one by one; the
+ *   2.8 · 2.9 (all three alike); at 2²⁰ elements, beyond the caches, float64 0.7–0.9 (the
+ *   copies double the memory traffic of a loop that does one addition an element), float32
+ *   2.0. The TypeScript loop's float32 stores round one by one; the
  *   copy out rounds in one native loop. A repeated row of 64 (a bias): float64 ≈ 1.0 at
  *   every size (not routed), float32 1.5 · 1.9 · 2.0 from 256 (see `repeatable`).
  * - exp, tanh, GELU: 0.65–1.3 at 16, then 1.6–3.6 at 64, and 2.4–9 above.
@@ -61,21 +63,35 @@ export type SimdOp =
  * ```ts
  * import assert from "node:assert/strict";
  * import { SIMD_FROM } from "./simd.ts";
- * assert.ok(SIMD_FROM.gelu.float32 >= 0);
+ * const [from, below] = SIMD_FROM.gelu.float32;
+ * assert.ok(from < below);
  * ```
  */
-export const SIMD_FROM: Readonly<Record<SimdOp, Readonly<Record<DType, number>>>> = {
-  add: { float64: 1024, float32: 256 },
-  sub: { float64: 1024, float32: 256 },
-  mul: { float64: 1024, float32: 256 },
-  exp: { float64: 64, float32: 64 },
-  tanh: { float64: 64, float32: 64 },
-  gelu: { float64: 64, float32: 64 },
-  softmax: { float64: 64, float32: 64 },
-  layerNormForward: { float64: Infinity, float32: Infinity },
-  layerNormBackward: { float64: 1024, float32: 1024 },
-  adam: { float64: 1024, float32: 1024 },
+export const SIMD_FROM: Readonly<Record<SimdOp, Readonly<Record<DType, SizeRange>>>> = {
+  add: { float64: [1024, 2 ** 19], float32: [256, Infinity] },
+  sub: { float64: [1024, 2 ** 19], float32: [256, Infinity] },
+  mul: { float64: [1024, 2 ** 19], float32: [256, Infinity] },
+  exp: { float64: [64, Infinity], float32: [64, Infinity] },
+  tanh: { float64: [64, Infinity], float32: [64, Infinity] },
+  gelu: { float64: [64, Infinity], float32: [64, Infinity] },
+  softmax: { float64: [64, Infinity], float32: [64, Infinity] },
+  layerNormForward: { float64: [Infinity, Infinity], float32: [Infinity, Infinity] },
+  layerNormBackward: { float64: [1024, Infinity], float32: [1024, Infinity] },
+  adam: { float64: [1024, Infinity], float32: [1024, Infinity] },
 };
+
+/**
+ * Sizes `[from, below)`: at least `from` elements and fewer than `below`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { SizeRange } from "./simd.ts";
+ * const fromAThousand: SizeRange = [1024, Infinity];
+ * assert.ok(fromAThousand[0] === 1024);
+ * ```
+ */
+export type SizeRange = readonly [from: number, below: number];
 
 /**
  * Which ops run their SIMD kernels: `"measured"` (the default) those that {@link SIMD_FROM}
@@ -131,7 +147,9 @@ export function simdMode(): SimdMode {
 
 /** Whether `op` on `length` elements of `dtype` storage runs its SIMD kernel. */
 function routed(op: SimdOp, dtype: DType, length: number): boolean {
-  return mode === "measured" ? length >= SIMD_FROM[op][dtype] : mode === "always";
+  if (mode !== "measured") return mode === "always";
+  const [from, below] = SIMD_FROM[op][dtype];
+  return length >= from && length < below;
 }
 
 function dtypeOfArray(data: FloatArray): DType {
@@ -199,15 +217,29 @@ function copyOut(address: number, target: FloatArray): void {
   target.set(heap.subarray(address / 8, address / 8 + target.length));
 }
 
-/** Writes `data` repeated with period `period` to fill `length` elements at `address`. */
-function copyRepeated(data: FloatArray, period: number, length: number, address: number): void {
+/**
+ * Writes elements [from, from + length) of `data` repeated with period `period` at `address`
+ * (`from` a multiple of the period unless the period is the whole).
+ */
+function copyRepeated(
+  data: FloatArray,
+  period: number,
+  from: number,
+  length: number,
+  address: number,
+): void {
   const start = address / 8;
-  if (period === 1) {
-    heap.fill(data[0], start, start + length);
-    return;
-  }
-  for (let at = 0; at < length; at += period) heap.set(data.subarray(0, period), start + at);
+  if (period === 1) heap.fill(data[0], start, start + length);
+  else if (period >= from + length) heap.set(data.subarray(from, from + length), start);
+  else for (let at = 0; at < length; at += period) heap.set(data.subarray(0, period), start + at);
 }
+
+/**
+ * Elements per kernel call: long arrays go through in chunks of this many, so that what is
+ * copied in is still in the cache when the kernel reads it and what it writes when it is
+ * copied out (whole arrays at once were measured slower than the loops from about 10⁶).
+ */
+const CHUNK = 8192;
 
 // ---------------------------------------------------------------------------------------
 // The kernels on typed arrays (always SIMD: for the tests and the crossover bench)
@@ -237,19 +269,29 @@ export const simdKernels = {
     out: FloatArray,
   ): void {
     const n = out.length;
-    const [ax, ay, ao] = place(n, n, n);
-    copyRepeated(x, px, n, ax);
-    copyRepeated(y, py, n, ay);
-    kernels[op](ax, ay, ao, n);
-    copyOut(ao, out);
+    // A chunk is whole rows of a repeated operand.
+    const row = Math.max(px < n ? px : 1, py < n ? py : 1);
+    const chunk = row * Math.max(1, Math.floor(CHUNK / row));
+    const size = Math.min(n, chunk);
+    const [ax, ay, ao] = place(size, size, size);
+    for (let from = 0; from < n; from += chunk) {
+      const length = Math.min(chunk, n - from);
+      copyRepeated(x, px, from, length, ax);
+      copyRepeated(y, py, from, length, ay);
+      kernels[op](ax, ay, ao, length);
+      copyOut(ao, out.subarray(from, from + length));
+    }
   },
   /** `out[i] = f(x[i])`. */
   unary(op: "exp" | "tanh" | "gelu", x: FloatArray, out: FloatArray): void {
     const n = out.length;
-    const [ax, ao] = place(n, n);
-    copyIn(x, ax);
-    kernels[op](ax, ao, n);
-    copyOut(ao, out);
+    const [ax, ao] = place(Math.min(n, CHUNK), Math.min(n, CHUNK));
+    for (let from = 0; from < n; from += CHUNK) {
+      const to = Math.min(n, from + CHUNK);
+      copyIn(x.subarray(from, to), ax);
+      kernels[op](ax, ao, to - from);
+      copyOut(ao, out.subarray(from, to));
+    }
   },
   /** Softmax over each of `rows` rows of `width` elements. */
   softmax(x: FloatArray, out: FloatArray, rows: number, width: number): void {
@@ -275,8 +317,7 @@ export const simdKernels = {
       width,
       x.length,
       x.length,
-      1 +
-        inverseStd.length,
+      inverseStd.length,
     );
     copyIn(x, ax);
     copyIn(weight, aw);
@@ -344,18 +385,36 @@ export const simdKernels = {
     mOut: Float64Array = m,
     vOut: Float64Array = v,
   ): void {
-    const n = to - from;
-    const [at, ag, am, av] = place(n, n, n, n);
-    copyIn(theta.subarray(from, to), at);
-    if (grad === null) heap.fill(0, ag / 8, ag / 8 + n);
-    else copyIn(grad.subarray(from, to), ag);
-    copyIn(m.subarray(from, to), am);
-    copyIn(v.subarray(from, to), av);
+    const size = Math.min(to - from, CHUNK);
+    const [at, ag, am, av] = place(size, size, size, size);
     const { beta1, beta2, correction1, correction2, lr, lambda, eps, mode } = settings;
-    kernels.adam(at, ag, am, av, n, beta1, beta2, correction1, correction2, lr, lambda, eps, mode);
-    copyOut(at, thetaOut.subarray(from, to));
-    copyOut(am, mOut.subarray(from, to));
-    copyOut(av, vOut.subarray(from, to));
+    for (let start = from; start < to; start += CHUNK) {
+      const end = Math.min(to, start + CHUNK);
+      const n = end - start;
+      copyIn(theta.subarray(start, end), at);
+      if (grad === null) heap.fill(0, ag / 8, ag / 8 + n);
+      else copyIn(grad.subarray(start, end), ag);
+      copyIn(m.subarray(start, end), am);
+      copyIn(v.subarray(start, end), av);
+      kernels.adam(
+        at,
+        ag,
+        am,
+        av,
+        n,
+        beta1,
+        beta2,
+        correction1,
+        correction2,
+        lr,
+        lambda,
+        eps,
+        mode,
+      );
+      copyOut(at, thetaOut.subarray(start, end));
+      copyOut(am, mOut.subarray(start, end));
+      copyOut(av, vOut.subarray(start, end));
+    }
   },
 };
 
