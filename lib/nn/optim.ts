@@ -74,7 +74,6 @@ export type LearningRate = number | ((step: number) => number);
  * import assert from "node:assert/strict";
  * import { Adam, type Optimizer, SGD } from "./optim.ts";
  * import { Value } from "../scalar/value.ts";
-import { simdKernels, simdRouted } from "../tensor/kernels/simd.ts";
  * for (const make of [(p: Value[]) => new SGD(p, { learningRate: 0.1 }), (p: Value[]) => new Adam(p, { learningRate: 0.1 })]) {
  *   const w = new Value(0);
  *   const optimizer: Optimizer = make([w]);
@@ -283,7 +282,6 @@ export interface SGDOptions {
  * import assert from "node:assert/strict";
  * import { SGD } from "./optim.ts";
  * import { Value } from "../scalar/value.ts";
-import { simdKernels, simdRouted } from "../tensor/kernels/simd.ts";
  * const w = new Value(1);
  * const sgd = new SGD([w], { learningRate: 0.5, momentum: 0.5 });
  * w.grad = 1;
@@ -397,7 +395,6 @@ export interface AdamOptions {
  * import assert from "node:assert/strict";
  * import { Adam } from "./optim.ts";
  * import { Value } from "../scalar/value.ts";
-import { simdKernels, simdRouted } from "../tensor/kernels/simd.ts";
  * const w = new Value(1);
  * w.grad = 1000;
  * new Adam([w], { learningRate: 0.01 }).step();
@@ -518,7 +515,6 @@ export class Adam extends Optimizer {
  * import assert from "node:assert/strict";
  * import { AdamW } from "./optim.ts";
  * import { Value } from "../scalar/value.ts";
-import { simdKernels, simdRouted } from "../tensor/kernels/simd.ts";
  * const w = new Value(2);
  * new AdamW([w], { learningRate: 0.1, weightDecay: 0.5 }).step();
  * assert.ok(w.data === 2 - 0.1 * 0.5 * 2);

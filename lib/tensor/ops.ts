@@ -2006,9 +2006,11 @@ export const tensorOps: TensorOpRegistry = {
       const [outer, size, inner] = splitAtAxis(a.shape, at);
       const x = a.data;
       const out = new Float64Array(x.length);
-      const onSimd = inner === 1 &&
-        simdRouted("softmax", x, () => simdKernels.softmax(x, out, outer, size));
-      for (let o = 0; o < (onSimd ? 0 : outer); o++) {
+      const saved = [outer, size, inner];
+      if (inner === 1 && simdRouted("softmax", x, () => simdKernels.softmax(x, out, outer, size))) {
+        return { data: out, shape: a.shape, saved };
+      }
+      for (let o = 0; o < outer; o++) {
         for (let i = 0; i < inner; i++) {
           const base = o * size * inner + i;
           let max = -Infinity;
@@ -2022,7 +2024,7 @@ export const tensorOps: TensorOpRegistry = {
           for (let k = 0; k < size; k++) out[base + k * inner] /= total;
         }
       }
-      return { data: out, shape: a.shape, saved: [outer, size, inner] };
+      return { data: out, shape: a.shape, saved };
     },
     backward({ grad, out, saved }) {
       // ∂L/∂xₖ = yₖ (gₖ − Σⱼ gⱼ yⱼ)
@@ -2203,7 +2205,8 @@ export const tensorOps: TensorOpRegistry = {
       const normalized = new Float64Array(data.length);
       const inverseStd = new Float64Array(rowCount);
       const out = allocate(resultDType([x, weight, bias]), data.length);
-      const onSimd = simdRouted("layerNormForward", data, () =>
+      const saved: LayerNormSaved = { normalized, inverseStd };
+      const simd = () =>
         simdKernels.layerNormForward(
           data,
           weight.data,
@@ -2212,8 +2215,9 @@ export const tensorOps: TensorOpRegistry = {
           out,
           normalized,
           inverseStd,
-        ));
-      for (let r = 0; r < (onSimd ? 0 : rowCount); r++) {
+        );
+      if (simdRouted("layerNormForward", data, simd)) return { data: out, shape: x.shape, saved };
+      for (let r = 0; r < rowCount; r++) {
         const base = r * width;
         let mean = 0;
         for (let i = 0; i < width; i++) mean += data[base + i];
@@ -2229,7 +2233,6 @@ export const tensorOps: TensorOpRegistry = {
           out[base + i] = n * weight.data[i] + bias.data[i];
         }
       }
-      const saved: LayerNormSaved = { normalized, inverseStd };
       return { data: out, shape: x.shape, saved };
     },
     backward({ grad, inputs: [x, weight], saved, needs }) {
@@ -2239,12 +2242,10 @@ export const tensorOps: TensorOpRegistry = {
       const gx = needs[0] ? new Float64Array(x.data.length) : null;
       const gw = needs[1] ? new Float64Array(width) : null;
       const gb = needs[2] ? new Float64Array(width) : null;
-      const onSimd = simdRouted(
-        "layerNormBackward",
-        grad,
-        () => simdKernels.layerNormBackward(grad, weight.data, normalized, inverseStd, gx, gw, gb),
-      );
-      for (let r = 0; r < (onSimd ? 0 : rowCount); r++) {
+      const simd = () =>
+        simdKernels.layerNormBackward(grad, weight.data, normalized, inverseStd, gx, gw, gb);
+      if (simdRouted("layerNormBackward", grad, simd)) return [gx, gw, gb];
+      for (let r = 0; r < rowCount; r++) {
         const base = r * width;
         if (gx !== null) {
           let meanD = 0;
