@@ -18,6 +18,7 @@ import { hotLoops } from "../lib/tensor/kernels/_elementwise.ts";
 import { setSimdMode, simdKernels, type SimdOp } from "../lib/tensor/kernels/simd.ts";
 import { tensorOps } from "../lib/tensor/ops.ts";
 import { TensorAdamW } from "../lib/lm/adamw.ts";
+import { AdamW } from "../lib/nn/optim.ts";
 import { Tensor } from "../lib/tensor/tensor.ts";
 
 const { values } = parseArgs({
@@ -107,6 +108,14 @@ function paths(op: SimdOp, dtype: Dtype, n: number): Paths | null {
       const step = () => optimizer.step();
       return { ts: inMode("never", step), simd: inMode("always", step) };
     }
+    case "adamFlat": {
+      // nn's AdamW: every parameter gathered into one Float64Array, updated, scattered back.
+      const w = new Tensor(random(n, dtype), [n], { requiresGrad: true, dtype });
+      w.mul(w).sum().backward();
+      const optimizer = new AdamW([w], { learningRate: 1e-6 });
+      const step = () => optimizer.step();
+      return { ts: inMode("never", step), simd: inMode("always", step) };
+    }
   }
 }
 
@@ -143,6 +152,7 @@ const ops: SimdOp[] = values.ops === ""
     "layerNormForward",
     "layerNormBackward",
     "adam",
+    "adamFlat",
   ]
   : values.ops.split(",") as SimdOp[];
 

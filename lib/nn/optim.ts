@@ -465,7 +465,7 @@ export class Adam extends Optimizer {
     const correction1 = 1 - Math.pow(beta1, t);
     const correction2 = 1 - Math.pow(beta2, t);
     if (
-      simdRouted("adam", theta, () => {
+      simdRouted("adamFlat", theta, () => {
         // One kernel call per run of parameters that decay alike.
         for (let from = 0, to = 0; from < theta.length; from = to) {
           const decays = lambda > 0 && mask[from] === 1;

@@ -37,7 +37,8 @@ export type SimdOp =
   | "softmax"
   | "layerNormForward"
   | "layerNormBackward"
-  | "adam";
+  | "adam"
+  | "adamFlat";
 
 /**
  * For which numbers of elements each op runs its SIMD kernel, per element type of its
@@ -57,7 +58,11 @@ export type SimdOp =
  *   (for bit-identical results) and it copies three arrays out, so the kernel saves little;
  *   not routed.
  * - layer norm backward: 0.9–3.8 below 1024, 1.1–2.3 from 1024.
- * - Adam: 0.3–1.06 to 256, 1.1–1.3 from 1024 (one parameter tensor of that size).
+ * - Adam (`lm`'s TensorAdamW, one parameter tensor at a time): 0.3–1.06 to 256, 1.1–1.7
+ *   from 1024 (1.07 at 2²⁰).
+ * - Adam over one flat Float64Array (`nn`'s Adam and AdamW, parameters gathered): 0.8 · 1.0 ·
+ *   1.0 · 0.97 · 0.91 at 2¹⁰ · 2¹⁴ · 2¹⁶ · 2¹⁸ · 2²⁰: its loop reads and writes float64
+ *   arrays of one kind only and is already as fast as the copies; not routed.
  *
  * @example
  * ```ts
@@ -78,6 +83,7 @@ export const SIMD_FROM: Readonly<Record<SimdOp, Readonly<Record<DType, SizeRange
   layerNormForward: { float64: [Infinity, Infinity], float32: [Infinity, Infinity] },
   layerNormBackward: { float64: [1024, Infinity], float32: [1024, Infinity] },
   adam: { float64: [1024, Infinity], float32: [1024, Infinity] },
+  adamFlat: { float64: [Infinity, Infinity], float32: [Infinity, Infinity] },
 };
 
 /**
