@@ -42,27 +42,28 @@ export type SimdOp =
 
 /**
  * For which numbers of elements each op runs its SIMD kernel, per element type of its
- * storage: `[from, below)` (`[Infinity, Infinity]`: never). Set from `bench/simd_crossover.ts` (TypeScript time / SIMD
- * time, copies included, median of 7 alternating rounds, 2 shared cores at load ≈ 3.5;
- * rows of 64 for the row-wise ops), figures for 16 · 64 · 256 · 1024 · 4096 · 65536 elements:
+ * storage: `[from, below)` (`[Infinity, Infinity]`: never). Set from `bench/simd_crossover.ts`
+ * (TypeScript time / SIMD time, copies included, median of 7 alternating rounds, 2 shared
+ * cores; saved in `bench/results/simd/`), rows of 64 for the row-wise ops. Figures at
+ * 16 · 64 · 256 · 1024 · 4096 · 65536 · 2²⁰ elements:
  *
- * - add, sub, mul: float64 0.2 · 0.5 · 1.0 · 1.2 · 1.35 · 1.3, float32 0.3 · 1.0 · 1.9 · 2.5 ·
- *   2.8 · 2.9 (all three alike); at 2²⁰ elements, beyond the caches, float64 0.7–0.9 (the
- *   copies double the memory traffic of a loop that does one addition an element), float32
- *   2.0. The TypeScript loop's float32 stores round one by one; the
- *   copy out rounds in one native loop. A repeated row of 64 (a bias): float64 ≈ 1.0 at
- *   every size (not routed), float32 1.5 · 1.9 · 2.0 from 256 (see `repeatable`).
- * - exp, tanh, GELU: 0.65–1.3 at 16, then 1.6–3.6 at 64, and 2.4–9 above.
- * - softmax (rows of 64): 1.3–4.3 at every size from one row.
- * - layer norm forward: 0.6–2.3 with no trend either way: its two row sums stay sequential
- *   (for bit-identical results) and it copies three arrays out, so the kernel saves little;
- *   not routed.
- * - layer norm backward: 0.9–3.8 below 1024, 1.1–2.3 from 1024.
- * - Adam (`lm`'s TensorAdamW, one parameter tensor at a time): 0.3–1.06 to 256, 1.1–1.7
- *   from 1024 (1.07 at 2²⁰).
- * - Adam over one flat Float64Array (`nn`'s Adam and AdamW, parameters gathered): 0.8 · 1.0 ·
- *   1.0 · 0.97 · 0.91 at 2¹⁰ · 2¹⁴ · 2¹⁶ · 2¹⁸ · 2²⁰: its loop reads and writes float64
- *   arrays of one kind only and is already as fast as the copies; not routed.
+ * - add, sub, mul, float64: 0.15 · 0.4 · 0.9 · 1.15 · 1.3 · 1.3 · 0.85 (beyond the caches the
+ *   copies double the memory traffic of a loop that does one operation an element); float32:
+ *   0.25 · 0.9 · 1.8 · 2.4 · 2.8 · 3.0 · 2.4 (the loop's float32 stores round one by one, the
+ *   copy out in one native loop). All three alike. A repeated row of 64 (a bias): float32
+ *   1.8–3.9 from 256; float64 0.9–1.0 for mul in every run and for add under load (see
+ *   `repeatable`).
+ * - exp, tanh, GELU: 0.6–0.95 · 1.4–1.9 · 2.0–2.6, then 2.1–5.3 above.
+ * - softmax: 1.4–1.6 from one row of 64, 1.2–2.3 above.
+ * - layer norm forward: float64 0.85–0.94 from 256; float32 0.9–1.6 and unsteady under load.
+ *   Its two row sums stay sequential (for bit-identical results) and it copies three arrays
+ *   out, so the kernel saves little; not routed.
+ * - layer norm backward: 0.6–1.8 at 64, 1.2–1.3 at 256, 1.2–2.4 from 1024.
+ * - Adam (`lm`'s TensorAdamW, one parameter tensor at a time): 0.3–1.05 to 256, 1.1–1.3 from
+ *   1024 (1.02–1.07 at 2²⁰).
+ * - Adam over one flat Float64Array (`nn`'s Adam and AdamW, parameters gathered): 0.4–0.9 to
+ *   256, 1.0–1.05 to 65536, 0.85 at 2²⁰: that loop reads and writes float64 arrays of one kind
+ *   only and is as fast as the copies; not routed.
  *
  * @example
  * ```ts
