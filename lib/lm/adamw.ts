@@ -9,6 +9,7 @@
  * @module
  */
 
+import { simdKernels, simdRouted } from "../tensor/kernels/simd.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import type { OptimizerCheckpoint } from "./checkpoint.ts";
 import { CheckpointError } from "./checkpoint.ts";
@@ -160,6 +161,11 @@ export class TensorAdamW {
       const m = this.#m[i];
       const v = this.#v[i];
       const lambda = this.#decays[i] ? this.weightDecay : 0;
+      const mode = lambda > 0 ? 1 : 0;
+      const settings = { beta1, beta2, correction1, correction2, lr, lambda, eps, mode } as const;
+      if (simdRouted("adam", theta, () => simdKernels.adam(theta, grad ?? null, m, v, settings))) {
+        return;
+      }
       for (let e = 0; e < theta.length; e++) {
         const g = grad === undefined ? 0 : grad[e];
         m[e] = beta1 * m[e] + (1 - beta1) * g;

@@ -5,6 +5,7 @@
  */
 
 import { Value } from "../scalar/value.ts";
+import { simdKernels, simdRouted } from "../tensor/kernels/simd.ts";
 import { checkedLearningRate, checkedNonEmpty, checkedOptions } from "../util/_checks.ts";
 
 /**
@@ -463,6 +464,27 @@ export class Adam extends Optimizer {
     const mask = this.decayMask;
     const correction1 = 1 - Math.pow(beta1, t);
     const correction2 = 1 - Math.pow(beta2, t);
+    if (
+      simdRouted("adamFlat", theta, () => {
+        // One kernel call per run of parameters that decay alike.
+        for (let from = 0, to = 0; from < theta.length; from = to) {
+          const decays = lambda > 0 && mask[from] === 1;
+          while (to < theta.length && (lambda > 0 && mask[to] === 1) === decays) to++;
+          const mode = decays ? (decoupled ? 1 : 2) : 0;
+          const settings = {
+            beta1,
+            beta2,
+            correction1,
+            correction2,
+            lr,
+            lambda,
+            eps,
+            mode,
+          } as const;
+          simdKernels.adam(theta, grad, m, v, settings, from, to, next, mNext, vNext);
+        }
+      })
+    ) return;
     for (let i = 0; i < theta.length; i++) {
       let g = grad[i];
       const decays = lambda > 0 && mask[i] === 1;

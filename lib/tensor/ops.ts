@@ -37,6 +37,7 @@ import {
 } from "./kernels/_elementwise.ts";
 import { attentionBackward, attentionForward, type AttentionSizes } from "./kernels/_attention.ts";
 import { product } from "./kernels/_product.ts";
+import { routedBinaryLoops, routedUnaryLoops, simdKernels, simdRouted } from "./kernels/simd.ts";
 import { allocate, asDType, asFloat64, dtypeOf, type FloatArray, resultDType } from "./_dtype.ts";
 import {
   gradientArray,
@@ -1160,7 +1161,12 @@ export type UnaryOpName = Exclude<
   "add" | "sub" | "mul" | "div" | "pow" | "powConst" | "max" | "min"
 >;
 
-const ownUnaryLoops: Readonly<Record<string, UnaryLoops>> = hotLoops.unary;
+// The hot ops' loops, each with its SIMD kernel where kernels/simd.ts routes it.
+const ownUnaryLoops: Readonly<Record<string, UnaryLoops>> = {
+  gelu: routedUnaryLoops("gelu", hotLoops.unary.gelu),
+  tanh: routedUnaryLoops("tanh", hotLoops.unary.tanh),
+  exp: routedUnaryLoops("exp", hotLoops.unary.exp),
+};
 const unaryOps = Object.fromEntries(
   (Object.keys(ops) as OpName[])
     .filter((name) => ops[name].arity === 1)
@@ -1326,9 +1332,9 @@ export type LinearParams = undefined;
  * ```
  */
 export const tensorOps: TensorOpRegistry = {
-  add: defineBinary(ops.add, broadcastPair, "add", hotLoops.binary.add),
-  sub: defineBinary(ops.sub, broadcastPair, "sub", hotLoops.binary.sub),
-  mul: defineBinary(ops.mul, broadcastPair, "mul", hotLoops.binary.mul),
+  add: defineBinary(ops.add, broadcastPair, "add", routedBinaryLoops("add", hotLoops.binary.add)),
+  sub: defineBinary(ops.sub, broadcastPair, "sub", routedBinaryLoops("sub", hotLoops.binary.sub)),
+  mul: defineBinary(ops.mul, broadcastPair, "mul", routedBinaryLoops("mul", hotLoops.binary.mul)),
   div: defineTensorOp<DivParams | undefined>({
     // The scalar engine's rule: the denominator's magnitude is kept at least eps (sign
     // kept, 0 counts as positive). Where |b| < eps the result a / (±eps) does not depend
@@ -2062,6 +2068,10 @@ export const tensorOps: TensorOpRegistry = {
       const [outer, size, inner] = splitAtAxis(a.shape, at);
       const x = a.data;
       const out = new Float64Array(x.length);
+      const saved = [outer, size, inner];
+      if (inner === 1 && simdRouted("softmax", x, () => simdKernels.softmax(x, out, outer, size))) {
+        return { data: out, shape: a.shape, saved };
+      }
       for (let o = 0; o < outer; o++) {
         for (let i = 0; i < inner; i++) {
           const base = o * size * inner + i;
@@ -2076,7 +2086,7 @@ export const tensorOps: TensorOpRegistry = {
           for (let k = 0; k < size; k++) out[base + k * inner] /= total;
         }
       }
-      return { data: out, shape: a.shape, saved: [outer, size, inner] };
+      return { data: out, shape: a.shape, saved };
     },
     backward({ grad, out, saved }) {
       // ∂L/∂xₖ = yₖ (gₖ − Σⱼ gⱼ yⱼ)
@@ -2257,6 +2267,18 @@ export const tensorOps: TensorOpRegistry = {
       const normalized = new Float64Array(data.length);
       const inverseStd = new Float64Array(rowCount);
       const out = allocate(resultDType([x, weight, bias]), data.length);
+      const saved: LayerNormSaved = { normalized, inverseStd };
+      const simd = () =>
+        simdKernels.layerNormForward(
+          data,
+          weight.data,
+          bias.data,
+          eps,
+          out,
+          normalized,
+          inverseStd,
+        );
+      if (simdRouted("layerNormForward", data, simd)) return { data: out, shape: x.shape, saved };
       for (let r = 0; r < rowCount; r++) {
         const base = r * width;
         let mean = 0;
@@ -2273,7 +2295,6 @@ export const tensorOps: TensorOpRegistry = {
           out[base + i] = n * weight.data[i] + bias.data[i];
         }
       }
-      const saved: LayerNormSaved = { normalized, inverseStd };
       return { data: out, shape: x.shape, saved };
     },
     backward({ grad, inputs: [x, weight], saved, needs }) {
@@ -2283,6 +2304,9 @@ export const tensorOps: TensorOpRegistry = {
       const gx = needs[0] ? gradientArrayToOverwrite(x.data.length) : null; // all written
       const gw = needs[1] ? gradientArray(width) : null;
       const gb = needs[2] ? gradientArray(width) : null;
+      const simd = () =>
+        simdKernels.layerNormBackward(grad, weight.data, normalized, inverseStd, gx, gw, gb);
+      if (simdRouted("layerNormBackward", grad, simd)) return [gx, gw, gb];
       for (let r = 0; r < rowCount; r++) {
         const base = r * width;
         if (gx !== null) {

@@ -238,6 +238,67 @@ export class FunctionBuilder {
     return this.op(...simd(0x107));
   }
 
+  // Scalar f64 arithmetic (the reductions that keep the reference's order of additions).
+  f64Add(): this {
+    return this.op(0xa0);
+  }
+  f64Sub(): this {
+    return this.op(0xa1);
+  }
+  f64Mul(): this {
+    return this.op(0xa2);
+  }
+  f64Div(): this {
+    return this.op(0xa3);
+  }
+  f64Max(): this {
+    return this.op(0xa5);
+  }
+  f64Sqrt(): this {
+    return this.op(0x9f);
+  }
+  f64ConvertI32S(): this {
+    return this.op(0xb7);
+  }
+
+  // More 128-bit SIMD: float64 lanes, a bit select, and the 64-bit integer shift that builds a
+  // power of two from its exponent.
+  f64x2Sub(): this {
+    return this.op(...simd(0xf1));
+  }
+  f64x2Div(): this {
+    return this.op(...simd(0xf3));
+  }
+  /** Pseudo-minimum `b < a ? b : a` (one instruction; a NaN in `a` is kept). */
+  f64x2Pmin(): this {
+    return this.op(...simd(0xf6));
+  }
+  /** Pseudo-maximum `a < b ? b : a` (one instruction; a NaN in `a` is kept). */
+  f64x2Pmax(): this {
+    return this.op(...simd(0xf7));
+  }
+  f64x2Abs(): this {
+    return this.op(...simd(0xec));
+  }
+  f64x2Sqrt(): this {
+    return this.op(...simd(0xef));
+  }
+  /** Rounds each lane to the nearest integer, ties to even. */
+  f64x2Nearest(): this {
+    return this.op(...simd(0x94));
+  }
+  f64x2Floor(): this {
+    return this.op(...simd(0x75));
+  }
+  /** Bits of a where the mask c has ones, of b elsewhere (operands a, b, c). */
+  v128Bitselect(): this {
+    return this.op(...simd(0x52));
+  }
+  /** Shifts each 64-bit lane left by an i32 count. */
+  i64x2Shl(): this {
+    return this.op(...simd(0xcb));
+  }
+
   /** The code-section entry: size, locals (one group per local), instructions, `end`. */
   encode(): number[] {
     const locals = vector(this.locals.map((type) => [1, VALUE_TYPE_CODE[type]]));

@@ -1,0 +1,571 @@
+/**
+ * The WebAssembly SIMD kernels of the element-wise hot ops, softmax, layer norm and Adam's
+ * update, written as the code that emits them (see `_wasm_encoder.ts`).
+ *
+ * Every kernel computes in float64, two lanes a vector, as the engine does for both element
+ * types (`_dtype.ts`: float32 storage is widened to float64 for arithmetic and the result
+ * rounded once when stored); the caller converts float32 storage on its way into and out of
+ * the kernels' memory. Arguments are byte addresses in that memory and element counts.
+ *
+ * Vectors run past the end: an array of n elements is read and written as ⌈n/2⌉ vectors, so a
+ * kernel has no scalar tail. The caller leaves 16 bytes of room after every array; within a
+ * row-by-row kernel the extra lane of a row of odd width writes into the next row, which is
+ * computed afterwards and overwrites it.
+ *
+ * What is exact and what is not:
+ * - `add`, `sub`, `mul`, `layerNormForward`, `layerNormBackward` and `adam` do the
+ *   reference's IEEE operations (+, −, ×, ÷, √) in the reference's order, element by element,
+ *   and keep every sum that runs over a row a sequential scalar sum in the reference's order:
+ *   their results equal the TypeScript kernels' bit for bit.
+ * - `exp`, `tanh`, `gelu` and `softmax` use {@link emitExp} in place of `Math.exp`: a few
+ *   units in the last place apart (the property tests state the bounds).
+ *
+ * @module
+ */
+
+import { encodeModule, FunctionBuilder } from "./_wasm_encoder.ts";
+
+/** Largest memory, in 64 KiB pages, the kernels may address (1 GiB). */
+export const MAX_PAGES = 16384;
+
+/** The exported functions, in order, with their parameters (i32 unless named in F64_PARAMS). */
+export const SIMD_EXPORTS = {
+  /** add(x, y, out, n): out = x + y. */
+  add: ["x", "y", "out", "n"],
+  /** sub(x, y, out, n): out = x − y. */
+  sub: ["x", "y", "out", "n"],
+  /** mul(x, y, out, n): out = x · y. */
+  mul: ["x", "y", "out", "n"],
+  /** exp(x, out, n). */
+  exp: ["x", "out", "n"],
+  /** tanh(x, out, n). */
+  tanh: ["x", "out", "n"],
+  /** gelu(x, out, n): x·σ(2u), the scalar registry's form. */
+  gelu: ["x", "out", "n"],
+  /** softmax(x, out, rows, width): over each row of `width`. */
+  softmax: ["x", "out", "rows", "width"],
+  /** layerNormForward(x, w, b, out, normalized, inverseStd, rows, width, eps). */
+  layerNormForward: ["x", "w", "b", "out", "normalized", "inverseStd", "rows", "width", "eps"],
+  /** layerNormBackward(grad, w, normalized, inverseStd, gx, gw, gb, rows, width): gx, gw, gb
+   * at address 0 are not wanted. gw and gb are added to. */
+  layerNormBackward: [
+    "grad",
+    "w",
+    "normalized",
+    "inverseStd",
+    "gx",
+    "gw",
+    "gb",
+    "rows",
+    "width",
+  ],
+  /** adam(theta, grad, m, v, n, beta1, beta2, c1, c2, lr, lambda, eps, mode): in place;
+   * mode 0 without weight decay, 1 decoupled (AdamW), 2 coupled (Adam's L2 term). */
+  adam: [
+    "theta",
+    "grad",
+    "m",
+    "v",
+    "n",
+    "beta1",
+    "beta2",
+    "c1",
+    "c2",
+    "lr",
+    "lambda",
+    "eps",
+    "mode",
+  ],
+} as const;
+
+const F64_PARAMS = new Set(["eps", "beta1", "beta2", "c1", "c2", "lr", "lambda"]);
+
+type Name = keyof typeof SIMD_EXPORTS;
+
+/** Options of {@link simdModuleBytes}. */
+export interface SimdModuleOptions {
+  /** Evaluate exp's polynomial with relaxed SIMD's multiply-add (fused where the machine has
+   * FMA: one rounding a step instead of two, and fewer instructions). */
+  readonly fused: boolean;
+}
+
+/** The module's bytes. */
+export function simdModuleBytes(options: SimdModuleOptions): Uint8Array<ArrayBuffer> {
+  const fused = options.fused;
+  const builders: Record<Name, (f: FunctionBuilder) => void> = {
+    add: (f) => binary(f, (g) => g.f64x2Add()),
+    sub: (f) => binary(f, (g) => g.f64x2Sub()),
+    mul: (f) => binary(f, (g) => g.f64x2Mul()),
+    exp: (f) => unary(f, emitExp, fused),
+    tanh: (f) => unary(f, emitTanh, fused),
+    gelu: (f) => unary(f, emitGelu, fused),
+    softmax: (f) => softmax(f, fused),
+    layerNormForward,
+    layerNormBackward,
+    adam,
+  };
+  return encodeModule(
+    (Object.keys(SIMD_EXPORTS) as Name[]).map((name) => {
+      const params = SIMD_EXPORTS[name].map((p) => (F64_PARAMS.has(p) ? "f64" : "i32"));
+      const f = new FunctionBuilder(params, []);
+      builders[name](f);
+      return { name, body: f };
+    }),
+    MAX_PAGES,
+  );
+}
+
+// ---------------------------------------------------------------------------------------
+// Loops
+// ---------------------------------------------------------------------------------------
+
+/** `for (i = 0; i < end; i += step) body()`, `end` a local holding a byte count. */
+function byteLoop(f: FunctionBuilder, i: number, end: number, step: number, body: () => void) {
+  f.i32Const(0).localSet(i);
+  f.block().loop();
+  f.localGet(i).localGet(end).i32GeS().brIf(1);
+  body();
+  f.localGet(i).i32Const(step).i32Add().localSet(i);
+  f.br(0).end().end();
+}
+
+/** A new local holding the bytes of ⌈n/2⌉ vectors of `n` float64s (n a local). */
+function vectorBytes(f: FunctionBuilder, n: number): number {
+  const end = f.local("i32");
+  f.localGet(n).i32Const(1).i32Add().i32Const(-2).i32And().i32Const(8).i32Mul().localSet(end);
+  return end;
+}
+
+/** A new local holding `n` · 8 (n a local): the bytes of n float64s. */
+function scalarBytes(f: FunctionBuilder, n: number): number {
+  const end = f.local("i32");
+  f.localGet(n).i32Const(8).i32Mul().localSet(end);
+  return end;
+}
+
+/** A new v128 local holding `value` in both lanes. */
+function splat(f: FunctionBuilder, value: number): number {
+  const local = f.local("v128");
+  f.f64Const(value).f64x2Splat().localSet(local);
+  return local;
+}
+
+/** Pushes the vector at byte `i` of the array at address local `base`. */
+function load(f: FunctionBuilder, base: number, i: number) {
+  f.localGet(base).localGet(i).i32Add().v128Load();
+}
+
+/** Stores the vector that `value` pushes at byte `i` of the array at address local `base`. */
+function store(f: FunctionBuilder, base: number, i: number, value: () => void) {
+  f.localGet(base).localGet(i).i32Add();
+  value();
+  f.v128Store();
+}
+
+/** Pushes the float64 at byte `i` of the array at address local `base`. */
+function loadScalar(f: FunctionBuilder, base: number, i: number) {
+  f.localGet(base).localGet(i).i32Add().f64Load();
+}
+
+function binary(f: FunctionBuilder, operation: (f: FunctionBuilder) => void) {
+  const [x, y, out, n] = [0, 1, 2, 3];
+  const end = vectorBytes(f, n);
+  const i = f.local("i32");
+  byteLoop(f, i, end, 16, () => {
+    store(f, out, i, () => {
+      load(f, x, i);
+      load(f, y, i);
+      operation(f);
+    });
+  });
+}
+
+/** An emitter of a function of one vector: reads local `x`, leaves the result on the stack. */
+type VectorFunction = (f: FunctionBuilder, x: number, scratch: Scratch) => void;
+
+function unary(f: FunctionBuilder, fn: VectorFunction, fused: boolean) {
+  const [x, out, n] = [0, 1, 2];
+  const end = vectorBytes(f, n);
+  const i = f.local("i32");
+  const v = f.local("v128");
+  const scratch = new Scratch(f, fused);
+  byteLoop(f, i, end, 16, () => {
+    load(f, x, i);
+    f.localSet(v);
+    store(f, out, i, () => fn(f, v, scratch));
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// exp, tanh and GELU
+// ---------------------------------------------------------------------------------------
+
+/** Constants and temporaries of the exp emitters, declared once a function. */
+class Scratch {
+  readonly log2e: number;
+  readonly ln2Hi: number;
+  readonly ln2Lo: number;
+  readonly lowest: number;
+  readonly highest: number;
+  readonly half: number;
+  readonly magic: number;
+  readonly one: number;
+  readonly two: number;
+  readonly signBit: number;
+  readonly taylor: number[];
+  readonly k: number;
+  readonly r: number;
+  readonly q: number;
+  readonly t: number;
+  constructor(f: FunctionBuilder, readonly fused: boolean) {
+    this.log2e = splat(f, Math.LOG2E);
+    // Cody–Waite: ln 2 = LN2_HI + LN2_LO, LN2_HI with 32 significant bits, so k·LN2_HI is
+    // exact for every |k| < 2¹¹ and x − k·LN2_HI loses nothing (fdlibm's constants).
+    this.ln2Hi = splat(f, 6.93147180369123816490e-01);
+    this.ln2Lo = splat(f, 1.90821492927058770002e-10);
+    // Beyond these, exp is 0 or ∞ in float64; clamping keeps k within the scale's reach.
+    this.lowest = splat(f, -746);
+    this.highest = splat(f, 710);
+    this.half = splat(f, 0.5);
+    // 1.5·2⁵² + 1023: adding an integer j (|j| < 2⁵⁰) leaves j + 1023 in the low bits of the
+    // significand, and a left shift by 52 moves them to the exponent field: the bits of 2ʲ.
+    this.magic = splat(f, 1.5 * 2 ** 52 + 1023);
+    this.one = splat(f, 1);
+    this.two = splat(f, 2);
+    this.signBit = splat(f, -0);
+    // 1/j! for j = 13 down to 2: Taylor's series of (eʳ − 1)/r − 1 … to the r¹² term, which
+    // for |r| ≤ ln2/2 leaves a truncation error below 2⁻⁵³.
+    this.taylor = [];
+    let factorial = 1;
+    const inverse: number[] = [];
+    for (let j = 1; j <= 13; j++) {
+      factorial *= j;
+      inverse[j] = 1 / factorial;
+    }
+    for (let j = 13; j >= 2; j--) this.taylor.push(splat(f, inverse[j]));
+    this.k = f.local("v128");
+    this.r = f.local("v128");
+    this.q = f.local("v128");
+    this.t = f.local("v128");
+  }
+}
+
+/**
+ * From local `x` (within ±746), sets `s.k` = nearest(x/ln 2) and `s.q` = e^r − 1 for the
+ * reduced r = x − k·ln 2 (|r| ≤ ln2/2): eˣ = 2ᵏ·(1 + q).
+ */
+function reduce(f: FunctionBuilder, x: number, s: Scratch) {
+  f.localGet(x).localGet(s.log2e).f64x2Mul().f64x2Nearest().localSet(s.k);
+  f.localGet(x).localGet(s.k).localGet(s.ln2Hi).f64x2Mul().f64x2Sub();
+  f.localGet(s.k).localGet(s.ln2Lo).f64x2Mul().f64x2Sub().localSet(s.r);
+  // q = r·(1 + r·(1/2! + r·(1/3! + … + r/13!))), by Horner's rule.
+  f.localGet(s.taylor[0]).localSet(s.t);
+  for (const c of s.taylor.slice(1)) {
+    if (s.fused) f.localGet(s.t).localGet(s.r).localGet(c).f64x2RelaxedMadd().localSet(s.t);
+    else f.localGet(s.t).localGet(s.r).f64x2Mul().localGet(c).f64x2Add().localSet(s.t);
+  }
+  f.localGet(s.t).localGet(s.r).f64x2Mul().localGet(s.one).f64x2Add();
+  f.localGet(s.r).f64x2Mul().localSet(s.q);
+}
+
+/** Pushes 2ʲ for the integer-valued lanes j (−1022 ≤ j ≤ 1023) that `j` pushes. */
+function powerOfTwo(f: FunctionBuilder, s: Scratch, j: () => void) {
+  j();
+  f.localGet(s.magic).f64x2Add().i32Const(52).i64x2Shl();
+}
+
+/**
+ * Pushes eˣ of local `x`: Cody–Waite reduction, a Taylor polynomial on |r| ≤ ln2/2, and the
+ * scale 2ᵏ built by an integer shift into the exponent field. The scale is applied as two
+ * halves, 2^⌊k/2⌋ then 2^(k−⌊k/2⌋), so that results that overflow become ∞ and results below
+ * the normal range round to subnormals or 0 as `Math.exp`'s do. NaN stays NaN.
+ */
+export const emitExp: VectorFunction = (f, x, s) => {
+  // Pseudo-max and -min (x < lo ? lo : x, then hi < t ? hi : t) keep a NaN x.
+  f.localGet(x).localGet(s.lowest).f64x2Pmax().localGet(s.highest).f64x2Pmin().localSet(s.t);
+  reduce(f, s.t, s);
+  f.localGet(s.q).localGet(s.one).f64x2Add();
+  powerOfTwo(f, s, () => f.localGet(s.k).localGet(s.half).f64x2Mul().f64x2Floor().localTee(s.t));
+  f.f64x2Mul();
+  powerOfTwo(f, s, () => f.localGet(s.k).localGet(s.t).f64x2Sub());
+  f.f64x2Mul();
+};
+
+/**
+ * Pushes tanh of local `x`: with a = min(|x|, 20) and e = e^(2a) − 1 (no cancellation near
+ * 0: 2ᵏ·q + (2ᵏ − 1), exact in every part but the last addition), tanh a = e / (e + 2), then
+ * x's sign. tanh(20) is 1 in float64.
+ */
+const emitTanh: VectorFunction = (f, x, s) => {
+  const a = s.t;
+  f.localGet(x).f64x2Abs().localGet(s.two).f64x2Mul();
+  f.f64Const(40).f64x2Splat().f64x2Pmin().localSet(a); // 2a (40 < u ? 40 : u keeps a NaN)
+  reduce(f, a, s);
+  // t = 2ᵏ (0 ≤ k ≤ 58), then e = t·q + (t − 1).
+  powerOfTwo(f, s, () => f.localGet(s.k));
+  f.localSet(s.t);
+  f.localGet(s.t).localGet(s.q).f64x2Mul().localGet(s.t).localGet(s.one).f64x2Sub().f64x2Add();
+  f.localTee(s.q).localGet(s.q).localGet(s.two).f64x2Add().f64x2Div().localSet(s.t);
+  // x's sign bit, the result's other bits (tanh is odd; tanh(−0) = −0).
+  f.localGet(x).localGet(s.t).localGet(s.signBit).v128Bitselect();
+};
+
+/** Pushes GELU of local `x` as the scalar registry computes it, `exp` being {@link emitExp}. */
+const emitGelu: VectorFunction = (f, x, s) => {
+  const GELU_C = Math.sqrt(2 / Math.PI);
+  const GELU_K = 0.044715;
+  // u = (−2·C)·(x + ((K·x)·x)·x), as JavaScript evaluates −2 * C * (a + K * a * a * a).
+  const u = f.local("v128");
+  f.f64Const(-2 * GELU_C).f64x2Splat();
+  f.localGet(x);
+  f.f64Const(GELU_K).f64x2Splat().localGet(x).f64x2Mul().localGet(x).f64x2Mul().localGet(x)
+    .f64x2Mul();
+  f.f64x2Add().f64x2Mul().localSet(u);
+  f.localGet(x);
+  emitExp(f, u, s);
+  f.localGet(s.one).f64x2Add().f64x2Div();
+};
+
+// ---------------------------------------------------------------------------------------
+// Softmax and layer norm, row by row
+// ---------------------------------------------------------------------------------------
+
+function softmax(f: FunctionBuilder, fused: boolean) {
+  const [x, out, rows, width] = [0, 1, 2, 3];
+  const s = new Scratch(f, fused);
+  const vectorEnd = vectorBytes(f, width);
+  const rowEnd = scalarBytes(f, width);
+  const [r, i] = [f.local("i32"), f.local("i32")];
+  const max = f.local("f64");
+  const total = f.local("f64");
+  const [v, divisor] = [f.local("v128"), f.local("v128")];
+  f.localGet(rows).localSet(r);
+  f.block().loop();
+  f.localGet(r).i32Eqz().brIf(1);
+  // max: exact in any order. Starts from −∞ as the reference does.
+  f.f64Const(-Infinity).localSet(max);
+  byteLoop(f, i, rowEnd, 8, () => {
+    f.localGet(max);
+    loadScalar(f, x, i);
+    f.f64Max().localSet(max);
+  });
+  // e = exp(x − max), then the sum of the e in the reference's order.
+  f.localGet(max).f64x2Splat().localSet(divisor);
+  byteLoop(f, i, vectorEnd, 16, () => {
+    load(f, x, i);
+    f.localGet(divisor).f64x2Sub().localSet(v);
+    store(f, out, i, () => emitExp(f, v, s));
+  });
+  f.f64Const(0).localSet(total);
+  byteLoop(f, i, rowEnd, 8, () => {
+    f.localGet(total);
+    loadScalar(f, out, i);
+    f.f64Add().localSet(total);
+  });
+  f.localGet(total).f64x2Splat().localSet(divisor);
+  byteLoop(f, i, vectorEnd, 16, () => {
+    store(f, out, i, () => {
+      load(f, out, i);
+      f.localGet(divisor).f64x2Div();
+    });
+  });
+  f.localGet(x).localGet(rowEnd).i32Add().localSet(x);
+  f.localGet(out).localGet(rowEnd).i32Add().localSet(out);
+  f.localGet(r).i32Const(1).i32Sub().localSet(r);
+  f.br(0).end().end();
+}
+
+function layerNormForward(f: FunctionBuilder) {
+  const [x, w, b, out, normalized, inverseStd, rows, width, eps] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const vectorEnd = vectorBytes(f, width);
+  const rowEnd = scalarBytes(f, width);
+  const [r, i] = [f.local("i32"), f.local("i32")];
+  const [mean, variance, d, inv] = [f.local("f64"), f.local("f64"), f.local("f64"), f.local("f64")];
+  const [meanV, invV, n] = [f.local("v128"), f.local("v128"), f.local("v128")];
+  f.localGet(rows).localSet(r);
+  f.block().loop();
+  f.localGet(r).i32Eqz().brIf(1);
+  f.f64Const(0).localSet(mean);
+  byteLoop(f, i, rowEnd, 8, () => {
+    f.localGet(mean);
+    loadScalar(f, x, i);
+    f.f64Add().localSet(mean);
+  });
+  f.localGet(mean).localGet(width).f64ConvertI32S().f64Div().localSet(mean);
+  f.f64Const(0).localSet(variance);
+  byteLoop(f, i, rowEnd, 8, () => {
+    loadScalar(f, x, i);
+    f.localGet(mean).f64Sub().localSet(d);
+    f.localGet(variance).localGet(d).localGet(d).f64Mul().f64Add().localSet(variance);
+  });
+  f.localGet(variance).localGet(width).f64ConvertI32S().f64Div();
+  f.localGet(eps).f64Add().f64Sqrt().localSet(inv);
+  f.f64Const(1).localGet(inv).f64Div().localSet(inv);
+  f.localGet(inverseStd).localGet(inv).f64Store();
+  f.localGet(mean).f64x2Splat().localSet(meanV);
+  f.localGet(inv).f64x2Splat().localSet(invV);
+  byteLoop(f, i, vectorEnd, 16, () => {
+    load(f, x, i);
+    f.localGet(meanV).f64x2Sub().localGet(invV).f64x2Mul().localSet(n);
+    store(f, normalized, i, () => f.localGet(n));
+    store(f, out, i, () => {
+      f.localGet(n);
+      f.localGet(w).localGet(i).i32Add().v128Load().f64x2Mul();
+      f.localGet(b).localGet(i).i32Add().v128Load().f64x2Add();
+    });
+  });
+  for (const base of [x, out, normalized]) {
+    f.localGet(base).localGet(rowEnd).i32Add().localSet(base);
+  }
+  f.localGet(inverseStd).i32Const(8).i32Add().localSet(inverseStd);
+  f.localGet(r).i32Const(1).i32Sub().localSet(r);
+  f.br(0).end().end();
+}
+
+function layerNormBackward(f: FunctionBuilder) {
+  const [grad, w, normalized, inverseStd, gx, gw, gb, rows, width] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const vectorEnd = vectorBytes(f, width);
+  const rowEnd = scalarBytes(f, width);
+  const [r, i] = [f.local("i32"), f.local("i32")];
+  const [meanD, meanDN, d] = [f.local("f64"), f.local("f64"), f.local("f64")];
+  const [meanDV, meanDNV, invV, g] = [
+    f.local("v128"),
+    f.local("v128"),
+    f.local("v128"),
+    f.local("v128"),
+  ];
+  const widthF = f.local("f64");
+  f.localGet(width).f64ConvertI32S().localSet(widthF);
+  f.localGet(rows).localSet(r);
+  f.block().loop();
+  f.localGet(r).i32Eqz().brIf(1);
+  f.localGet(gx).if();
+  {
+    f.f64Const(0).localSet(meanD);
+    f.f64Const(0).localSet(meanDN);
+    byteLoop(f, i, rowEnd, 8, () => {
+      loadScalar(f, grad, i);
+      loadScalar(f, w, i);
+      f.f64Mul().localSet(d);
+      f.localGet(meanD).localGet(d).f64Add().localSet(meanD);
+      f.localGet(meanDN).localGet(d);
+      loadScalar(f, normalized, i);
+      f.f64Mul().f64Add().localSet(meanDN);
+    });
+    f.localGet(meanD).localGet(widthF).f64Div().f64x2Splat().localSet(meanDV);
+    f.localGet(meanDN).localGet(widthF).f64Div().f64x2Splat().localSet(meanDNV);
+    f.localGet(inverseStd).v128Load64Splat().localSet(invV);
+    // gx = s·((g·w − mean(d)) − n·mean(d·n))
+    byteLoop(f, i, vectorEnd, 16, () => {
+      store(f, gx, i, () => {
+        f.localGet(invV);
+        load(f, grad, i);
+        load(f, w, i);
+        f.f64x2Mul().localGet(meanDV).f64x2Sub();
+        load(f, normalized, i);
+        f.localGet(meanDNV).f64x2Mul().f64x2Sub().f64x2Mul();
+      });
+    });
+    f.localGet(gx).localGet(rowEnd).i32Add().localSet(gx);
+  }
+  f.end();
+  // gw += g·n and gb += g, column by column: the same order over rows as the reference.
+  byteLoop(f, i, vectorEnd, 16, () => {
+    load(f, grad, i);
+    f.localSet(g);
+    f.localGet(gw).if();
+    store(f, gw, i, () => {
+      load(f, gw, i);
+      f.localGet(g);
+      load(f, normalized, i);
+      f.f64x2Mul().f64x2Add();
+    });
+    f.end();
+    f.localGet(gb).if();
+    store(f, gb, i, () => {
+      load(f, gb, i);
+      f.localGet(g).f64x2Add();
+    });
+    f.end();
+  });
+  for (const base of [grad, normalized]) {
+    f.localGet(base).localGet(rowEnd).i32Add().localSet(base);
+  }
+  f.localGet(inverseStd).i32Const(8).i32Add().localSet(inverseStd);
+  f.localGet(r).i32Const(1).i32Sub().localSet(r);
+  f.br(0).end().end();
+}
+
+// ---------------------------------------------------------------------------------------
+// Adam's update
+// ---------------------------------------------------------------------------------------
+
+/**
+ * Adam's update in place, operation for operation the reference's (`lib/lm/adamw.ts`,
+ * `lib/nn/optim.ts`):
+ *   g ← g + λθ (coupled only); m ← β₁m + (1−β₁)g; v ← β₂v + ((1−β₂)g)g;
+ *   θ ← θ′ − (lr·m/c₁) / (√(v/c₂) + ε), θ′ = θ − (lr·λ)θ when decoupled, else θ.
+ */
+function adam(f: FunctionBuilder) {
+  const [theta, grad, m, v, n, beta1, beta2, c1, c2, lr, lambda, eps, mode] = [
+    0,
+    1,
+    2,
+    3,
+    4,
+    5,
+    6,
+    7,
+    8,
+    9,
+    10,
+    11,
+    12,
+  ];
+  const end = vectorBytes(f, n);
+  const i = f.local("i32");
+  const vector = (scalar: () => void) => {
+    const local = f.local("v128");
+    scalar();
+    f.f64x2Splat().localSet(local);
+    return local;
+  };
+  const b1 = vector(() => f.localGet(beta1));
+  const b2 = vector(() => f.localGet(beta2));
+  const oneMinusB1 = vector(() => f.f64Const(1).localGet(beta1).f64Sub());
+  const oneMinusB2 = vector(() => f.f64Const(1).localGet(beta2).f64Sub());
+  const c1V = vector(() => f.localGet(c1));
+  const c2V = vector(() => f.localGet(c2));
+  const lrV = vector(() => f.localGet(lr));
+  const lambdaV = vector(() => f.localGet(lambda));
+  const lrLambda = vector(() => f.localGet(lr).localGet(lambda).f64Mul());
+  const epsV = vector(() => f.localGet(eps));
+  const [t, g, mNew, vNew] = [f.local("v128"), f.local("v128"), f.local("v128"), f.local("v128")];
+  byteLoop(f, i, end, 16, () => {
+    load(f, theta, i);
+    f.localSet(t);
+    load(f, grad, i);
+    f.localSet(g);
+    f.localGet(mode).i32Const(2).i32Eq().if();
+    f.localGet(g).localGet(lambdaV).localGet(t).f64x2Mul().f64x2Add().localSet(g);
+    f.end();
+    f.localGet(b1);
+    load(f, m, i);
+    f.f64x2Mul().localGet(oneMinusB1).localGet(g).f64x2Mul().f64x2Add().localSet(mNew);
+    f.localGet(b2);
+    load(f, v, i);
+    f.f64x2Mul().localGet(oneMinusB2).localGet(g).f64x2Mul().localGet(g).f64x2Mul();
+    f.f64x2Add().localSet(vNew);
+    store(f, m, i, () => f.localGet(mNew));
+    store(f, v, i, () => f.localGet(vNew));
+    f.localGet(mode).i32Const(1).i32Eq().if();
+    f.localGet(t).localGet(lrLambda).localGet(t).f64x2Mul().f64x2Sub().localSet(t);
+    f.end();
+    store(f, theta, i, () => {
+      f.localGet(t);
+      f.localGet(lrV).localGet(mNew).localGet(c1V).f64x2Div().f64x2Mul();
+      f.localGet(vNew).localGet(c2V).f64x2Div().f64x2Sqrt().localGet(epsV).f64x2Add();
+      f.f64x2Div().f64x2Sub();
+    });
+  });
+}

@@ -1,0 +1,546 @@
+/**
+ * The WebAssembly SIMD kernels of `_simd_module.ts` called on ordinary typed arrays, and the
+ * one table that says which ops use them, from which size: {@link SIMD_FROM}.
+ *
+ * Tensors live in ordinary ArrayBuffers, so a kernel call copies its operands into the
+ * kernels' memory and its results back out (float32 storage is widened on the way in and
+ * rounded on the way out, by the typed arrays' own conversion). A call therefore pays a
+ * fixed cost and a copy per element; it is used only where it was measured to be faster than
+ * the plain TypeScript loop, copies included. The TypeScript loops stay the reference: each
+ * kernel is property-tested against them (`tests/tensor/simd_kernel_test.ts`).
+ *
+ * @module
+ */
+
+import type { DType, FloatArray } from "../_dtype.ts";
+import type { BinaryLoops, UnaryLoops } from "./_elementwise.ts";
+import { MAX_PAGES, simdModuleBytes } from "./_simd_module.ts";
+
+/**
+ * The ops with a SIMD kernel.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { SimdOp } from "./simd.ts";
+ * const op: SimdOp = "gelu";
+ * assert.ok(op === "gelu");
+ * ```
+ */
+export type SimdOp =
+  | "add"
+  | "sub"
+  | "mul"
+  | "exp"
+  | "tanh"
+  | "gelu"
+  | "softmax"
+  | "layerNormForward"
+  | "layerNormBackward"
+  | "adam"
+  | "adamFlat";
+
+/**
+ * For which numbers of elements each op runs its SIMD kernel, per element type of its
+ * storage: `[from, below)` (`[Infinity, Infinity]`: never). Set from `bench/simd_crossover.ts`
+ * (TypeScript time / SIMD time, copies included, median of 7 alternating rounds, 2 shared
+ * cores; saved in `bench/results/simd/`), rows of 64 for the row-wise ops. Figures at
+ * 16 · 64 · 256 · 1024 · 4096 · 65536 · 2²⁰ elements:
+ *
+ * - add, sub, mul, float64: 0.15 · 0.4 · 0.9 · 1.15 · 1.3 · 1.3 · 0.85 (beyond the caches the
+ *   copies double the memory traffic of a loop that does one operation an element); float32:
+ *   0.25 · 0.9 · 1.8 · 2.4 · 2.8 · 3.0 · 2.4 (the loop's float32 stores round one by one, the
+ *   copy out in one native loop). All three alike. A repeated row of 64 (a bias): float32
+ *   1.8–3.9 from 256; float64 0.9–1.0 for mul in every run and for add under load (see
+ *   `repeatable`).
+ * - exp, tanh, GELU: 0.6–0.95 · 1.4–1.9 · 2.0–2.6, then 2.1–5.3 above.
+ * - softmax: 1.4–1.6 from one row of 64, 1.2–2.3 above.
+ * - layer norm forward: float64 0.85–0.94 from 256; float32 0.9–1.6 and unsteady under load.
+ *   Its two row sums stay sequential (for bit-identical results) and it copies three arrays
+ *   out, so the kernel saves little; not routed.
+ * - layer norm backward: 0.6–1.8 at 64, 1.2–1.3 at 256, 1.2–2.4 from 1024.
+ * - Adam (`lm`'s TensorAdamW, one parameter tensor at a time): 0.3–1.05 to 256, 1.1–1.3 from
+ *   1024 (1.02–1.07 at 2²⁰).
+ * - Adam over one flat Float64Array (`nn`'s Adam and AdamW, parameters gathered): 0.4–0.9 to
+ *   256, 1.0–1.05 to 65536, 0.85 at 2²⁰: that loop reads and writes float64 arrays of one kind
+ *   only and is as fast as the copies; not routed.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SIMD_FROM } from "./simd.ts";
+ * const [from, below] = SIMD_FROM.gelu.float32;
+ * assert.ok(from < below);
+ * ```
+ */
+export const SIMD_FROM: Readonly<Record<SimdOp, Readonly<Record<DType, SizeRange>>>> = {
+  add: { float64: [1024, 2 ** 19], float32: [256, Infinity] },
+  sub: { float64: [1024, 2 ** 19], float32: [256, Infinity] },
+  mul: { float64: [1024, 2 ** 19], float32: [256, Infinity] },
+  exp: { float64: [64, Infinity], float32: [64, Infinity] },
+  tanh: { float64: [64, Infinity], float32: [64, Infinity] },
+  gelu: { float64: [64, Infinity], float32: [64, Infinity] },
+  softmax: { float64: [64, Infinity], float32: [64, Infinity] },
+  layerNormForward: { float64: [Infinity, Infinity], float32: [Infinity, Infinity] },
+  layerNormBackward: { float64: [1024, Infinity], float32: [1024, Infinity] },
+  adam: { float64: [1024, Infinity], float32: [1024, Infinity] },
+  adamFlat: { float64: [Infinity, Infinity], float32: [Infinity, Infinity] },
+};
+
+/**
+ * Sizes `[from, below)`: at least `from` elements and fewer than `below`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { SizeRange } from "./simd.ts";
+ * const fromAThousand: SizeRange = [1024, Infinity];
+ * assert.ok(fromAThousand[0] === 1024);
+ * ```
+ */
+export type SizeRange = readonly [from: number, below: number];
+
+/**
+ * Which ops run their SIMD kernels: `"measured"` (the default) those that {@link SIMD_FROM}
+ * routes; `"always"` every op with a kernel, at any size; `"never"` none (every op runs its
+ * TypeScript loop). For measuring and testing one against the other in the same run.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { SimdMode } from "./simd.ts";
+ * const mode: SimdMode = "never";
+ * assert.ok(mode === "never");
+ * ```
+ */
+export type SimdMode = "measured" | "always" | "never";
+
+let mode: SimdMode = "measured";
+
+/**
+ * Sets which ops run their SIMD kernels (see {@link SimdMode}).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { setSimdMode, simdMode } from "./simd.ts";
+ * setSimdMode("never");
+ * assert.ok(simdMode() === "never");
+ * setSimdMode("measured");
+ * ```
+ */
+export function setSimdMode(next: SimdMode): void {
+  if (next !== "measured" && next !== "always" && next !== "never") {
+    throw new TypeError(
+      `setSimdMode: mode must be "measured", "always" or "never", got ${String(next)}`,
+    );
+  }
+  mode = next;
+}
+
+/**
+ * The current {@link SimdMode}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { simdMode } from "./simd.ts";
+ * assert.ok(["measured", "always", "never"].includes(simdMode()));
+ * ```
+ */
+export function simdMode(): SimdMode {
+  return mode;
+}
+
+/** Whether `op` on `length` elements of `dtype` storage runs its SIMD kernel. */
+function routed(op: SimdOp, dtype: DType, length: number): boolean {
+  if (mode !== "measured") return mode === "always";
+  const [from, below] = SIMD_FROM[op][dtype];
+  return length >= from && length < below;
+}
+
+function dtypeOfArray(data: FloatArray): DType {
+  return data instanceof Float32Array ? "float32" : "float64";
+}
+
+// ---------------------------------------------------------------------------------------
+// The kernels' memory
+// ---------------------------------------------------------------------------------------
+
+// Relaxed SIMD's multiply-add where it validates (as the matrix kernels do); else separate.
+const FUSED = WebAssembly.validate(simdModuleBytes({ fused: true }));
+const memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
+const kernels = new WebAssembly.Instance(
+  new WebAssembly.Module(simdModuleBytes({ fused: FUSED })),
+  {
+    env: { memory },
+  },
+).exports as unknown as Kernels;
+
+type F = (...args: number[]) => void;
+interface Kernels {
+  readonly add: F;
+  readonly sub: F;
+  readonly mul: F;
+  readonly exp: F;
+  readonly tanh: F;
+  readonly gelu: F;
+  readonly softmax: F;
+  readonly layerNormForward: F;
+  readonly layerNormBackward: F;
+  readonly adam: F;
+}
+
+let heap = new Float64Array(memory.buffer);
+let top = 0;
+
+/**
+ * Makes room for arrays of `lengths` float64s and returns their byte addresses: each starts
+ * on a 16-byte boundary and has 16 bytes of room after it (the kernels' vectors run past the
+ * end). Address 0 is never given out (kernels read it as "not wanted").
+ */
+function place(...lengths: number[]): number[] {
+  top = 16;
+  const addresses = lengths.map((length) => {
+    const address = top;
+    top += Math.ceil(length / 2) * 16 + 16;
+    return address;
+  });
+  if (top > memory.buffer.byteLength) {
+    memory.grow(Math.ceil((top - memory.buffer.byteLength) / 65536));
+  }
+  // A shared memory's old buffers stay valid when it grows: only the view's length changes.
+  if (heap.length * 8 !== memory.buffer.byteLength) heap = new Float64Array(memory.buffer);
+  return addresses;
+}
+
+/** Copies `data` (widened to float64) to byte address `address`. */
+function copyIn(data: FloatArray, address: number): void {
+  heap.set(data, address / 8);
+}
+
+/** Copies `target.length` elements from byte address `address` into `target`. */
+function copyOut(address: number, target: FloatArray): void {
+  target.set(heap.subarray(address / 8, address / 8 + target.length));
+}
+
+/**
+ * Writes elements [from, from + length) of `data` repeated with period `period` at `address`
+ * (`from` a multiple of the period unless the period is the whole).
+ */
+function copyRepeated(
+  data: FloatArray,
+  period: number,
+  from: number,
+  length: number,
+  address: number,
+): void {
+  const start = address / 8;
+  if (period === 1) heap.fill(data[0], start, start + length);
+  else if (period >= from + length) heap.set(data.subarray(from, from + length), start);
+  else for (let at = 0; at < length; at += period) heap.set(data.subarray(0, period), start + at);
+}
+
+/**
+ * Elements per kernel call: long arrays go through in chunks of this many, so that what is
+ * copied in is still in the cache when the kernel reads it and what it writes when it is
+ * copied out (whole arrays at once were measured slower than the loops from about 10⁶).
+ */
+const CHUNK = 8192;
+
+// ---------------------------------------------------------------------------------------
+// The kernels on typed arrays (always SIMD: for the tests and the crossover bench)
+// ---------------------------------------------------------------------------------------
+
+/**
+ * Each kernel on ordinary typed arrays, copies included, whatever the size. The element-wise
+ * ones take operands repeated with a period as the `_elementwise.ts` loops do.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { simdKernels } from "./simd.ts";
+ * const out = new Float64Array(3);
+ * simdKernels.binary("add", new Float64Array([1, 2, 3]), 3, new Float64Array([10]), 1, out);
+ * assert.ok(out.join() === "11,12,13");
+ * ```
+ */
+export const simdKernels = {
+  /** `out[i] = x[i mod px] op y[i mod py]`. */
+  binary(
+    op: "add" | "sub" | "mul",
+    x: FloatArray,
+    px: number,
+    y: FloatArray,
+    py: number,
+    out: FloatArray,
+  ): void {
+    const n = out.length;
+    // A chunk is whole rows of a repeated operand.
+    const row = Math.max(px < n ? px : 1, py < n ? py : 1);
+    const chunk = row * Math.max(1, Math.floor(CHUNK / row));
+    const size = Math.min(n, chunk);
+    const [ax, ay, ao] = place(size, size, size);
+    for (let from = 0; from < n; from += chunk) {
+      const length = Math.min(chunk, n - from);
+      copyRepeated(x, px, from, length, ax);
+      copyRepeated(y, py, from, length, ay);
+      kernels[op](ax, ay, ao, length);
+      copyOut(ao, out.subarray(from, from + length));
+    }
+  },
+  /** `out[i] = f(x[i])`. */
+  unary(op: "exp" | "tanh" | "gelu", x: FloatArray, out: FloatArray): void {
+    const n = out.length;
+    const [ax, ao] = place(Math.min(n, CHUNK), Math.min(n, CHUNK));
+    for (let from = 0; from < n; from += CHUNK) {
+      const to = Math.min(n, from + CHUNK);
+      copyIn(x.subarray(from, to), ax);
+      kernels[op](ax, ao, to - from);
+      copyOut(ao, out.subarray(from, to));
+    }
+  },
+  /** Softmax over each of `rows` rows of `width` elements. */
+  softmax(x: FloatArray, out: FloatArray, rows: number, width: number): void {
+    const [ax, ao] = place(x.length, x.length);
+    copyIn(x, ax);
+    kernels.softmax(ax, ao, rows, width);
+    copyOut(ao, out);
+  },
+  /** Layer norm's forward over rows of `weight.length`, as `ops.ts` computes it. */
+  layerNormForward(
+    x: FloatArray,
+    weight: FloatArray,
+    bias: FloatArray,
+    eps: number,
+    out: FloatArray,
+    normalized: Float64Array,
+    inverseStd: Float64Array,
+  ): void {
+    const width = weight.length;
+    const [ax, aw, ab, ao, an, as] = place(
+      x.length,
+      width,
+      width,
+      x.length,
+      x.length,
+      inverseStd.length,
+    );
+    copyIn(x, ax);
+    copyIn(weight, aw);
+    copyIn(bias, ab);
+    kernels.layerNormForward(ax, aw, ab, ao, an, as, inverseStd.length, width, eps);
+    copyOut(ao, out);
+    copyOut(an, normalized);
+    copyOut(as, inverseStd);
+  },
+  /** Layer norm's backward: writes gx, adds into gw and gb (each may be null). */
+  layerNormBackward(
+    grad: Float64Array,
+    weight: FloatArray,
+    normalized: Float64Array,
+    inverseStd: Float64Array,
+    gx: Float64Array | null,
+    gw: Float64Array | null,
+    gb: Float64Array | null,
+  ): void {
+    const width = weight.length;
+    const n = grad.length;
+    const [ag, aw, an, as, ax, agw, agb] = place(
+      n,
+      width,
+      n,
+      inverseStd.length,
+      gx === null ? 0 : n,
+      gw === null ? 0 : width,
+      gb === null ? 0 : width,
+    );
+    copyIn(grad, ag);
+    copyIn(weight, aw);
+    copyIn(normalized, an);
+    copyIn(inverseStd, as);
+    if (gw !== null) copyIn(gw, agw);
+    if (gb !== null) copyIn(gb, agb);
+    kernels.layerNormBackward(
+      ag,
+      aw,
+      an,
+      as,
+      gx === null ? 0 : ax,
+      gw === null ? 0 : agw,
+      gb === null ? 0 : agb,
+      inverseStd.length,
+      width,
+    );
+    if (gx !== null) copyOut(ax, gx);
+    if (gw !== null) copyOut(agw, gw);
+    if (gb !== null) copyOut(agb, gb);
+  },
+  /**
+   * Adam's update of `theta` (in place unless `thetaOut`, `mOut`, `vOut` are given) from
+   * `grad` (null: zeros) and the moments `m`, `v`, on elements [from, to).
+   */
+  adam(
+    theta: FloatArray,
+    grad: FloatArray | null,
+    m: Float64Array,
+    v: Float64Array,
+    settings: AdamSettings,
+    from = 0,
+    to = theta.length,
+    thetaOut: FloatArray = theta,
+    mOut: Float64Array = m,
+    vOut: Float64Array = v,
+  ): void {
+    const size = Math.min(to - from, CHUNK);
+    const [at, ag, am, av] = place(size, size, size, size);
+    const { beta1, beta2, correction1, correction2, lr, lambda, eps, mode } = settings;
+    for (let start = from; start < to; start += CHUNK) {
+      const end = Math.min(to, start + CHUNK);
+      const n = end - start;
+      copyIn(theta.subarray(start, end), at);
+      if (grad === null) heap.fill(0, ag / 8, ag / 8 + n);
+      else copyIn(grad.subarray(start, end), ag);
+      copyIn(m.subarray(start, end), am);
+      copyIn(v.subarray(start, end), av);
+      kernels.adam(
+        at,
+        ag,
+        am,
+        av,
+        n,
+        beta1,
+        beta2,
+        correction1,
+        correction2,
+        lr,
+        lambda,
+        eps,
+        mode,
+      );
+      copyOut(at, thetaOut.subarray(start, end));
+      copyOut(am, mOut.subarray(start, end));
+      copyOut(av, vOut.subarray(start, end));
+    }
+  },
+};
+
+/**
+ * The scalars of one Adam step (see `_simd_module.ts`'s `adam`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { AdamSettings } from "./simd.ts";
+ * const s: AdamSettings = { beta1: 0.9, beta2: 0.999, correction1: 0.1, correction2: 0.001,
+ *   lr: 1e-3, lambda: 0, eps: 1e-8, mode: 0 };
+ * assert.ok(s.mode === 0);
+ * ```
+ */
+export interface AdamSettings {
+  /** β₁. */
+  readonly beta1: number;
+  /** β₂. */
+  readonly beta2: number;
+  /** 1 − β₁ᵗ. */
+  readonly correction1: number;
+  /** 1 − β₂ᵗ. */
+  readonly correction2: number;
+  /** Learning rate. */
+  readonly lr: number;
+  /** Weight decay λ. */
+  readonly lambda: number;
+  /** ε. */
+  readonly eps: number;
+  /** 0: no weight decay; 1: decoupled (AdamW: θ − lr·λ·θ); 2: coupled (g + λθ). */
+  readonly mode: 0 | 1 | 2;
+}
+
+// ---------------------------------------------------------------------------------------
+// Routing: the hooks of ops.ts and the optimizers
+// ---------------------------------------------------------------------------------------
+
+/**
+ * Whether an operand of `period` goes to the kernel: the whole result or a scalar, and for
+ * float32 a repeated row of 32 or more (copied in row by row; for float64 that was measured
+ * no faster than the loop).
+ */
+function repeatable(period: number, length: number, dtype: DType): boolean {
+  return period === length || period === 1 || (dtype === "float32" && period >= 32);
+}
+
+/**
+ * `loops` with forward running the SIMD kernel of `op` where {@link SIMD_FROM} routes it
+ * (operands and result of one element type); backward is `loops`' own.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { hotLoops } from "./_elementwise.ts";
+ * import { routedBinaryLoops } from "./simd.ts";
+ * const add = routedBinaryLoops("add", hotLoops.binary.add);
+ * const out = new Float64Array(2);
+ * add.forward(new Float64Array([1, 2]), 2, new Float64Array([3, 4]), 2, out);
+ * assert.ok(out.join() === "4,6");
+ * ```
+ */
+export function routedBinaryLoops(op: "add" | "sub" | "mul", loops: BinaryLoops): BinaryLoops {
+  return {
+    forward(x, px, y, py, out) {
+      const dtype = dtypeOfArray(out);
+      if (
+        routed(op, dtype, out.length) && dtypeOfArray(x) === dtype && dtypeOfArray(y) === dtype &&
+        repeatable(px, out.length, dtype) && repeatable(py, out.length, dtype)
+      ) {
+        simdKernels.binary(op, x, px, y, py, out);
+      } else {
+        loops.forward(x, px, y, py, out);
+      }
+    },
+    backward: loops.backward,
+  };
+}
+
+/**
+ * `loops` with forward running the SIMD kernel of `op` where {@link SIMD_FROM} routes it;
+ * backward is `loops`' own.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { hotLoops } from "./_elementwise.ts";
+ * import { routedUnaryLoops } from "./simd.ts";
+ * const exp = routedUnaryLoops("exp", hotLoops.unary.exp);
+ * const out = new Float64Array(1);
+ * exp.forward(new Float64Array([0]), out);
+ * assert.ok(out[0] === 1);
+ * ```
+ */
+export function routedUnaryLoops(op: "exp" | "tanh" | "gelu", loops: UnaryLoops): UnaryLoops {
+  return {
+    forward(x, out) {
+      if (routed(op, dtypeOfArray(x), out.length)) simdKernels.unary(op, x, out);
+      else loops.forward(x, out);
+    },
+    backward: loops.backward,
+  };
+}
+
+/**
+ * Runs `op`'s SIMD kernel through `run` and returns true where {@link SIMD_FROM} routes `op`
+ * on `length` elements of `data`'s type; else returns false (the caller runs its loop).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { setSimdMode, simdRouted } from "./simd.ts";
+ * setSimdMode("never");
+ * assert.ok(!simdRouted("softmax", new Float64Array(8), () => {}));
+ * setSimdMode("measured");
+ * ```
+ */
+export function simdRouted(op: SimdOp, data: FloatArray, run: () => void): boolean {
+  if (!routed(op, dtypeOfArray(data), data.length)) return false;
+  run();
+  return true;
+}

@@ -1,0 +1,396 @@
+// The SIMD kernels (lib/tensor/kernels/_simd_module.ts, called through kernels/simd.ts)
+// against their plain TypeScript references, on random lengths: 0 to 3 and lengths that are
+// not multiples of the vector width among them. Kernels that do the reference's IEEE
+// operations in the reference's order must agree bit for bit; those with their own exp, to
+// the number of units in the last place stated beside each.
+
+import assert from "node:assert/strict";
+import { fc } from "../_seed.ts";
+import { hotLoops } from "../../lib/tensor/kernels/_elementwise.ts";
+import {
+  setSimdMode,
+  simdKernels,
+  type SimdMode,
+  simdMode,
+} from "../../lib/tensor/kernels/simd.ts";
+import { MAX_PAGES, simdModuleBytes } from "../../lib/tensor/kernels/_simd_module.ts";
+import { tensorOps } from "../../lib/tensor/ops.ts";
+import { TensorAdamW } from "../../lib/lm/adamw.ts";
+import { Adam, AdamW } from "../../lib/nn/optim.ts";
+import { Tensor } from "../../lib/tensor/tensor.ts";
+import type { FloatArray } from "../../lib/tensor/_dtype.ts";
+
+type DType = "float64" | "float32";
+
+/** Units in the last place between a and b in `dtype` (0 for two NaNs or equal values). */
+function ulps(a: number, b: number, dtype: DType): number {
+  if (Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b))) return 0;
+  if (Number.isNaN(a) || Number.isNaN(b)) return Infinity;
+  if (dtype === "float32") {
+    const bits = new Int32Array(new Float32Array([a, b]).buffer);
+    const ordered = (i: number) => (i < 0 ? -(i & 0x7fffffff) : i);
+    return Math.abs(ordered(bits[0]) - ordered(bits[1]));
+  }
+  const bits = new BigInt64Array(new Float64Array([a, b]).buffer);
+  const ordered = (i: bigint) => (i < 0n ? -(i & 0x7fffffffffffffffn) : i);
+  return Math.abs(Number(ordered(bits[0]) - ordered(bits[1])));
+}
+
+function maxUlps(got: ArrayLike<number>, want: ArrayLike<number>, dtype: DType): number {
+  assert.equal(got.length, want.length);
+  let worst = 0;
+  for (let i = 0; i < got.length; i++) worst = Math.max(worst, ulps(got[i], want[i], dtype));
+  return worst;
+}
+
+function allocate(dtype: DType, length: number): FloatArray {
+  return dtype === "float32" ? new Float32Array(length) : new Float64Array(length);
+}
+
+/** Values spread over `range` (uniform, then scaled by a random power of ten ≤ 1). */
+const values = (length: number, range: number) =>
+  fc.array(
+    fc.tuple(fc.double({ min: -1, max: 1, noNaN: true }), fc.integer({ min: -6, max: 0 })),
+    { minLength: length, maxLength: length },
+  ).map((pairs) => pairs.map(([u, e]) => u * range * 10 ** e));
+
+const length = fc.oneof(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 4, max: 67 }));
+const dtype = fc.constantFrom<DType>("float64", "float32");
+
+Deno.test("SIMD add, sub and mul equal the TypeScript loops bit for bit", () => {
+  const call = fc.record({ n: length, dtype, kinds: fc.tuple(fc.nat(2), fc.nat(2)) }).chain((
+    { n, dtype, kinds },
+  ) => {
+    // Periods: the whole result, 1 (a scalar) or a divisor of n (a row).
+    const divisors = Array.from({ length: n }, (_, i) => i + 1).filter((d) => n % d === 0);
+    const period = (kind: number) =>
+      n === 0
+        ? fc.constant(0)
+        : kind === 0
+        ? fc.constant(n)
+        : kind === 1
+        ? fc.constant(1)
+        : fc.constantFrom(...divisors);
+    return fc.tuple(period(kinds[0]), period(kinds[1])).chain(([px, py]) =>
+      fc.record({
+        dtype: fc.constant(dtype),
+        n: fc.constant(n),
+        px: fc.constant(px),
+        py: fc.constant(py),
+        x: values(px, 1e3),
+        y: values(py, 1e3),
+      })
+    );
+  });
+  fc.assert(
+    fc.property(call, ({ dtype, n, px, py, x, y }) => {
+      const xs = dtype === "float32" ? Float32Array.from(x) : Float64Array.from(x);
+      const ys = dtype === "float32" ? Float32Array.from(y) : Float64Array.from(y);
+      for (const op of ["add", "sub", "mul"] as const) {
+        const [got, want] = [allocate(dtype, n), allocate(dtype, n)];
+        simdKernels.binary(op, xs, Math.max(px, 1), ys, Math.max(py, 1), got);
+        hotLoops.binary[op].forward(xs, Math.max(px, 1), ys, Math.max(py, 1), want);
+        assert.deepEqual(got, want, `${op} ${dtype}`);
+      }
+    }),
+    { numRuns: 150 },
+  );
+});
+
+Deno.test("SIMD exp, tanh and GELU are within 2, 5 and 4 float64 ulps (1 float32 ulp)", async (t) => {
+  const bounds = { exp: 2, tanh: 5, gelu: 4 } as const;
+  const ranges = { exp: 750, tanh: 25, gelu: 40 } as const;
+  for (const op of ["exp", "tanh", "gelu"] as const) {
+    await t.step(op, () => {
+      fc.assert(
+        fc.property(
+          dtype,
+          length.chain((n) => values(n, ranges[op])),
+          fc.boolean(),
+          (dtype, x, specials) => {
+            if (specials && x.length > 0) {
+              // Special values at random places: ±0, ±∞, NaN, and the edges of exp's range.
+              const special = [0, -0, Infinity, -Infinity, NaN, 709.78, -745.1, 1e-300];
+              x[x.length - 1] = special[x.length % special.length];
+              x[0] = special[(x.length * 3) % special.length];
+            }
+            const xs = dtype === "float32" ? Float32Array.from(x) : Float64Array.from(x);
+            const [got, want] = [allocate(dtype, x.length), allocate(dtype, x.length)];
+            simdKernels.unary(op, xs, got);
+            hotLoops.unary[op].forward(xs, want);
+            const bound = dtype === "float32" ? 1 : bounds[op];
+            const worst = maxUlps(got, want, dtype);
+            assert.ok(worst <= bound, `${op} ${dtype}: ${worst} ulps > ${bound}`);
+          },
+        ),
+        { numRuns: 200 },
+      );
+    });
+  }
+  await t.step("the bound is not loose: exp of 1 is e to the float64", () => {
+    const got = new Float64Array(1);
+    simdKernels.unary("exp", new Float64Array([1]), got);
+    assert.ok(ulps(got[0], Math.E, "float64") <= 1);
+  });
+});
+
+/** Runs `run` with the SIMD kernels in `mode` ("always": at any size; "never": none). */
+function inMode<T>(mode: SimdMode, run: () => T): T {
+  setSimdMode(mode);
+  try {
+    return run();
+  } finally {
+    setSimdMode("measured");
+  }
+}
+
+const rowsAndWidth = fc.record({
+  rows: fc.integer({ min: 0, max: 4 }),
+  width: fc.oneof(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 4, max: 41 })),
+  dtype,
+});
+
+// Softmax's bound follows from exp's: each e is within 2 ulps (≤ 2ε relative), so is their
+// sum (added in the reference's order: a weighted mean of the e's errors), and e / sum within
+// about 4ε relative, which is up to 8 ulps for a quotient at the bottom of its binade.
+const SOFTMAX_ULPS = 8;
+
+Deno.test("SIMD softmax over the last axis is within 8 float64 ulps per output", () => {
+  fc.assert(
+    fc.property(
+      rowsAndWidth.chain((s) => fc.record({ s: fc.constant(s), x: values(s.rows * s.width, 50) })),
+      ({ s: { rows, width, dtype }, x }) => {
+        const xs = dtype === "float32" ? Float32Array.from(x) : Float64Array.from(x);
+        const got = new Float64Array(xs.length);
+        simdKernels.softmax(xs, got, rows, width);
+        const want = inMode(
+          "never",
+          () => tensorOps.softmax.forward([{ data: xs, shape: [rows, width] }], { axis: -1 }).data,
+        );
+        const worst = maxUlps(got, want, "float64");
+        assert.ok(worst <= SOFTMAX_ULPS, `softmax ${dtype} ${rows}×${width}: ${worst} ulps`);
+      },
+    ),
+    { numRuns: 150 },
+  );
+});
+
+Deno.test("SIMD layer norm forward and backward equal the TypeScript loops bit for bit", () => {
+  fc.assert(
+    fc.property(
+      rowsAndWidth.chain((s) =>
+        fc.record({
+          s: fc.constant(s),
+          x: values(s.rows * s.width, 10),
+          w: values(s.width, 2),
+          b: values(s.width, 2),
+          g: values(s.rows * s.width, 1),
+          needs: fc.tuple(fc.boolean(), fc.boolean(), fc.boolean()),
+          eps: fc.constantFrom(1e-5, 0.1),
+        })
+      ),
+      ({ s: { rows, width, dtype }, x, w, b, g, needs, eps }) => {
+        const make = (v: number[]) =>
+          dtype === "float32" ? Float32Array.from(v) : Float64Array.from(v);
+        const inputs = [
+          { data: make(x), shape: [rows, width] },
+          { data: make(w), shape: [width] },
+          { data: make(b), shape: [width] },
+        ];
+        const forward = inMode("always", () => tensorOps.layerNorm.forward(inputs, { eps }));
+        const reference = inMode("never", () => tensorOps.layerNorm.forward(inputs, { eps }));
+        assert.deepEqual(forward, reference);
+        const grad = Float64Array.from(g);
+        const backward = (saved: unknown) =>
+          tensorOps.layerNorm.backward(
+            {
+              grad,
+              inputs,
+              out: { data: forward.data, shape: forward.shape },
+              saved,
+              needs,
+              params: { eps },
+            } as Parameters<typeof tensorOps.layerNorm.backward>[0],
+          );
+        const got = inMode("always", () => backward(forward.saved));
+        const want = inMode("never", () => backward(reference.saved));
+        assert.deepEqual(got, want);
+      },
+    ),
+    { numRuns: 150 },
+  );
+});
+
+Deno.test("SIMD Adam updates equal the TypeScript loops bit for bit", async (t) => {
+  const run = fc.record({
+    n: length,
+    dtype,
+    weightDecay: fc.constantFrom(0, 0.1),
+    steps: fc.integer({ min: 1, max: 3 }),
+    seed: fc.integer({ min: 1, max: 1e6 }),
+  });
+  const draw = (seed: number, n: number, scale: number) => {
+    let s = seed >>> 0;
+    return Array.from({ length: n }, () => {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      return (s / 2 ** 32 - 0.5) * scale;
+    });
+  };
+  await t.step("TensorAdamW (float32 and float64 parameters)", () => {
+    fc.assert(
+      fc.property(run, ({ n, dtype, weightDecay, steps, seed }) => {
+        const trained = (simd: boolean) => {
+          setSimdMode(simd ? "always" : "never");
+          try {
+            const w = new Tensor(Float64Array.from(draw(seed, n, 2)), [n], {
+              requiresGrad: true,
+              dtype,
+            });
+            const unused = new Tensor(Float64Array.from(draw(seed + 7, 3, 2)), [3], {
+              requiresGrad: true,
+              dtype,
+            });
+            const optimizer = new TensorAdamW(new Map([["w", w], ["u", unused]]), {
+              learningRate: 0.01,
+              weightDecay,
+            });
+            for (let s = 0; s < steps; s++) {
+              optimizer.zeroGrad();
+              w.mul(w).sum().backward();
+              optimizer.step();
+            }
+            return [...w.data, ...unused.data];
+          } finally {
+            setSimdMode("measured");
+          }
+        };
+        assert.deepEqual(trained(true), trained(false));
+      }),
+      { numRuns: 60 },
+    );
+  });
+  await t.step("nn's Adam and AdamW (per-parameter weight decay)", () => {
+    fc.assert(
+      fc.property(run, fc.boolean(), ({ n, weightDecay, steps, seed }, decoupled) => {
+        const trained = (simd: boolean) => {
+          setSimdMode(simd ? "always" : "never");
+          try {
+            const a = new Tensor(Float64Array.from(draw(seed, n, 2)), [n], { requiresGrad: true });
+            const bias = new Tensor(Float64Array.from(draw(seed + 1, 5, 2)), [5], {
+              requiresGrad: true,
+            });
+            const optimizer = new (decoupled ? AdamW : Adam)([a, bias], {
+              learningRate: 0.01,
+              weightDecay,
+              decays: (p) => p !== bias,
+            });
+            for (let s = 0; s < steps; s++) {
+              optimizer.zeroGrad();
+              a.mul(a).sum().add(bias.mul(a.sum()).sum()).backward();
+              optimizer.step();
+            }
+            return [...a.data, ...bias.data];
+          } finally {
+            setSimdMode("measured");
+          }
+        };
+        assert.deepEqual(trained(true), trained(false));
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
+
+Deno.test("long arrays go through the kernels in chunks with the same results", async (t) => {
+  // Lengths about the chunk (8192 elements) and beyond, and rows that do not divide it.
+  const draw = (n: number, seed: number) => {
+    let s = seed >>> 0;
+    return Float64Array.from({ length: n }, () => {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      return (s / 2 ** 32 - 0.5) * 8;
+    });
+  };
+  await t.step("add, sub, mul with whole, scalar and row operands", () => {
+    for (
+      const [n, py] of [[8191, 8191], [8193, 1], [16421, 16421], [48 * 400, 48], [64 * 300, 64]]
+    ) {
+      const x = draw(n, n);
+      const y = draw(py, n + 1);
+      for (const op of ["add", "sub", "mul"] as const) {
+        const [got, want] = [new Float64Array(n), new Float64Array(n)];
+        simdKernels.binary(op, x, n, y, py, got);
+        hotLoops.binary[op].forward(x, n, y, py, want);
+        assert.deepEqual(got, want, `${op} n=${n} py=${py}`);
+      }
+    }
+  });
+  await t.step("exp", () => {
+    const x = draw(20001, 3);
+    const [got, want] = [new Float64Array(x.length), new Float64Array(x.length)];
+    simdKernels.unary("exp", x, got);
+    hotLoops.unary.exp.forward(x, want);
+    assert.ok(maxUlps(got, want, "float64") <= 2);
+  });
+  await t.step("Adam", () => {
+    const n = 20001;
+    const settings = {
+      beta1: 0.9,
+      beta2: 0.99,
+      correction1: 0.1,
+      correction2: 0.01,
+      lr: 0.01,
+      lambda: 0.1,
+      eps: 1e-8,
+      mode: 1,
+    } as const;
+    const [theta, grad] = [draw(n, 5), draw(n, 6)];
+    const [m, v] = [draw(n, 7), draw(n, 8).map(Math.abs)];
+    const want = [theta.slice(), m.slice(), v.slice()];
+    for (let i = 0; i < n; i++) {
+      const g = grad[i];
+      want[1][i] = 0.9 * m[i] + (1 - 0.9) * g;
+      want[2][i] = 0.99 * v[i] + (1 - 0.99) * g * g;
+      const decayed = theta[i] - 0.01 * 0.1 * theta[i];
+      want[0][i] = decayed - 0.01 * (want[1][i] / 0.1) / (Math.sqrt(want[2][i] / 0.01) + 1e-8);
+    }
+    simdKernels.adam(theta, grad, m, v, settings);
+    assert.deepEqual([theta, m, v], want);
+  });
+});
+
+Deno.test("the module without fused multiply-add (machines without relaxed SIMD) is as accurate", () => {
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
+  const kernels = new WebAssembly.Instance(
+    new WebAssembly.Module(simdModuleBytes({ fused: false })),
+    { env: { memory } },
+  ).exports as Record<string, (...args: number[]) => void>;
+  const heap = new Float64Array(memory.buffer);
+  const n = 4001; // odd: the last vector runs past the end
+  const bounds = { exp: 2, tanh: 5, gelu: 4 } as const;
+  for (const op of ["exp", "tanh", "gelu"] as const) {
+    for (let i = 0; i < n; i++) heap[i] = (i / n - 0.5) * 60;
+    const want = new Float64Array(n);
+    hotLoops.unary[op].forward(heap.subarray(0, n), want);
+    kernels[op](0, 8 * (n + 1), n);
+    const got = heap.subarray(n + 1, 2 * n + 1);
+    const worst = maxUlps(got, want, "float64");
+    assert.ok(worst <= bounds[op], `${op}: ${worst} ulps`);
+  }
+});
+
+Deno.test("a softmax larger than the kernels' memory grows it", () => {
+  const [rows, width] = [40, 5001]; // 2 × 1.6 MB against 1 MB to start with
+  const x = Float64Array.from({ length: rows * width }, (_, i) => Math.sin(i) * 30);
+  const got = new Float64Array(x.length);
+  simdKernels.softmax(x, got, rows, width);
+  const want = inMode(
+    "never",
+    () => tensorOps.softmax.forward([{ data: x, shape: [rows, width] }], { axis: -1 }).data,
+  );
+  assert.ok(maxUlps(got, want, "float64") <= SOFTMAX_ULPS);
+});
+
+Deno.test("setSimdMode refuses an unknown mode with a TypeError naming it", () => {
+  assert.throws(() => setSimdMode("sometimes" as SimdMode), /TypeError: setSimdMode.*sometimes/);
+  assert.equal(simdMode(), "measured");
+});
