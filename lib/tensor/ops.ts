@@ -2473,7 +2473,8 @@ export const tensorOps: TensorOpRegistry = {
       const g = gradientArrayToOverwrite(q.length);
       splitHeads(grad, width, 0, g, layout);
       const [dq, dk, dv] = attentionBackward(g, q, k, v, probs, layout.sizes, [true, true, true]);
-      const gx = gradientArray(qkv.data.length);
+      // The three merges write every element of gx (its thirds): no zeroing needed.
+      const gx = gradientArrayToOverwrite(qkv.data.length);
       mergeHeads(dq as Float64Array, gx, 3 * width, 0, layout);
       mergeHeads(dk as Float64Array, gx, 3 * width, width, layout);
       mergeHeads(dv as Float64Array, gx, 3 * width, 2 * width, layout);

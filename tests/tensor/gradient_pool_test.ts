@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  attention,
   crossEntropy,
   gather,
   layerNorm,
@@ -149,5 +150,31 @@ Deno.test("arrays left in the pool with NaN in them never reach a gradient", () 
     out.backward(undefined, { intermediateGrads });
     Object.values(m).forEach((t, i) => assert.deepEqual(Array.from(t.grad!.data), want[i]));
     for (const t of Object.values(m)) t.zeroGrad();
+  }
+});
+
+Deno.test("attention's and selfAttention's gradients from the SIMD products ignore NaN left in the pool", () => {
+  // Large enough (20·12·20 and 20·6·20 multiply-adds a product) for the kernel's products,
+  // which write the gradients' every element into arrays the pool hands out unzeroed.
+  for (const dtype of ["float64", "float32"] as const) {
+    const [q, k, v] = [1, 2, 3].map((seed) =>
+      randn([1, 2, 20, 12], { seed, requiresGrad: true, dtype })
+    );
+    const qkv = randn([2, 20, 36], { seed: 4, requiresGrad: true, dtype });
+    const weights = randn([1, 2, 20, 12], { seed: 5, dtype });
+    const out = attention(q, k, v).mul(weights).sum()
+      .add(selfAttention(qkv, { heads: 2 }).sum());
+    const leaves = [q, k, v, qkv];
+    out.backward();
+    const want = leaves.map((t) => Array.from(t.grad!.data));
+    for (const t of leaves) t.zeroGrad();
+    for (let round = 0; round < 3; round++) {
+      for (const length of [480, 1440]) {
+        releaseGradientArrays([new Float64Array(length).fill(NaN)]);
+      }
+    }
+    out.backward(undefined, { intermediateGrads: false });
+    leaves.forEach((t, i) => assert.deepEqual(Array.from(t.grad!.data), want[i], `${dtype} ${i}`));
+    for (const t of leaves) t.zeroGrad();
   }
 });

@@ -15,6 +15,7 @@
  * @module
  */
 
+import { gradientArrayToOverwrite } from "../_gradient_pool.ts";
 import { product } from "./_product.ts";
 
 /** Sizes of an attention call: `batch` independent problems. */
@@ -76,9 +77,11 @@ export function attentionBackward(
   { batch, tq, tk, d, scale }: AttentionSizes,
   needs: readonly boolean[],
 ): (Float64Array | null)[] {
-  const dq = needs[0] ? new Float64Array(q.length) : null;
-  const dk = needs[1] ? new Float64Array(k.length) : null;
-  const dv = needs[2] ? new Float64Array(v.length) : null;
+  // Each product below writes its whole block of these (none accumulates), so they come
+  // from the gradient pool unzeroed, like any gradient an op's backward returns.
+  const dq = needs[0] ? gradientArrayToOverwrite(q.length) : null;
+  const dk = needs[1] ? gradientArrayToOverwrite(k.length) : null;
+  const dv = needs[2] ? gradientArrayToOverwrite(v.length) : null;
   const ds = new Float64Array(tq * tk);
   for (let b = 0; b < batch; b++) {
     const qo = b * tq * d, kvo = b * tk * d, pp = b * tq * tk;
