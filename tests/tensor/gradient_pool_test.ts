@@ -11,6 +11,7 @@ import {
   tensor,
 } from "../../lib/tensor/tensor.ts";
 import {
+  float32GradientArrayToOverwrite,
   gradientArray,
   pooledGradientElements,
   releaseGradientArrays,
@@ -143,7 +144,10 @@ Deno.test("arrays left in the pool with NaN in them never reach a gradient", () 
   // Every length this graph uses, three times over: whatever an op does not overwrite is NaN.
   for (let round = 0; round < 3; round++) {
     for (let length = 1; length <= 400; length++) {
-      releaseGradientArrays([new Float64Array(length).fill(NaN)]);
+      releaseGradientArrays([
+        new Float64Array(length).fill(NaN),
+        new Float32Array(length).fill(NaN),
+      ]);
     }
   }
   for (const intermediateGrads of [false, true, false]) {
@@ -170,11 +174,25 @@ Deno.test("attention's and selfAttention's gradients from the SIMD products igno
     for (const t of leaves) t.zeroGrad();
     for (let round = 0; round < 3; round++) {
       for (const length of [480, 1440]) {
-        releaseGradientArrays([new Float64Array(length).fill(NaN)]);
+        releaseGradientArrays([
+          new Float64Array(length).fill(NaN),
+          new Float32Array(length).fill(NaN),
+        ]);
       }
     }
     out.backward(undefined, { intermediateGrads: false });
     leaves.forEach((t, i) => assert.deepEqual(Array.from(t.grad!.data), want[i], `${dtype} ${i}`));
     for (const t of leaves) t.zeroGrad();
   }
+});
+
+Deno.test("the gradient pool keeps float32 and float64 arrays apart", () => {
+  const single = new Float32Array(11).fill(5);
+  const double = new Float64Array(11).fill(6);
+  releaseGradientArrays([single, double]);
+  assert.ok(float32GradientArrayToOverwrite(11) === single);
+  const wide = gradientArray(11);
+  assert.ok(wide === double && wide.every((x) => x === 0));
+  assert.ok(float32GradientArrayToOverwrite(11) !== single, "each buffer handed out once");
+  assert.ok(gradientArray(11) instanceof Float64Array);
 });
