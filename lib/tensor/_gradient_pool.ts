@@ -4,7 +4,8 @@
  * gives every array it computed back here when it ends: nothing can reach them then, since
  * the leaves' totals are copies and no other tensor was given one. The ops' backward draws
  * its new gradient arrays from here, so a training loop stops allocating, zeroing (by page
- * faults) and collecting tens of megabytes a step.
+ * faults) and collecting tens of megabytes a step. Float64 and float32 arrays (the gradients
+ * of float32 tensors that an op computes in float32) are kept apart.
  *
  * @module
  */
