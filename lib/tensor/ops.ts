@@ -2460,7 +2460,8 @@ export const tensorOps: TensorOpRegistry = {
     // kernels of `attention`, and the heads' results are written back side by side [..., T, C]:
     // the same arithmetic as slice, reshape, permute, attention, permute and reshape, in one
     // op with no intermediate tensors. Backward is attention's, its three gradients written
-    // into the thirds of ∂L/∂qkv they came from.
+    // into the thirds of ∂L/∂qkv they came from. A float32 qkv computes in float32 throughout
+    // (the products on float32 heads), as PyTorch does; the attention op widens to float64.
     name: "selfAttention",
     arity: 1,
     elementwise: false,
@@ -2469,9 +2470,11 @@ export const tensorOps: TensorOpRegistry = {
       const { outer, time, heads, d } = layout;
       const width = heads * d;
       const headCount = outer * heads * time * d;
-      const q = new Float64Array(headCount);
-      const k = new Float64Array(headCount);
-      const v = new Float64Array(headCount);
+      // In qkv's element type: float32 runs attention's float32 products, as PyTorch does.
+      const dtype = dtypeOf(qkv.data);
+      const q = allocate(dtype, headCount);
+      const k = allocate(dtype, headCount);
+      const v = allocate(dtype, headCount);
       splitHeads(qkv.data, 3 * width, 0, q, layout);
       splitHeads(qkv.data, 3 * width, width, k, layout);
       splitHeads(qkv.data, 3 * width, 2 * width, v, layout);
@@ -2483,7 +2486,7 @@ export const tensorOps: TensorOpRegistry = {
       return { data: result, shape: [...qkv.shape.slice(0, -1), width], saved };
     },
     backward: selfAttentionBackward,
-    // A float32 gradient is read as it is: the heads' split widens it anyway.
+    // A float32 gradient is read as it is, into float32 heads.
     backwardFloat32: selfAttentionBackward,
     cases: [
       {
@@ -2510,25 +2513,27 @@ export const tensorOps: TensorOpRegistry = {
 };
 
 /**
- * selfAttention's backward: ∂L/∂O split into heads (float64, whatever the type of `grad`),
- * attention's backward, and its three gradients merged into the thirds of ∂L/∂qkv, which
- * has qkv's element type (the merge rounds to float32 for a float32 qkv).
+ * selfAttention's backward: ∂L/∂O split into heads of qkv's element type, attention's
+ * backward in that type, and its three gradients merged into the thirds of ∂L/∂qkv.
  */
 function selfAttentionBackward(
   { grad, inputs: [qkv], saved }: BackwardContext<unknown, FloatArray>,
 ): (FloatArray | null)[] {
   const { layout, probs, q, k, v } = saved as SelfAttentionSaved;
   const width = layout.heads * layout.d;
-  const g = gradientArrayToOverwrite(q.length);
+  // ∂L/∂O in the heads' element type (a float64 gradient is rounded for float32 heads).
+  const g = q instanceof Float32Array
+    ? float32GradientArrayToOverwrite(q.length)
+    : gradientArrayToOverwrite(q.length);
   splitHeads(grad, width, 0, g, layout);
   const [dq, dk, dv] = attentionBackward(g, q, k, v, probs, layout.sizes, [true, true, true]);
   // The three merges write every element of gx (its thirds): no zeroing needed.
   const gx = qkv.data instanceof Float32Array
     ? float32GradientArrayToOverwrite(qkv.data.length)
     : gradientArrayToOverwrite(qkv.data.length);
-  mergeHeads(dq as Float64Array, gx, 3 * width, 0, layout);
-  mergeHeads(dk as Float64Array, gx, 3 * width, width, layout);
-  mergeHeads(dv as Float64Array, gx, 3 * width, 2 * width, layout);
+  mergeHeads(dq as FloatArray, gx, 3 * width, 0, layout);
+  mergeHeads(dk as FloatArray, gx, 3 * width, width, layout);
+  mergeHeads(dv as FloatArray, gx, 3 * width, 2 * width, layout);
   // The head-ordered arrays were read into gx: nothing else holds them.
   releaseGradientArrays([g, dq, dk, dv]);
   return [gx];
@@ -2547,10 +2552,11 @@ interface SelfAttentionLayout {
 
 interface SelfAttentionSaved {
   readonly layout: SelfAttentionLayout;
-  readonly probs: Float64Array;
-  readonly q: Float64Array;
-  readonly k: Float64Array;
-  readonly v: Float64Array;
+  /** All four of qkv's element type. */
+  readonly probs: FloatArray;
+  readonly q: FloatArray;
+  readonly k: FloatArray;
+  readonly v: FloatArray;
 }
 
 function selfAttentionLayout(qkv: TensorData, params: SelfAttentionParams): SelfAttentionLayout {
@@ -2594,7 +2600,7 @@ function splitHeads(
   from: FloatArray,
   fromWidth: number,
   column: number,
-  to: Float64Array,
+  to: FloatArray,
   { outer, time, heads, d }: SelfAttentionLayout,
 ): void {
   for (let o = 0, i = 0; o < outer; o++) {
@@ -2609,7 +2615,7 @@ function splitHeads(
 
 /** The inverse of {@link splitHeads}: [outer, heads, T, d] into columns of `to`'s rows. */
 function mergeHeads(
-  from: Float64Array,
+  from: FloatArray,
   to: FloatArray,
   toWidth: number,
   column: number,
