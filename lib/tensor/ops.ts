@@ -40,6 +40,7 @@ import { product } from "./kernels/_product.ts";
 import { routedBinaryLoops, routedUnaryLoops, simdKernels, simdRouted } from "./kernels/simd.ts";
 import { allocate, asDType, asFloat64, dtypeOf, type FloatArray, resultDType } from "./_dtype.ts";
 import {
+  float32GradientArrayToOverwrite,
   gradientArray,
   gradientArrayToOverwrite,
   releaseGradientArrays,
@@ -94,7 +95,8 @@ export interface OpResult {
 }
 
 /**
- * Everything an op's backward receives.
+ * Everything an op's backward receives. `G` is the type of `grad`: float64, or float32 for
+ * an op's {@linkcode TensorOpSpec.backwardFloat32}.
  *
  * @example
  * ```ts
@@ -112,9 +114,9 @@ export interface OpResult {
  * assert.ok(ctx.needs[0]);
  * ```
  */
-export interface BackwardContext<P> {
+export interface BackwardContext<P, G extends FloatArray = Float64Array> {
   /** ∂loss/∂result, one element per element of the result. */
-  readonly grad: Float64Array;
+  readonly grad: G;
   /** The op's inputs, as forward saw them. */
   readonly inputs: readonly TensorData[];
   /** The op's result. */
@@ -260,9 +262,17 @@ export interface TensorOpSpec<P = unknown> {
   /**
    * The gradients of the inputs (one array per input, in input order, each with the
    * input's number of elements; `null` where `needs` is false). An array may alias
-   * `grad` or another returned array: the engine copies before it accumulates.
+   * `grad` or another returned array: the engine copies before it accumulates. A gradient
+   * may be a Float32Array only for a float32 input (computed in float32, as PyTorch does);
+   * the engine refuses it, like any gradient, if it is not finite.
    */
-  backward(context: BackwardContext<P>): (Float64Array | null)[];
+  backward(context: BackwardContext<P>): (FloatArray | null)[];
+  /**
+   * Optional: backward for a float32 result whose gradient arrives in float32 (from an op
+   * that computed it so), read as it is instead of widened to float64 first. Without it the
+   * engine widens such a gradient and calls `backward`.
+   */
+  backwardFloat32?(context: BackwardContext<P, Float32Array>): (FloatArray | null)[];
   /** Valid calls, as data for the gradient checks. */
   readonly cases: readonly OpCase[];
 }
@@ -284,6 +294,7 @@ function defineTensorOp<P>(spec: TensorOpSpec<P>): TensorOpSpec<P> {
     elementwise: spec.elementwise,
     forward: spec.forward,
     backward: spec.backward,
+    backwardFloat32: spec.backwardFloat32, // undefined when absent: same fields for every op
     cases: spec.cases,
   });
 }
@@ -539,6 +550,65 @@ function batchedGrad(
   return asDType(grad, "float64") as Float64Array;
 }
 
+/**
+ * linear's backward: ∂x = G·W, ∂W = Gᵀ·x, ∂b = G summed over rows. In float32 the two
+ * products run the float32 kernel on float32 operands (a float64 G rounded into scratch
+ * first) and their gradients stay float32, written straight into pooled float32 arrays;
+ * ∂b is summed in float64.
+ */
+function linearBackward(
+  { grad, inputs, saved, needs }: BackwardContext<unknown, FloatArray>,
+): (FloatArray | null)[] {
+  const [x, w] = inputs;
+  const dtype = resultDType([x, w]);
+  const wide = dtype === "float64";
+  const g = wide || grad instanceof Float32Array ? grad : scratchCopy(0, grad);
+  const rowCount = saved as number;
+  const [outSize, inSize] = w.shape;
+  const grads: (FloatArray | null)[] = [null, null, null];
+  // Products that do not accumulate write every element: the arrays need no zeroing.
+  if (needs[0]) {
+    const gx = wide
+      ? gradientArrayToOverwrite(x.data.length)
+      : float32GradientArrayToOverwrite(x.data.length);
+    product( // G·W
+      { data: g, offset: 0, transposed: false },
+      { data: asDType(w.data, dtype), offset: 0, transposed: false },
+      gx,
+      0,
+      rowCount,
+      outSize,
+      inSize,
+      false,
+    );
+    grads[0] = gx;
+  }
+  if (needs[1]) {
+    const gw = wide
+      ? gradientArrayToOverwrite(w.data.length)
+      : float32GradientArrayToOverwrite(w.data.length);
+    product( // Gᵀ·x, Gᵀ read in place
+      { data: g, offset: 0, transposed: true },
+      { data: asDType(x.data, dtype), offset: 0, transposed: false },
+      gw,
+      0,
+      outSize,
+      rowCount,
+      inSize,
+      false,
+    );
+    grads[1] = gw;
+  }
+  if (inputs.length === 3 && needs[2]) {
+    const gb = gradientArray(outSize);
+    for (let r = 0; r < rowCount; r++) {
+      for (let j = 0; j < outSize; j++) gb[j] += g[r * outSize + j];
+    }
+    grads[2] = gb;
+  }
+  return grads.slice(0, inputs.length);
+}
+
 // Float32 arrays that live within one call of an op's backward only (never returned, never
 // saved, never shared between two uses at once: one slot per use), kept from call to call so
 // that a training step does not allocate, zero and collect them anew. Grown as needed.
@@ -552,13 +622,6 @@ function scratchFloat32(slot: number, length: number): Float32Array {
     scratch[slot] = held;
   }
   return held.subarray(0, length);
-}
-
-/** A float64 gradient array (see `_gradient_pool.ts`) holding float32 `values` exactly. */
-function widened(values: Float32Array): Float64Array {
-  const wide = gradientArrayToOverwrite(values.length);
-  wide.set(values);
-  return wide;
 }
 
 /** `values` rounded to float32 into slot `slot`'s scratch array. */
@@ -1752,57 +1815,9 @@ export const tensorOps: TensorOpRegistry = {
       );
       return { data: out, shape: [...x.shape.slice(0, -1), outSize], saved: rowCount };
     },
-    backward({ grad: g64, inputs, saved, needs }) {
-      const [x, w] = inputs;
-      const dtype = resultDType([x, w]);
-      // In float32 the products run on float32 copies that never leave this call: scratch.
-      const wide = dtype === "float64";
-      const grad = wide ? g64 : scratchCopy(0, g64);
-      const rowCount = saved as number;
-      const [outSize, inSize] = w.shape;
-      const grads: (Float64Array | null)[] = [null, null, null];
-      if (needs[0]) {
-        // Products that do not accumulate write every element.
-        const gx = wide
-          ? gradientArrayToOverwrite(x.data.length)
-          : scratchFloat32(1, x.data.length);
-        product( // G·W
-          { data: grad, offset: 0, transposed: false },
-          { data: asDType(w.data, dtype), offset: 0, transposed: false },
-          gx,
-          0,
-          rowCount,
-          outSize,
-          inSize,
-          false,
-        );
-        grads[0] = wide ? gx as Float64Array : widened(gx as Float32Array);
-      }
-      if (needs[1]) {
-        const gw = wide
-          ? gradientArrayToOverwrite(w.data.length)
-          : scratchFloat32(2, w.data.length);
-        product( // Gᵀ·x, Gᵀ read in place
-          { data: grad, offset: 0, transposed: true },
-          { data: asDType(x.data, dtype), offset: 0, transposed: false },
-          gw,
-          0,
-          outSize,
-          rowCount,
-          inSize,
-          false,
-        );
-        grads[1] = wide ? gw as Float64Array : widened(gw as Float32Array);
-      }
-      if (inputs.length === 3 && needs[2]) {
-        const gb = gradientArray(outSize);
-        for (let r = 0; r < rowCount; r++) {
-          for (let j = 0; j < outSize; j++) gb[j] += grad[r * outSize + j];
-        }
-        grads[2] = gb;
-      }
-      return grads.slice(0, inputs.length);
-    },
+    backward: linearBackward,
+    // A float32 gradient (from another float32 op) is read as it is: no rounded copy.
+    backwardFloat32: linearBackward,
     cases: [
       {
         inputs: [
@@ -2469,7 +2484,8 @@ export const tensorOps: TensorOpRegistry = {
     // kernels of `attention`, and the heads' results are written back side by side [..., T, C]:
     // the same arithmetic as slice, reshape, permute, attention, permute and reshape, in one
     // op with no intermediate tensors. Backward is attention's, its three gradients written
-    // into the thirds of ∂L/∂qkv they came from.
+    // into the thirds of ∂L/∂qkv they came from. A float32 qkv computes in float32 throughout
+    // (the products on float32 heads), as PyTorch does; the attention op widens to float64.
     name: "selfAttention",
     arity: 1,
     elementwise: false,
@@ -2478,9 +2494,11 @@ export const tensorOps: TensorOpRegistry = {
       const { outer, time, heads, d } = layout;
       const width = heads * d;
       const headCount = outer * heads * time * d;
-      const q = new Float64Array(headCount);
-      const k = new Float64Array(headCount);
-      const v = new Float64Array(headCount);
+      // In qkv's element type: float32 runs attention's float32 products, as PyTorch does.
+      const dtype = dtypeOf(qkv.data);
+      const q = allocate(dtype, headCount);
+      const k = allocate(dtype, headCount);
+      const v = allocate(dtype, headCount);
       splitHeads(qkv.data, 3 * width, 0, q, layout);
       splitHeads(qkv.data, 3 * width, width, k, layout);
       splitHeads(qkv.data, 3 * width, 2 * width, v, layout);
@@ -2491,20 +2509,9 @@ export const tensorOps: TensorOpRegistry = {
       const saved: SelfAttentionSaved = { layout, probs, q, k, v };
       return { data: result, shape: [...qkv.shape.slice(0, -1), width], saved };
     },
-    backward({ grad, inputs: [qkv], saved }) {
-      const { layout, probs, q, k, v } = saved as SelfAttentionSaved;
-      const width = layout.heads * layout.d;
-      const g = gradientArrayToOverwrite(q.length);
-      splitHeads(grad, width, 0, g, layout);
-      const [dq, dk, dv] = attentionBackward(g, q, k, v, probs, layout.sizes, [true, true, true]);
-      const gx = gradientArray(qkv.data.length);
-      mergeHeads(dq as Float64Array, gx, 3 * width, 0, layout);
-      mergeHeads(dk as Float64Array, gx, 3 * width, width, layout);
-      mergeHeads(dv as Float64Array, gx, 3 * width, 2 * width, layout);
-      // The head-ordered arrays were read into gx: nothing else holds them.
-      releaseGradientArrays([g, dq, dk, dv]);
-      return [gx];
-    },
+    backward: selfAttentionBackward,
+    // A float32 gradient is read as it is, into float32 heads.
+    backwardFloat32: selfAttentionBackward,
     cases: [
       {
         inputs: [{ shape: ["b", "t", 6], domain: anywhere }],
@@ -2529,6 +2536,33 @@ export const tensorOps: TensorOpRegistry = {
   }),
 };
 
+/**
+ * selfAttention's backward: ∂L/∂O split into heads of qkv's element type, attention's
+ * backward in that type, and its three gradients merged into the thirds of ∂L/∂qkv.
+ */
+function selfAttentionBackward(
+  { grad, inputs: [qkv], saved }: BackwardContext<unknown, FloatArray>,
+): (FloatArray | null)[] {
+  const { layout, probs, q, k, v } = saved as SelfAttentionSaved;
+  const width = layout.heads * layout.d;
+  // ∂L/∂O in the heads' element type (a float64 gradient is rounded for float32 heads).
+  const g = q instanceof Float32Array
+    ? float32GradientArrayToOverwrite(q.length)
+    : gradientArrayToOverwrite(q.length);
+  splitHeads(grad, width, 0, g, layout);
+  const [dq, dk, dv] = attentionBackward(g, q, k, v, probs, layout.sizes, [true, true, true]);
+  // The three merges write every element of gx (its thirds): no zeroing needed.
+  const gx = qkv.data instanceof Float32Array
+    ? float32GradientArrayToOverwrite(qkv.data.length)
+    : gradientArrayToOverwrite(qkv.data.length);
+  mergeHeads(dq as FloatArray, gx, 3 * width, 0, layout);
+  mergeHeads(dk as FloatArray, gx, 3 * width, width, layout);
+  mergeHeads(dv as FloatArray, gx, 3 * width, 2 * width, layout);
+  // The head-ordered arrays were read into gx: nothing else holds them.
+  releaseGradientArrays([g, dq, dk, dv]);
+  return [gx];
+}
+
 interface SelfAttentionLayout {
   /** Product of the axes before T. */
   readonly outer: number;
@@ -2542,10 +2576,11 @@ interface SelfAttentionLayout {
 
 interface SelfAttentionSaved {
   readonly layout: SelfAttentionLayout;
-  readonly probs: Float64Array;
-  readonly q: Float64Array;
-  readonly k: Float64Array;
-  readonly v: Float64Array;
+  /** All four of qkv's element type. */
+  readonly probs: FloatArray;
+  readonly q: FloatArray;
+  readonly k: FloatArray;
+  readonly v: FloatArray;
 }
 
 function selfAttentionLayout(qkv: TensorData, params: SelfAttentionParams): SelfAttentionLayout {
@@ -2589,7 +2624,7 @@ function splitHeads(
   from: FloatArray,
   fromWidth: number,
   column: number,
-  to: Float64Array,
+  to: FloatArray,
   { outer, time, heads, d }: SelfAttentionLayout,
 ): void {
   for (let o = 0, i = 0; o < outer; o++) {
@@ -2604,7 +2639,7 @@ function splitHeads(
 
 /** The inverse of {@link splitHeads}: [outer, heads, T, d] into columns of `to`'s rows. */
 function mergeHeads(
-  from: Float64Array,
+  from: FloatArray,
   to: FloatArray,
   toWidth: number,
   column: number,

@@ -15,7 +15,11 @@
 import { isGradEnabled } from "../scalar/grad_mode.ts";
 import { Random, type RandomSource, randomSourceOf, type SeedOptions } from "../util/random.ts";
 import type { DivOptions } from "../scalar/value.ts";
-import { gradientArrayToOverwrite, releaseGradientArrays } from "./_gradient_pool.ts";
+import {
+  float32GradientArrayToOverwrite,
+  gradientArrayToOverwrite,
+  releaseGradientArrays,
+} from "./_gradient_pool.ts";
 import {
   allocate,
   asDType,
@@ -486,7 +490,7 @@ export class Tensor {
           "computed from has requiresGrad (or it was computed inside noGrad)",
       );
     }
-    let seed: Float64Array;
+    let seed: FloatArray;
     if (gradient === undefined) {
       if (this.size !== 1) {
         throw new RangeError(
@@ -494,7 +498,7 @@ export class Tensor {
             `pass a gradient of that shape, or reduce the output to a scalar first`,
         );
       }
-      seed = new Float64Array([1]);
+      seed = allocate(this.dtype, 1).fill(1);
     } else {
       checkedTensor("backward", gradient);
       if (!sameShape(gradient.shape, this.shape)) {
@@ -503,9 +507,9 @@ export class Tensor {
             `shape ${formatShape(this.shape)}`,
         );
       }
-      // A copy: the root's gradient (and any op's that hands it on) must not be the
-      // caller's tensor, which the caller may change afterwards.
-      seed = Float64Array.from(gradient.data);
+      // A copy, of the gradient's own element type: the root's gradient (and any op's that
+      // hands it on) must not be the caller's tensor, which the caller may change afterwards.
+      seed = gradient.data.slice();
     }
     propagate(this, seed, intermediateGrads);
   }
@@ -659,13 +663,17 @@ export function tensorTopologicalOrder(root: Tensor): Tensor[] {
 }
 
 /** The backward pass proper: computes every gradient aside, then commits them all at once. */
-function propagate(root: Tensor, seed: Float64Array, intermediateGrads: boolean): void {
+function propagate(root: Tensor, seed: FloatArray, intermediateGrads: boolean): void {
   const order = tensorTopologicalOrder(root);
   const slot = new Map<Tensor, number>();
   for (let i = 0; i < order.length; i++) slot.set(order[i], i);
   // This pass's gradient of each tensor. An array may be shared (an op can hand its own
   // gradient straight to an input), so it is only ever added into once it is `owned`.
-  const pass: (Float64Array | null)[] = new Array(order.length).fill(null);
+  // Float64, or float32 where an op computed a float32 tensor's gradient in float32.
+  const pass: (FloatArray | null)[] = new Array(order.length).fill(null);
+  // The pass's other arrays: float32 gradients widened for an op that reads float64, and
+  // sums replaced by wider ones.
+  const extra: FloatArray[] = [];
   const owned = new Uint8Array(order.length);
   pass[order.length - 1] = seed;
   for (let i = order.length - 1; i >= 0; i--) {
@@ -675,34 +683,70 @@ function propagate(root: Tensor, seed: Float64Array, intermediateGrads: boolean)
     if (op === null || grad === null) continue;
     const inputs = node.inputs;
     const needs = inputs.map((t) => t.requiresGrad);
-    const grads = op.backward({
-      grad,
-      inputs,
-      out: node,
-      saved: node.saved,
-      params: node.params,
-      needs,
-    });
+    let grads: (FloatArray | null)[];
+    if (grad instanceof Float64Array) {
+      grads = op.backward({
+        grad,
+        inputs,
+        out: node,
+        saved: node.saved,
+        params: node.params,
+        needs,
+      });
+    } else if (op.backwardFloat32 && node.data instanceof Float32Array) {
+      grads = op.backwardFloat32({
+        grad,
+        inputs,
+        out: node,
+        saved: node.saved,
+        params: node.params,
+        needs,
+      });
+    } else {
+      // An op without a float32 backward reads its gradient widened to float64 (exactly).
+      // The node's own gradient stays the float32 one; the widened copy (which the op may
+      // hand on as an input's gradient) is the pass's too.
+      const wide = gradientArrayToOverwrite(grad.length);
+      wide.set(grad);
+      extra.push(wide);
+      grads = op.backward({
+        grad: wide,
+        inputs,
+        out: node,
+        saved: node.saved,
+        params: node.params,
+        needs,
+      });
+    }
     for (let j = 0; j < inputs.length; j++) {
       if (!needs[j]) continue;
-      const g = grads[j] as Float64Array;
+      const g = grads[j] as FloatArray;
       const at = slot.get(inputs[j]) as number;
       const held = pass[at];
       if (held === null) {
         pass[at] = g;
-      } else if (owned[at] === 1) {
-        for (let e = 0; e < g.length; e++) held[e] += g[e];
       } else {
-        const sum = gradientArrayToOverwrite(g.length);
-        for (let e = 0; e < g.length; e++) sum[e] = held[e] + g[e];
-        pass[at] = sum;
-        owned[at] = 1;
+        // Two float32 gradients add up in float32 (checked below: a sum beyond float32's
+        // range is refused, as any gradient that is not finite); any other pair in float64.
+        const float32 = held instanceof Float32Array && g instanceof Float32Array;
+        if (owned[at] === 1 && (float32 || held instanceof Float64Array)) {
+          addInto(held, g);
+        } else {
+          const sum = float32
+            ? float32GradientArrayToOverwrite(g.length)
+            : gradientArrayToOverwrite(g.length);
+          sumInto(sum, held, g);
+          if (owned[at] === 1) extra.push(held);
+          pass[at] = sum;
+          owned[at] = 1;
+        }
       }
-      const bad = firstNonFinite(pass[at] as Float64Array);
+      const total = pass[at] as FloatArray;
+      const bad = firstNonFinite(total);
       if (bad !== -1) {
         throw new RangeError(
           `backward: the gradient reaching input ${j} of ${op.name} ` +
-            `(shape ${formatShape(inputs[j].shape)}) is ${(pass[at] as Float64Array)[bad]} ` +
+            `(shape ${formatShape(inputs[j].shape)}) is ${total[bad]} ` +
             `at ${formatIndex(bad, inputs[j].shape)}`,
         );
       }
@@ -715,7 +759,7 @@ function propagate(root: Tensor, seed: Float64Array, intermediateGrads: boolean)
   const totals: FloatArray[] = new Array(order.length);
   for (let i = 0; i < order.length; i++) {
     const node = order[i];
-    const grad = pass[i] as Float64Array;
+    const grad = pass[i] as FloatArray;
     if (node.op !== null) {
       totals[i] = grad;
       continue;
@@ -737,7 +781,7 @@ function propagate(root: Tensor, seed: Float64Array, intermediateGrads: boolean)
     totals[i] = total;
   }
   if (intermediateGrads) {
-    // The others keep the float64 they were computed in.
+    // The others keep the array they were computed in (float32 where an op made it so).
     for (let i = 0; i < order.length; i++) order[i].grad = trusted(totals[i], order[i].shape);
     return;
   }
@@ -746,7 +790,49 @@ function propagate(root: Tensor, seed: Float64Array, intermediateGrads: boolean)
   }
   // Nothing reaches this pass's arrays now (the leaves' totals are copies, no other tensor
   // was given one, the seed is the engine's own): later passes reuse them.
-  releaseGradientArrays(pass);
+  // One call, so that an array in both lists (an op may hand on its gradient) is taken once.
+  releaseGradientArrays([...pass, ...extra]);
+}
+
+/** held[e] += g[e] for every element (one loop per pair of element types stays monomorphic). */
+function addInto(held: FloatArray, g: FloatArray): void {
+  if (held instanceof Float64Array) {
+    if (g instanceof Float64Array) addInto64(held, g);
+    else addInto64From32(held, g);
+  } else {
+    addInto32(held, g as Float32Array);
+  }
+}
+
+function addInto64(held: Float64Array, g: Float64Array): void {
+  for (let e = 0; e < g.length; e++) held[e] += g[e];
+}
+
+function addInto64From32(held: Float64Array, g: Float32Array): void {
+  for (let e = 0; e < g.length; e++) held[e] += g[e];
+}
+
+function addInto32(held: Float32Array, g: Float32Array): void {
+  for (let e = 0; e < g.length; e++) held[e] += g[e];
+}
+
+/** sum[e] = held[e] + g[e] for every element, a loop per pair of types as `addInto`. */
+function sumInto(sum: FloatArray, held: FloatArray, g: FloatArray): void {
+  if (sum instanceof Float32Array) sumInto32(sum, held as Float32Array, g as Float32Array);
+  else if (held instanceof Float64Array && g instanceof Float64Array) sumInto64(sum, held, g);
+  else sumIntoMixed(sum, held, g);
+}
+
+function sumInto64(sum: Float64Array, held: Float64Array, g: Float64Array): void {
+  for (let e = 0; e < g.length; e++) sum[e] = held[e] + g[e];
+}
+
+function sumInto32(sum: Float32Array, held: Float32Array, g: Float32Array): void {
+  for (let e = 0; e < g.length; e++) sum[e] = held[e] + g[e];
+}
+
+function sumIntoMixed(sum: Float64Array, held: FloatArray, g: FloatArray): void {
+  for (let e = 0; e < g.length; e++) sum[e] = held[e] + g[e];
 }
 
 // ---------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import {
   ones,
   rand,
   randn,
+  selfAttention,
   stack,
   Tensor,
   tensor,
@@ -574,4 +575,67 @@ Deno.test("backward: no two tensors share gradient storage, and no leaf shares t
     assert.deepEqual(Array.from(y.grad!.data), [1, 1, 1, 1]);
     assert.deepEqual(Array.from(first.data), [1, 1, 1, 1]);
   }
+});
+
+Deno.test("backward: float32 gradients pass between ops that read them in float32, as widened ones would", () => {
+  // linear → selfAttention → linear in float32: each op's gradient reaches the next in
+  // float32. With an identity reshape between them (an op without a float32 backward, which
+  // gets its gradient widened to float64) every gradient must come out bit for bit the same.
+  const leaves = () =>
+    [[2, 4, 6], [18, 6], [18], [3, 6]].map((shape, seed) =>
+      randn(shape, { seed, requiresGrad: true, dtype: "float32" })
+    );
+  const weights = randn([2, 4, 3], { seed: 9 });
+  const run = (identities: boolean) => {
+    const [x, w1, b1, w2] = leaves();
+    const same = (t: Tensor) => (identities ? t.reshape(t.shape) : t);
+    const qkv = linear(x, w1, b1);
+    const heads = selfAttention(same(qkv), { heads: 2 });
+    linear(same(heads), w2).mul(weights).sum().backward();
+    return { grads: [x, w1, b1, w2].map((t) => t.grad!), qkv, heads };
+  };
+  const direct = run(false);
+  const widened = run(true);
+  assert.ok(direct.heads.grad!.data instanceof Float32Array, "linear's ∂x stays float32");
+  assert.ok(direct.qkv.grad!.data instanceof Float32Array, "selfAttention's ∂qkv stays float32");
+  direct.grads.forEach((g, i) => {
+    assert.equal(g.dtype, "float32");
+    assert.deepEqual(Array.from(g.data), Array.from(widened.grads[i].data), `leaf ${i}`);
+  });
+});
+
+Deno.test("backward: two float32 gradients whose sum is beyond float32's range are refused", () => {
+  // h feeds two linears; each hands back ∂h = 2e38 (finite in float32), their sum is not.
+  for (const dtype of ["float32", "float64"] as const) {
+    const x = tensor([[1e-30]], { requiresGrad: true, dtype });
+    const w = tensor([[2e38]], { dtype });
+    const h = x.reshape([1, 1]);
+    const loss = linear(h, w).add(linear(h, w)).sum();
+    if (dtype === "float64") {
+      loss.backward(); // 4e38 is finite in float64
+      assert.equal(x.grad!.data[0], 4e38);
+      continue;
+    }
+    assert.throws(
+      () => loss.backward(),
+      /^RangeError: backward: the gradient reaching input 0 of linear \(shape \[1,1\]\) is Infinity at \[0,0\]$/,
+    );
+    assert.equal(x.grad, null, "nothing changed");
+  }
+});
+
+Deno.test("backward: the seed keeps its element type; a float32 root without one starts from float32", () => {
+  const x = tensor([[1, 2], [3, 4]], { requiresGrad: true, dtype: "float32" });
+  const w = tensor([[1, 0], [0, 1], [2, 2]], { requiresGrad: true, dtype: "float32" });
+  const y = linear(x, w);
+  y.backward(tensor([[1, 1, 1], [1, 1, 1]], { dtype: "float32" }));
+  assert.ok(y.grad!.data instanceof Float32Array);
+  assert.deepEqual(Array.from(x.grad!.data), [3, 3, 3, 3]);
+  y.backward(tensor([[1, 1, 1], [1, 1, 1]])); // a float64 seed: accumulates the same
+  assert.ok(y.grad!.data instanceof Float64Array);
+  assert.deepEqual(Array.from(x.grad!.data), [6, 6, 6, 6]);
+  const s = y.sum();
+  s.backward();
+  assert.ok(s.grad!.data instanceof Float32Array && s.grad!.data[0] === 1);
+  assert.deepEqual(Array.from(w.grad!.data), [12, 18, 12, 18, 12, 18]);
 });

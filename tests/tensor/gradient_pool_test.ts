@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  attention,
   crossEntropy,
   gather,
   layerNorm,
@@ -10,6 +11,7 @@ import {
   tensor,
 } from "../../lib/tensor/tensor.ts";
 import {
+  float32GradientArrayToOverwrite,
   gradientArray,
   pooledGradientElements,
   releaseGradientArrays,
@@ -142,7 +144,10 @@ Deno.test("arrays left in the pool with NaN in them never reach a gradient", () 
   // Every length this graph uses, three times over: whatever an op does not overwrite is NaN.
   for (let round = 0; round < 3; round++) {
     for (let length = 1; length <= 400; length++) {
-      releaseGradientArrays([new Float64Array(length).fill(NaN)]);
+      releaseGradientArrays([
+        new Float64Array(length).fill(NaN),
+        new Float32Array(length).fill(NaN),
+      ]);
     }
   }
   for (const intermediateGrads of [false, true, false]) {
@@ -150,4 +155,44 @@ Deno.test("arrays left in the pool with NaN in them never reach a gradient", () 
     Object.values(m).forEach((t, i) => assert.deepEqual(Array.from(t.grad!.data), want[i]));
     for (const t of Object.values(m)) t.zeroGrad();
   }
+});
+
+Deno.test("attention's and selfAttention's gradients from the SIMD products ignore NaN left in the pool", () => {
+  // Large enough (20·12·20 and 20·6·20 multiply-adds a product) for the kernel's products,
+  // which write the gradients' every element into arrays the pool hands out unzeroed.
+  for (const dtype of ["float64", "float32"] as const) {
+    const [q, k, v] = [1, 2, 3].map((seed) =>
+      randn([1, 2, 20, 12], { seed, requiresGrad: true, dtype })
+    );
+    const qkv = randn([2, 20, 36], { seed: 4, requiresGrad: true, dtype });
+    const weights = randn([1, 2, 20, 12], { seed: 5, dtype });
+    const out = attention(q, k, v).mul(weights).sum()
+      .add(selfAttention(qkv, { heads: 2 }).sum());
+    const leaves = [q, k, v, qkv];
+    out.backward();
+    const want = leaves.map((t) => Array.from(t.grad!.data));
+    for (const t of leaves) t.zeroGrad();
+    for (let round = 0; round < 3; round++) {
+      for (const length of [480, 1440]) {
+        releaseGradientArrays([
+          new Float64Array(length).fill(NaN),
+          new Float32Array(length).fill(NaN),
+        ]);
+      }
+    }
+    out.backward(undefined, { intermediateGrads: false });
+    leaves.forEach((t, i) => assert.deepEqual(Array.from(t.grad!.data), want[i], `${dtype} ${i}`));
+    for (const t of leaves) t.zeroGrad();
+  }
+});
+
+Deno.test("the gradient pool keeps float32 and float64 arrays apart", () => {
+  const single = new Float32Array(11).fill(5);
+  const double = new Float64Array(11).fill(6);
+  releaseGradientArrays([single, double]);
+  assert.ok(float32GradientArrayToOverwrite(11) === single);
+  const wide = gradientArray(11);
+  assert.ok(wide === double && wide.every((x) => x === 0));
+  assert.ok(float32GradientArrayToOverwrite(11) !== single, "each buffer handed out once");
+  assert.ok(gradientArray(11) instanceof Float64Array);
 });

@@ -15,6 +15,8 @@
  * @module
  */
 
+import type { FloatArray } from "../_dtype.ts";
+import { float32GradientArrayToOverwrite, gradientArrayToOverwrite } from "../_gradient_pool.ts";
 import { product } from "./_product.ts";
 
 /** Sizes of an attention call: `batch` independent problems. */
@@ -33,18 +35,27 @@ export interface AttentionSizes {
   readonly causal: boolean;
 }
 
-const plain = (data: Float64Array, offset: number) => ({ data, offset, transposed: false });
-const flipped = (data: Float64Array, offset: number) => ({ data, offset, transposed: true });
+const plain = (data: FloatArray, offset: number) => ({ data, offset, transposed: false });
+const flipped = (data: FloatArray, offset: number) => ({ data, offset, transposed: true });
 
-/** O = softmax(scale·Q·Kᵀ, masked)·V for every batch; returns O and the probabilities P. */
-export function attentionForward(
-  q: Float64Array,
-  k: Float64Array,
-  v: Float64Array,
+/** A zeroed array of `length` elements of the element type of `like`. */
+function allocateLike<T extends FloatArray>(like: T, length: number): T {
+  return (like instanceof Float32Array ? new Float32Array(length) : new Float64Array(length)) as T;
+}
+
+/**
+ * O = softmax(scale·Q·Kᵀ, masked)·V for every batch; returns O and the probabilities P, of
+ * the inputs' element type (float32 inputs run the float32 products, as PyTorch does; the
+ * softmax computes in float64 and rounds each probability once).
+ */
+export function attentionForward<T extends FloatArray>(
+  q: T,
+  k: T,
+  v: T,
   { batch, tq, tk, d, scale, causal }: AttentionSizes,
-): { out: Float64Array; probs: Float64Array } {
-  const probs = new Float64Array(batch * tq * tk);
-  const out = new Float64Array(batch * tq * d);
+): { out: T; probs: T } {
+  const probs = allocateLike(q, batch * tq * tk);
+  const out = allocateLike(q, batch * tq * d);
   for (let b = 0; b < batch; b++) {
     const qo = b * tq * d, kvo = b * tk * d, pp = b * tq * tk;
     product(plain(q, qo), flipped(k, kvo), probs, pp, tq, d, tk, false); // Q·Kᵀ
@@ -66,20 +77,29 @@ export function attentionForward(
   return { out, probs };
 }
 
-/** The gradients of Q, K and V (null where `needs` is false), given G = ∂L/∂O. */
-export function attentionBackward(
-  grad: Float64Array,
-  q: Float64Array,
-  k: Float64Array,
-  v: Float64Array,
-  probs: Float64Array,
+/**
+ * The gradients of Q, K and V (null where `needs` is false), given G = ∂L/∂O; every array
+ * of one element type, float64 or float32 (float32 products then), the gradients too.
+ */
+export function attentionBackward<T extends FloatArray>(
+  grad: T,
+  q: T,
+  k: T,
+  v: T,
+  probs: T,
   { batch, tq, tk, d, scale }: AttentionSizes,
   needs: readonly boolean[],
-): (Float64Array | null)[] {
-  const dq = needs[0] ? new Float64Array(q.length) : null;
-  const dk = needs[1] ? new Float64Array(k.length) : null;
-  const dv = needs[2] ? new Float64Array(v.length) : null;
-  const ds = new Float64Array(tq * tk);
+): (T | null)[] {
+  // Each product below writes its whole block of these (none accumulates), so they come
+  // from the gradient pool unzeroed, like any gradient an op's backward returns.
+  const pooled = (length: number): T =>
+    (q instanceof Float32Array
+      ? float32GradientArrayToOverwrite(length)
+      : gradientArrayToOverwrite(length)) as T;
+  const dq = needs[0] ? pooled(q.length) : null;
+  const dk = needs[1] ? pooled(k.length) : null;
+  const dv = needs[2] ? pooled(v.length) : null;
+  const ds = allocateLike(q, tq * tk);
   for (let b = 0; b < batch; b++) {
     const qo = b * tq * d, kvo = b * tk * d, pp = b * tq * tk;
     if (dv !== null) product(flipped(probs, pp), plain(grad, qo), dv, kvo, tk, tq, d, false);
