@@ -348,6 +348,63 @@ function defineBinary(
   name: string = spec.name,
   loops: BinaryLoops = binaryLoops(spec),
 ): TensorOpSpec<undefined> {
+  function backward(
+    { grad, inputs: [a, b], out, needs }: BackwardContext<undefined>,
+  ): (FloatArray | null)[] {
+    const x = broadcastOperand(out.shape, grad.length, a);
+    const y = broadcastOperand(out.shape, grad.length, b);
+    const gradients: (Float64Array | null)[] = [null, null];
+    for (const which of [0, 1] as const) {
+      if (!needs[which]) continue;
+      const operand = which === 0 ? x : y;
+      // −0 is the exact identity of addition (+0 would turn a −0 gradient into +0).
+      const g = gradientArrayToOverwrite(operand.period).fill(-0);
+      loops.backward(which, x.data, x.period, y.data, y.period, out.data, grad, g);
+      gradients[which] = sumToShape(g, operand.map, (which === 0 ? a : b).data.length);
+    }
+    return gradients;
+  }
+
+  // A float32 gradient of a float32 result (so both operands are float32). An operand of the
+  // result's size gets a float32 gradient: each element computed as `backward` does (there:
+  // −0 + slope·grad, which is slope·grad exactly) and rounded once; where the slope is 1 (add,
+  // sub's first operand) that is the gradient itself, handed on with no copy. A repeated
+  // operand's gradient sums over its repetitions: that stays `backward`'s float64 sum (as does
+  // the gradient of an operand whose slope reads a repeated one).
+  function backwardFloat32(
+    context: BackwardContext<undefined, Float32Array>,
+  ): (FloatArray | null)[] {
+    const { grad, inputs: [a, b], out, needs } = context;
+    const n = grad.length;
+    const gradients: (FloatArray | null)[] = [null, null];
+    const repeated = [false, false];
+    const bothWhole = a.data.length === n && b.data.length === n;
+    for (const which of [0, 1] as const) {
+      if (!needs[which]) continue;
+      if ((which === 0 ? a : b).data.length !== n) {
+        repeated[which] = true;
+      } else if (name === "add" || (name === "sub" && which === 0)) {
+        gradients[which] = grad;
+      } else if (!bothWhole) {
+        repeated[which] = true; // its slope reads the other, repeated operand: `backward`'s way
+      } else {
+        const g = float32GradientArrayToOverwrite(n);
+        const x = a.data as Float32Array, y = b.data as Float32Array;
+        loops.backward32!(which, x, y, out.data as Float32Array, grad, g);
+        gradients[which] = g;
+      }
+    }
+    if (repeated[0] || repeated[1]) {
+      const wide = gradientArrayToOverwrite(n);
+      wide.set(grad);
+      const summed = backward({ ...context, grad: wide, needs: repeated });
+      releaseGradientArrays([wide]); // `backward` never returns its grad
+      if (repeated[0]) gradients[0] = summed[0];
+      if (repeated[1]) gradients[1] = summed[1];
+    }
+    return gradients;
+  }
+
   return defineTensorOp<undefined>({
     name,
     arity: 2,
@@ -360,20 +417,8 @@ function defineBinary(
       loops.forward(x.data, x.period, y.data, y.period, out);
       return { data: out, shape, saved: null };
     },
-    backward({ grad, inputs: [a, b], out, needs }) {
-      const x = broadcastOperand(out.shape, grad.length, a);
-      const y = broadcastOperand(out.shape, grad.length, b);
-      const gradients: (Float64Array | null)[] = [null, null];
-      for (const which of [0, 1] as const) {
-        if (!needs[which]) continue;
-        const operand = which === 0 ? x : y;
-        // −0 is the exact identity of addition (+0 would turn a −0 gradient into +0).
-        const g = gradientArrayToOverwrite(operand.period).fill(-0);
-        loops.backward(which, x.data, x.period, y.data, y.period, out.data, grad, g);
-        gradients[which] = sumToShape(g, operand.map, (which === 0 ? a : b).data.length);
-      }
-      return gradients;
-    },
+    backward,
+    backwardFloat32: loops.backward32 === undefined ? undefined : backwardFloat32,
     cases,
   });
 }
@@ -392,6 +437,13 @@ function defineUnary(spec: OpSpec, loops: UnaryLoops = unaryLoops(spec)): Tensor
     backward({ grad, inputs: [a], out }) {
       const gx = gradientArrayToOverwrite(grad.length); // every element written
       loops.backward(a.data, out.data, grad, gx);
+      return [gx];
+    },
+    // A float32 gradient (of a float32 input): each element computed as `backward` does, then
+    // rounded once. Only ops with loops of their own have it; the others get theirs widened.
+    backwardFloat32: loops.backward32 === undefined ? undefined : ({ grad, inputs: [a], out }) => {
+      const gx = float32GradientArrayToOverwrite(grad.length); // every element written
+      loops.backward32!(a.data as Float32Array, out.data as Float32Array, grad, gx);
       return [gx];
     },
     cases: [{ inputs: [{ shape: ["..."], domain: spec.domains[0][0] }], maxBatchRank: 3 }],
@@ -965,6 +1017,44 @@ export interface LayerNormParams {
 interface LayerNormSaved {
   readonly normalized: Float64Array;
   readonly inverseStd: Float64Array;
+}
+
+/** layerNorm's backward (float64 gradient). */
+function layerNormBackward(
+  { grad, inputs: [x, weight], saved, needs }: BackwardContext<LayerNormParams>,
+): (Float64Array | null)[] {
+  // With n = (x − μ)·s and d = g·w: ∂L/∂x = s·(d − mean(d) − n·mean(d·n)).
+  const { normalized, inverseStd } = saved as LayerNormSaved;
+  const [rowCount, width] = rows("layerNorm", x);
+  const gx = needs[0] ? gradientArrayToOverwrite(x.data.length) : null; // all written
+  const gw = needs[1] ? gradientArray(width) : null;
+  const gb = needs[2] ? gradientArray(width) : null;
+  const simd = () =>
+    simdKernels.layerNormBackward(grad, weight.data, normalized, inverseStd, gx, gw, gb);
+  if (simdRouted("layerNormBackward", grad, simd)) return [gx, gw, gb];
+  for (let r = 0; r < rowCount; r++) {
+    const base = r * width;
+    if (gx !== null) {
+      let meanD = 0;
+      let meanDN = 0;
+      for (let i = 0; i < width; i++) {
+        const d = grad[base + i] * weight.data[i];
+        meanD += d;
+        meanDN += d * normalized[base + i];
+      }
+      meanD /= width;
+      meanDN /= width;
+      for (let i = 0; i < width; i++) {
+        const d = grad[base + i] * weight.data[i];
+        gx[base + i] = inverseStd[r] * (d - meanD - normalized[base + i] * meanDN);
+      }
+    }
+    for (let i = 0; i < width; i++) {
+      if (gw !== null) gw[i] += grad[base + i] * normalized[base + i];
+      if (gb !== null) gb[i] += grad[base + i];
+    }
+  }
+  return [gx, gw, gb];
 }
 
 /**
@@ -2312,39 +2402,27 @@ export const tensorOps: TensorOpRegistry = {
       }
       return { data: out, shape: x.shape, saved };
     },
-    backward({ grad, inputs: [x, weight], saved, needs }) {
-      // With n = (x − μ)·s and d = g·w: ∂L/∂x = s·(d − mean(d) − n·mean(d·n)).
+    backward: layerNormBackward,
+    // A float32 gradient: ∂x in float32, each element computed in float64 exactly as
+    // `backward` does (the SIMD kernel widens its inputs anyway; the loop reads a widened
+    // copy, so that its loads stay of one type) and rounded once; ∂weight and ∂bias, sums
+    // over rows, stay float64 as `backward` makes them.
+    backwardFloat32(context) {
+      const { grad, inputs: [x, weight], saved, needs } = context;
       const { normalized, inverseStd } = saved as LayerNormSaved;
-      const [rowCount, width] = rows("layerNorm", x);
-      const gx = needs[0] ? gradientArrayToOverwrite(x.data.length) : null; // all written
-      const gw = needs[1] ? gradientArray(width) : null;
-      const gb = needs[2] ? gradientArray(width) : null;
+      const gx = needs[0] ? float32GradientArrayToOverwrite(x.data.length) : null;
+      const gw = needs[1] ? gradientArray(weight.data.length) : null;
+      const gb = needs[2] ? gradientArray(weight.data.length) : null;
       const simd = () =>
         simdKernels.layerNormBackward(grad, weight.data, normalized, inverseStd, gx, gw, gb);
       if (simdRouted("layerNormBackward", grad, simd)) return [gx, gw, gb];
-      for (let r = 0; r < rowCount; r++) {
-        const base = r * width;
-        if (gx !== null) {
-          let meanD = 0;
-          let meanDN = 0;
-          for (let i = 0; i < width; i++) {
-            const d = grad[base + i] * weight.data[i];
-            meanD += d;
-            meanDN += d * normalized[base + i];
-          }
-          meanD /= width;
-          meanDN /= width;
-          for (let i = 0; i < width; i++) {
-            const d = grad[base + i] * weight.data[i];
-            gx[base + i] = inverseStd[r] * (d - meanD - normalized[base + i] * meanDN);
-          }
-        }
-        for (let i = 0; i < width; i++) {
-          if (gw !== null) gw[i] += grad[base + i] * normalized[base + i];
-          if (gb !== null) gb[i] += grad[base + i];
-        }
-      }
-      return [gx, gw, gb];
+      releaseGradientArrays([gw, gb]);
+      const wide = gradientArrayToOverwrite(grad.length);
+      wide.set(grad);
+      const [gx64, gw64, gb64] = layerNormBackward({ ...context, grad: wide });
+      if (gx !== null) gx.set(gx64 as Float64Array);
+      releaseGradientArrays([wide, gx64]);
+      return [gx, gw64, gb64];
     },
     cases: [{
       inputs: [

@@ -47,6 +47,20 @@ export interface BinaryLoops {
     grad: Float64Array,
     g: Float64Array,
   ): void;
+  /**
+   * Optional: `g[i] = ∂f/∂(operand)(x[i], y[i], z[i]) · grad[i]` for operands and result of
+   * one shape, all float32: the local derivative times the gradient computed in float64 as
+   * `backward` does, then rounded once by the float32 store (the gradient of a float32
+   * tensor that stays float32 through backward).
+   */
+  backward32?(
+    which: 0 | 1,
+    x: Float32Array,
+    y: Float32Array,
+    z: Float32Array,
+    grad: Float32Array,
+    g: Float32Array,
+  ): void;
 }
 
 /** Loops of one unary element-wise op. */
@@ -55,6 +69,11 @@ export interface UnaryLoops {
   forward(x: FloatArray, out: FloatArray): void;
   /** `g[i] = f′(x[i]) · grad[i]`, the derivative taken at x[i] with result z[i]. */
   backward(x: FloatArray, z: FloatArray, grad: Float64Array, g: Float64Array): void;
+  /**
+   * Optional: `backward` on float32 arrays, each element computed in float64 as `backward`
+   * does and rounded once by the float32 store.
+   */
+  backward32?(x: Float32Array, z: Float32Array, grad: Float32Array, g: Float32Array): void;
 }
 
 /** The loops of binary scalar registry op `spec`, shared by every op that has none of its own. */
@@ -116,6 +135,12 @@ export const hotLoops: {
           if (++b === py) b = 0;
         }
       },
+      backward32(which, x, y, z, grad, g) {
+        for (let i = 0; i < grad.length; i++) {
+          if (which === 0) g[i] = add.gradA(x[i], y[i], z[i]) * grad[i];
+          else g[i] = add.gradB(x[i], y[i], z[i]) * grad[i];
+        }
+      },
     },
     sub: {
       forward(x, px, y, py, out) {
@@ -131,6 +156,12 @@ export const hotLoops: {
           else g[b] += sub.gradB(x[a], y[b], z[i]) * grad[i];
           if (++a === px) a = 0;
           if (++b === py) b = 0;
+        }
+      },
+      backward32(which, x, y, z, grad, g) {
+        for (let i = 0; i < grad.length; i++) {
+          if (which === 0) g[i] = sub.gradA(x[i], y[i], z[i]) * grad[i];
+          else g[i] = sub.gradB(x[i], y[i], z[i]) * grad[i];
         }
       },
     },
@@ -150,6 +181,12 @@ export const hotLoops: {
           if (++b === py) b = 0;
         }
       },
+      backward32(which, x, y, z, grad, g) {
+        for (let i = 0; i < grad.length; i++) {
+          if (which === 0) g[i] = mul.gradA(x[i], y[i], z[i]) * grad[i];
+          else g[i] = mul.gradB(x[i], y[i], z[i]) * grad[i];
+        }
+      },
     },
   },
   unary: {
@@ -160,6 +197,9 @@ export const hotLoops: {
       backward(x, z, grad, g) {
         for (let i = 0; i < g.length; i++) g[i] = gelu.gradA(x[i], 0, z[i]) * grad[i];
       },
+      backward32(x, z, grad, g) {
+        for (let i = 0; i < g.length; i++) g[i] = gelu.gradA(x[i], 0, z[i]) * grad[i];
+      },
     },
     tanh: {
       forward(x, out) {
@@ -168,12 +208,18 @@ export const hotLoops: {
       backward(x, z, grad, g) {
         for (let i = 0; i < g.length; i++) g[i] = tanh.gradA(x[i], 0, z[i]) * grad[i];
       },
+      backward32(x, z, grad, g) {
+        for (let i = 0; i < g.length; i++) g[i] = tanh.gradA(x[i], 0, z[i]) * grad[i];
+      },
     },
     exp: {
       forward(x, out) {
         for (let i = 0; i < out.length; i++) out[i] = exp.forward(x[i], 0);
       },
       backward(x, z, grad, g) {
+        for (let i = 0; i < g.length; i++) g[i] = exp.gradA(x[i], 0, z[i]) * grad[i];
+      },
+      backward32(x, z, grad, g) {
         for (let i = 0; i < g.length; i++) g[i] = exp.gradA(x[i], 0, z[i]) * grad[i];
       },
     },

@@ -334,13 +334,16 @@ export const simdKernels = {
     copyOut(an, normalized);
     copyOut(as, inverseStd);
   },
-  /** Layer norm's backward: writes gx, adds into gw and gb (each may be null). */
+  /**
+   * Layer norm's backward: writes gx, adds into gw and gb (each may be null). A float32 grad
+   * is widened on the way in and a float32 gx rounded on the way out.
+   */
   layerNormBackward(
-    grad: Float64Array,
+    grad: FloatArray,
     weight: FloatArray,
     normalized: Float64Array,
     inverseStd: Float64Array,
-    gx: Float64Array | null,
+    gx: FloatArray | null,
     gw: Float64Array | null,
     gb: Float64Array | null,
   ): void {
@@ -471,7 +474,7 @@ function repeatable(period: number, length: number, dtype: DType): boolean {
 
 /**
  * `loops` with forward running the SIMD kernel of `op` where {@link SIMD_FROM} routes it
- * (operands and result of one element type); backward is `loops`' own.
+ * (operands and result of one element type); backward (and backward32) is `loops`' own.
  *
  * @example
  * ```ts
@@ -498,12 +501,13 @@ export function routedBinaryLoops(op: "add" | "sub" | "mul", loops: BinaryLoops)
       }
     },
     backward: loops.backward,
+    backward32: loops.backward32,
   };
 }
 
 /**
  * `loops` with forward running the SIMD kernel of `op` where {@link SIMD_FROM} routes it;
- * backward is `loops`' own.
+ * backward (and backward32) is `loops`' own.
  *
  * @example
  * ```ts
@@ -523,6 +527,7 @@ export function routedUnaryLoops(op: "exp" | "tanh" | "gelu", loops: UnaryLoops)
       else loops.forward(x, out);
     },
     backward: loops.backward,
+    backward32: loops.backward32,
   };
 }
 
