@@ -684,6 +684,9 @@ function propagate(root: Tensor, seed: FloatArray, intermediateGrads: boolean): 
     const inputs = node.inputs;
     const needs = inputs.map((t) => t.requiresGrad);
     let grads: (FloatArray | null)[];
+    // The array the op read: its gradient, or that widened. Both are finite (checked when
+    // they were made), so an op that hands one on as an input's gradient needs no new check.
+    let given: FloatArray = grad;
     if (grad instanceof Float64Array) {
       grads = op.backward({
         grad,
@@ -709,6 +712,7 @@ function propagate(root: Tensor, seed: FloatArray, intermediateGrads: boolean): 
       const wide = gradientArrayToOverwrite(grad.length);
       wide.set(grad);
       extra.push(wide);
+      given = wide;
       grads = op.backward({
         grad: wide,
         inputs,
@@ -742,7 +746,8 @@ function propagate(root: Tensor, seed: FloatArray, intermediateGrads: boolean): 
         }
       }
       const total = pass[at] as FloatArray;
-      const bad = firstNonFinite(total);
+      const handedOn = held === null && g === given; // unchanged: no new check
+      const bad = handedOn ? -1 : firstNonFinite(total);
       if (bad !== -1) {
         throw new RangeError(
           `backward: the gradient reaching input ${j} of ${op.name} ` +
