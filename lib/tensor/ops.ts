@@ -37,7 +37,15 @@ import {
 } from "./kernels/_elementwise.ts";
 import { attentionBackward, attentionForward, type AttentionSizes } from "./kernels/_attention.ts";
 import { product } from "./kernels/_product.ts";
-import { routedBinaryLoops, routedUnaryLoops, simdKernels, simdRouted } from "./kernels/simd.ts";
+import {
+  type AttentionHeads,
+  routedBinaryLoops,
+  routedUnaryLoops,
+  simdAttention,
+  simdAttentionRouted,
+  simdKernels,
+  simdRouted,
+} from "./kernels/simd.ts";
 import { allocate, asDType, asFloat64, dtypeOf, type FloatArray, resultDType } from "./_dtype.ts";
 import {
   float32GradientArrayToOverwrite,
@@ -2574,6 +2582,22 @@ export const tensorOps: TensorOpRegistry = {
       const headCount = outer * heads * time * d;
       // In qkv's element type: float32 runs attention's float32 products, as PyTorch does.
       const dtype = dtypeOf(qkv.data);
+      if (d > 0 && simdAttentionRouted(time, d)) {
+        // Small heads: every head's attention in one call of the batched SIMD kernel, which
+        // reads the heads from qkv and writes them into the result in place.
+        const result = allocate(dtype, outer * time * width);
+        const fused = (column: number) => headsOf(qkv.data, layout, 3 * width, column);
+        simdAttention.forward(
+          fused(0),
+          fused(width),
+          fused(2 * width),
+          headsOf(result, layout, width, 0),
+          layout.sizes,
+        );
+        // Backward computes the probabilities again from qkv: nothing else is kept.
+        const saved: SelfAttentionKernelSaved = { layout, kernel: true };
+        return { data: result, shape: [...qkv.shape.slice(0, -1), width], saved };
+      }
       const q = allocate(dtype, headCount);
       const k = allocate(dtype, headCount);
       const v = allocate(dtype, headCount);
@@ -2621,6 +2645,9 @@ export const tensorOps: TensorOpRegistry = {
 function selfAttentionBackward(
   { grad, inputs: [qkv], saved }: BackwardContext<unknown, FloatArray>,
 ): (FloatArray | null)[] {
+  if (saved !== null && typeof saved === "object" && "kernel" in saved) {
+    return [selfAttentionKernelBackward(grad, qkv.data, saved as SelfAttentionKernelSaved)];
+  }
   const { layout, probs, q, k, v } = saved as SelfAttentionSaved;
   const width = layout.heads * layout.d;
   // ∂L/∂O in the heads' element type (a float64 gradient is rounded for float32 heads).
@@ -2639,6 +2666,48 @@ function selfAttentionBackward(
   // The head-ordered arrays were read into gx: nothing else holds them.
   releaseGradientArrays([g, dq, dk, dv]);
   return [gx];
+}
+
+/** The backward of selfAttention's batched SIMD kernel: ∂L/∂qkv from G = ∂L/∂O. */
+function selfAttentionKernelBackward(
+  grad: FloatArray,
+  qkv: FloatArray,
+  { layout }: SelfAttentionKernelSaved,
+): FloatArray {
+  const width = layout.heads * layout.d;
+  // The kernel writes every element of gx (its thirds): no zeroing needed.
+  const gx = qkv instanceof Float32Array
+    ? float32GradientArrayToOverwrite(qkv.length)
+    : gradientArrayToOverwrite(qkv.length);
+  const fused = (data: FloatArray, column: number) => headsOf(data, layout, 3 * width, column);
+  simdAttention.backward(
+    headsOf(grad, layout, width, 0),
+    fused(qkv, 0),
+    fused(qkv, width),
+    fused(qkv, 2 * width),
+    layout.sizes,
+    fused(gx, 0),
+    fused(gx, width),
+    fused(gx, 2 * width),
+  );
+  return gx;
+}
+
+/** The heads of a [..., T, rowWidth] array whose head 0 starts at `column`. */
+function headsOf(
+  data: FloatArray,
+  { heads }: SelfAttentionLayout,
+  rowWidth: number,
+  column: number,
+): AttentionHeads {
+  return { data, heads, rowWidth, column };
+}
+
+/** What selfAttention's forward keeps when it ran the batched SIMD kernel. */
+interface SelfAttentionKernelSaved {
+  readonly layout: SelfAttentionLayout;
+  /** Marks this kind of saved value. */
+  readonly kernel: true;
 }
 
 interface SelfAttentionLayout {

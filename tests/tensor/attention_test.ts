@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { attention, randn, selfAttention, type Tensor, tensor } from "../../lib/tensor/tensor.ts";
+import { setSimdAttention, simdAttentionRouted } from "../../lib/tensor/kernels/simd.ts";
 import { gradcheckTensor } from "../../lib/tensor/gradcheck.ts";
 
 // The same attention from unfused ops: scores, mask, softmax, weighted sum.
@@ -94,6 +95,32 @@ function splitAndAttend(qkv: Tensor, heads: number, causal: boolean): Tensor {
 }
 
 Deno.test("selfAttention equals slicing, splitting heads, attention and merging, with gradients", () => {
+  // The reference path (the batched SIMD kernel has its own exp and order of sums; its
+  // property test holds it to the reference kernels within an error bound).
+  setSimdAttention(false);
+  try {
+    selfAttentionEqualsItsDefinition();
+  } finally {
+    setSimdAttention(true);
+  }
+  // Gradients checked on both paths.
+  const small = randn([2, 3, 6], { seed: 12 });
+  const weights = randn([2, 3, 2], { seed: 13 });
+  for (const kernel of [true, false]) {
+    setSimdAttention(kernel);
+    try {
+      assert.equal(simdAttentionRouted(3, 3), kernel);
+      assert.ok(
+        gradcheckTensor((x) => selfAttention(x, { heads: 2 }).mul(weights).sum(), [small]).passed,
+        `kernel ${kernel}`,
+      );
+    } finally {
+      setSimdAttention(true);
+    }
+  }
+});
+
+function selfAttentionEqualsItsDefinition() {
   for (const [shape, heads] of [[[2, 5, 12], 2], [[3, 16, 192], 4], [[1, 4, 9], 3]] as const) {
     for (const causal of [true, false]) {
       const qkv = randn([...shape], { seed: shape[1] + heads, requiresGrad: true });
@@ -110,12 +137,7 @@ Deno.test("selfAttention equals slicing, splitting heads, attention and merging,
       assert.deepEqual(Array.from(fusedGrad), Array.from(qkv.grad!.data), `${shape} ${heads}`);
     }
   }
-  const small = randn([2, 3, 6], { seed: 12 });
-  const weights = randn([2, 3, 2], { seed: 13 });
-  assert.ok(
-    gradcheckTensor((x) => selfAttention(x, { heads: 2 }).mul(weights).sum(), [small]).passed,
-  );
-});
+}
 
 Deno.test("selfAttention keeps float32 storage and refuses bad heads and shapes", () => {
   const qkv = randn([1, 3, 12], { seed: 1, dtype: "float32" });

@@ -120,7 +120,13 @@ export function simdModuleBytes(options: SimdModuleOptions): Uint8Array<ArrayBuf
 // ---------------------------------------------------------------------------------------
 
 /** `for (i = 0; i < end; i += step) body()`, `end` a local holding a byte count. */
-function byteLoop(f: FunctionBuilder, i: number, end: number, step: number, body: () => void) {
+export function byteLoop(
+  f: FunctionBuilder,
+  i: number,
+  end: number,
+  step: number,
+  body: () => void,
+) {
   f.i32Const(0).localSet(i);
   f.block().loop();
   f.localGet(i).localGet(end).i32GeS().brIf(1);
@@ -144,7 +150,7 @@ function scalarBytes(f: FunctionBuilder, n: number): number {
 }
 
 /** A new v128 local holding `value` in both lanes. */
-function splat(f: FunctionBuilder, value: number): number {
+export function splat(f: FunctionBuilder, value: number): number {
   const local = f.local("v128");
   f.f64Const(value).f64x2Splat().localSet(local);
   return local;
@@ -201,7 +207,7 @@ function unary(f: FunctionBuilder, fn: VectorFunction, fused: boolean) {
 // ---------------------------------------------------------------------------------------
 
 /** Constants and temporaries of the exp emitters, declared once a function. */
-class Scratch {
+export class Scratch {
   readonly log2e: number;
   readonly ln2Hi: number;
   readonly ln2Lo: number;

@@ -15,6 +15,8 @@
 import type { DType, FloatArray } from "../_dtype.ts";
 import type { BinaryLoops, UnaryLoops } from "./_elementwise.ts";
 import { MAX_PAGES, simdModuleBytes } from "./_simd_module.ts";
+import { attentionModuleBytes } from "./_attention_module.ts";
+import type { AttentionSizes } from "./_attention.ts";
 
 /**
  * The ops with a SIMD kernel.
@@ -177,7 +179,17 @@ const kernels = new WebAssembly.Instance(
   },
 ).exports as unknown as Kernels;
 
+// The batched attention kernels, on the same memory.
+const attentionKernels = new WebAssembly.Instance(
+  new WebAssembly.Module(attentionModuleBytes({ fused: FUSED })),
+  { env: { memory } },
+).exports as unknown as AttentionKernels;
+
 type F = (...args: number[]) => void;
+interface AttentionKernels {
+  readonly forward: F;
+  readonly backward: F;
+}
 interface Kernels {
   readonly add: F;
   readonly sub: F;
@@ -549,3 +561,247 @@ export function simdRouted(op: SimdOp, data: FloatArray, run: () => void): boole
   run();
   return true;
 }
+
+// ---------------------------------------------------------------------------------------
+// Batched attention (`_attention_module.ts`)
+// ---------------------------------------------------------------------------------------
+
+/**
+ * Where the heads of an attention operand are stored: row t of head h of leading position o
+ * starts at element `(o·rows + t)·rowWidth + column + h·d` of `data` (rows: Tq or Tk). A plain
+ * [batch, T, d] array is `{ heads: 1, rowWidth: d, column: 0 }`; the q of a fused
+ * [..., T, 3C] projection is `{ heads, rowWidth: 3C, column: 0 }`, its k at column C.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { AttentionHeads } from "./simd.ts";
+ * const k: AttentionHeads = { data: new Float64Array(12), heads: 2, rowWidth: 6, column: 2 };
+ * assert.ok(k.heads === 2);
+ * ```
+ */
+export interface AttentionHeads {
+  /** The storage. */
+  readonly data: FloatArray;
+  /** Heads side by side in a row (the problems are leading positions × heads). */
+  readonly heads: number;
+  /** Elements of a stored row. */
+  readonly rowWidth: number;
+  /** Where head 0 starts in a row. */
+  readonly column: number;
+}
+
+/**
+ * The largest sizes for which selfAttention runs the batched SIMD kernel: keys (T) and head
+ * size d. Set from `bench/attention_step.ts --grid` (selfAttention's forward and backward
+ * alone on [8, T, 3·4·d], float32, kernel time / reference time, median of 20 alternating
+ * pairs, 2 shared cores): d = 16: 0.85 · 0.88 · 0.94 at T = 16 · 32 · 64; d = 32: 0.96 ·
+ * 1.06 · 1.16; d = 64: 1.13 · 1.21 · 1.38 (the reference's products grow efficient with d,
+ * while the kernel's copies of the heads and its float64 arithmetic grow with it).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SIMD_ATTENTION_UP_TO } from "./simd.ts";
+ * assert.ok(SIMD_ATTENTION_UP_TO.keys >= 16);
+ * ```
+ */
+export const SIMD_ATTENTION_UP_TO: Readonly<{ keys: number; d: number }> = { keys: 64, d: 16 };
+
+let attentionKernel = true;
+
+/**
+ * Turns the batched attention kernel off (`false`: the reference path at every size) or back
+ * on (routed by {@link SIMD_ATTENTION_UP_TO}), under {@link SimdMode} `"measured"`: for
+ * measuring one against the other in the same run.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { setSimdAttention, simdAttentionRouted } from "./simd.ts";
+ * setSimdAttention(false);
+ * assert.ok(!simdAttentionRouted(16, 16));
+ * setSimdAttention(true);
+ * ```
+ */
+export function setSimdAttention(enabled: boolean): void {
+  if (typeof enabled !== "boolean") {
+    throw new TypeError(`setSimdAttention: enabled must be a boolean, got ${String(enabled)}`);
+  }
+  attentionKernel = enabled;
+}
+
+/**
+ * Whether attention over `keys` keys of head size `d` runs the batched SIMD kernel.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { setSimdMode, simdAttentionRouted } from "./simd.ts";
+ * setSimdMode("always");
+ * assert.ok(simdAttentionRouted(1000, 1000));
+ * setSimdMode("measured");
+ * ```
+ */
+export function simdAttentionRouted(keys: number, d: number): boolean {
+  if (mode !== "measured") return mode === "always";
+  return attentionKernel && keys <= SIMD_ATTENTION_UP_TO.keys && d <= SIMD_ATTENTION_UP_TO.d;
+}
+
+/** Rounds up to even: rows padded to whole vectors. */
+function even(n: number): number {
+  return n + (n & 1);
+}
+
+/**
+ * Copies the heads of `from` ([batch, rows, d] problems) to byte address `address`: each
+ * problem's rows `dp` wide, or (transposed) its d columns as rows `even(rows)` wide; padding 0.
+ */
+function headsIn(from: AttentionHeads, rows: number, d: number, batch: number, address: number) {
+  const { data, heads, rowWidth, column } = from;
+  const dp = even(d);
+  for (let b = 0, at = address / 8; b < batch; b++) {
+    const o = Math.floor(b / heads), h = b - o * heads;
+    for (let t = 0; t < rows; t++, at += dp) {
+      const src = (o * rows + t) * rowWidth + column + h * d;
+      for (let e = 0; e < d; e++) heap[at + e] = data[src + e];
+      if (dp > d) heap[at + d] = 0;
+    }
+  }
+}
+
+/** As {@link headsIn}, each problem transposed: d rows of `even(rows)`. */
+function headsInTransposed(
+  from: AttentionHeads,
+  rows: number,
+  d: number,
+  batch: number,
+  address: number,
+) {
+  const { data, heads, rowWidth, column } = from;
+  const tp = even(rows);
+  for (let b = 0, at = address / 8; b < batch; b++, at += d * tp) {
+    const o = Math.floor(b / heads), h = b - o * heads;
+    for (let t = 0; t < rows; t++) {
+      const src = (o * rows + t) * rowWidth + column + h * d;
+      for (let e = 0; e < d; e++) heap[at + e * tp + t] = data[src + e];
+    }
+    if (tp > rows) { for (let e = 0; e < d; e++) heap[at + e * tp + rows] = 0; }
+  }
+}
+
+/** The inverse of {@link headsIn}: rows `dp` wide at `address` into the heads of `to`. */
+function headsOut(address: number, to: AttentionHeads, rows: number, d: number, batch: number) {
+  const { data, heads, rowWidth, column } = to;
+  const dp = even(d);
+  for (let b = 0, at = address / 8; b < batch; b++) {
+    const o = Math.floor(b / heads), h = b - o * heads;
+    for (let t = 0; t < rows; t++, at += dp) {
+      const dst = (o * rows + t) * rowWidth + column + h * d;
+      for (let e = 0; e < d; e++) data[dst + e] = heap[at + e];
+    }
+  }
+}
+
+/**
+ * Attention's batched SIMD kernels on ordinary typed arrays, copies included, whatever the
+ * size: every (batch × head) problem of `sizes` in one call forward and one backward. They
+ * compute what `_attention.ts`'s `attentionForward` and `attentionBackward` compute (in
+ * float64, for either element type of storage), reading and writing the heads in place.
+ *
+ * @example Two heads of a fused [T, 3C] projection, T = 2, d = 1, causal.
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { simdAttention } from "./simd.ts";
+ * const qkv = new Float64Array([0, 0, 1, 2, 3, 4, 0, 0, 5, 6, 7, 8]);
+ * const out = new Float64Array(4);
+ * const sizes = { batch: 2, tq: 2, tk: 2, d: 1, scale: 1, causal: true };
+ * simdAttention.forward(
+ *   { data: qkv, heads: 2, rowWidth: 6, column: 0 },
+ *   { data: qkv, heads: 2, rowWidth: 6, column: 2 },
+ *   { data: qkv, heads: 2, rowWidth: 6, column: 4 },
+ *   { data: out, heads: 2, rowWidth: 2, column: 0 },
+ *   sizes,
+ * );
+ * assert.ok(out[0] === 3 && out[1] === 4); // the first query sees only the first value
+ * ```
+ */
+export const simdAttention = {
+  /** Writes O into the heads of `out`. */
+  forward(
+    q: AttentionHeads,
+    k: AttentionHeads,
+    v: AttentionHeads,
+    out: AttentionHeads,
+    { batch, tq, tk, d, scale, causal }: AttentionSizes,
+  ): void {
+    const dp = even(d), tkp = even(tk);
+    const [aq, ak, av, ao, ap] = place(
+      batch * tq * dp,
+      batch * d * tkp,
+      batch * tk * dp,
+      batch * tq * dp,
+      tkp,
+    );
+    headsIn(q, tq, d, batch, aq);
+    headsInTransposed(k, tk, d, batch, ak);
+    headsIn(v, tk, d, batch, av);
+    attentionKernels.forward(aq, ak, av, ao, ap, batch, tq, tk, d, dp, tkp, scale, causal ? 1 : 0);
+    headsOut(ao, out, tq, d, batch);
+  },
+  /** Writes ∂L/∂Q, ∂L/∂K and ∂L/∂V into the heads of `dq`, `dk` and `dv`, from G = ∂L/∂O
+   * (the probabilities computed again from Q and K). */
+  backward(
+    grad: AttentionHeads,
+    q: AttentionHeads,
+    k: AttentionHeads,
+    v: AttentionHeads,
+    { batch, tq, tk, d, scale, causal }: AttentionSizes,
+    dq: AttentionHeads,
+    dk: AttentionHeads,
+    dv: AttentionHeads,
+  ): void {
+    const dp = even(d), tkp = even(tk);
+    const rowsQ = batch * tq * dp, rowsK = batch * tk * dp, columnsK = batch * d * tkp;
+    const [ag, aq, ak, akt, av, ap, adq, adk, adv, ads] = place(
+      rowsQ,
+      rowsQ,
+      rowsK,
+      columnsK,
+      columnsK,
+      tkp,
+      rowsQ,
+      rowsK,
+      rowsK,
+      tkp,
+    );
+    headsIn(grad, tq, d, batch, ag);
+    headsIn(q, tq, d, batch, aq);
+    headsIn(k, tk, d, batch, ak);
+    headsInTransposed(k, tk, d, batch, akt);
+    headsInTransposed(v, tk, d, batch, av);
+    attentionKernels.backward(
+      ag,
+      aq,
+      ak,
+      akt,
+      av,
+      ap,
+      adq,
+      adk,
+      adv,
+      ads,
+      batch,
+      tq,
+      tk,
+      d,
+      dp,
+      tkp,
+      scale,
+      causal ? 1 : 0,
+    );
+    headsOut(adq, dq, tq, d, batch);
+    headsOut(adk, dk, tk, d, batch);
+    headsOut(adv, dv, tk, d, batch);
+  },
+};
