@@ -32,6 +32,7 @@ import {
 import {
   argmaxPositions,
   type AttentionParams,
+  type BackwardContext,
   type ClampParams,
   type IndexList,
   type ReduceParams,
@@ -683,45 +684,30 @@ function propagate(root: Tensor, seed: FloatArray, intermediateGrads: boolean): 
     if (op === null || grad === null) continue;
     const inputs = node.inputs;
     const needs = inputs.map((t) => t.requiresGrad);
-    let grads: (FloatArray | null)[];
-    // The array the op read: its gradient, or that widened. Both are finite (checked when
+    // A float32 gradient goes to the op's float32 backward where it has one; any other op
+    // reads it widened to float64 (exactly). The node's own gradient stays the float32 one;
+    // the widened copy (which the op may hand on as an input's gradient) is the pass's too.
+    const float32 = grad instanceof Float32Array &&
+      op.backwardFloat32 !== undefined && node.data instanceof Float32Array;
+    // The array the op reads: its gradient, or that widened. Both are finite (checked when
     // they were made), so an op that hands one on as an input's gradient needs no new check.
     let given: FloatArray = grad;
-    if (grad instanceof Float64Array) {
-      grads = op.backward({
-        grad,
-        inputs,
-        out: node,
-        saved: node.saved,
-        params: node.params,
-        needs,
-      });
-    } else if (op.backwardFloat32 && node.data instanceof Float32Array) {
-      grads = op.backwardFloat32({
-        grad,
-        inputs,
-        out: node,
-        saved: node.saved,
-        params: node.params,
-        needs,
-      });
-    } else {
-      // An op without a float32 backward reads its gradient widened to float64 (exactly).
-      // The node's own gradient stays the float32 one; the widened copy (which the op may
-      // hand on as an input's gradient) is the pass's too.
-      const wide = gradientArrayToOverwrite(grad.length);
-      wide.set(grad);
-      extra.push(wide);
-      given = wide;
-      grads = op.backward({
-        grad: wide,
-        inputs,
-        out: node,
-        saved: node.saved,
-        params: node.params,
-        needs,
-      });
+    if (!float32 && grad instanceof Float32Array) {
+      given = gradientArrayToOverwrite(grad.length);
+      given.set(grad);
+      extra.push(given);
     }
+    const context = {
+      grad: given,
+      inputs,
+      out: node,
+      saved: node.saved,
+      params: node.params,
+      needs,
+    };
+    const grads = float32
+      ? op.backwardFloat32!(context as BackwardContext<unknown, Float32Array>)
+      : op.backward(context as BackwardContext<unknown>);
     for (let j = 0; j < inputs.length; j++) {
       if (!needs[j]) continue;
       const g = grads[j] as FloatArray;
