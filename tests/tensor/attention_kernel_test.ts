@@ -3,6 +3,7 @@ import { fc } from "../_seed.ts";
 import { attentionBackward, attentionForward } from "../../lib/tensor/kernels/_attention.ts";
 import { SMALL_PRODUCT } from "../../lib/tensor/kernels/_product.ts";
 import { EPSILON } from "../../lib/tensor/_dtype.ts";
+import { assertWithin, maxAbs } from "./_within.ts";
 
 // Attention's kernels on float32 arrays (float32 products, on the SIMD kernel from
 // SMALL_PRODUCT multiply-adds) against the same kernels in float64 on the same numbers.
@@ -21,26 +22,6 @@ function draws(length: number, seed: number): Float32Array {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
     return 4 * (s / 2 ** 32) - 2;
   });
-}
-
-function maxAbs(xs: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < xs.length; i++) m = Math.max(m, Math.abs(xs[i]));
-  return m;
-}
-
-function assertWithin(
-  what: string,
-  got: ArrayLike<number>,
-  want: ArrayLike<number>,
-  bound: number,
-) {
-  for (let i = 0; i < want.length; i++) {
-    assert.ok(
-      Math.abs(got[i] - want[i]) <= bound,
-      `${what}[${i}]: float32 ${got[i]}, float64 ${want[i]}, bound ${bound}`,
-    );
-  }
 }
 
 Deno.test("attention's kernels in float32 agree with float64 within float32's error bound", () => {

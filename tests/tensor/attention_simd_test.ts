@@ -13,6 +13,7 @@ import {
   simdAttentionRouted,
 } from "../../lib/tensor/kernels/simd.ts";
 import { EPSILON, type FloatArray } from "../../lib/tensor/_dtype.ts";
+import { assertWithin, maxAbs } from "./_within.ts";
 
 type DType = "float64" | "float32";
 
@@ -55,27 +56,6 @@ function split(from: AttentionHeads, outer: number, rows: number, d: number): Fl
     }
   }
   return out;
-}
-
-function maxAbs(xs: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < xs.length; i++) m = Math.max(m, Math.abs(xs[i]));
-  return m;
-}
-
-function assertWithin(
-  what: string,
-  got: ArrayLike<number>,
-  want: ArrayLike<number>,
-  bound: number,
-) {
-  assert.equal(got.length, want.length);
-  for (let i = 0; i < want.length; i++) {
-    assert.ok(
-      Math.abs(got[i] - want[i]) <= bound,
-      `${what}[${i}]: kernel ${got[i]}, reference ${want[i]}, bound ${bound}`,
-    );
-  }
 }
 
 Deno.test("the batched SIMD attention kernels agree with the reference kernels", () => {

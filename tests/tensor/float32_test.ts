@@ -5,6 +5,7 @@ import { applyOp, randn, Tensor, tensor, zeros } from "../../lib/tensor/tensor.t
 import { EPSILON } from "../../lib/tensor/_dtype.ts";
 import { Random } from "../../lib/util/random.ts";
 import { opCallArbitrary } from "./_tensor_arbitraries.ts";
+import { maxAbs } from "./_within.ts";
 
 const SEED = 32;
 console.log(`float32_test: fast-check seed ${SEED}`);
@@ -19,11 +20,6 @@ const registry = Object.entries(tensorOps) as [string, TensorOpSpec][];
 // plus as many of the smallest subnormal for values that underflow.
 const ULPS = 16;
 const SMALLEST_FLOAT32 = 2 ** -149;
-function maxAbs(xs: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < xs.length; i++) m = Math.max(m, Math.abs(xs[i]));
-  return m;
-}
 function assertClose(what: string, got: ArrayLike<number>, want: ArrayLike<number>, terms = 0) {
   const scale = Math.max(maxAbs(want), terms);
   for (let i = 0; i < want.length; i++) {
