@@ -375,8 +375,8 @@ function defineBinary(
 
   // A float32 gradient of a float32 result (so both operands are float32). An operand of the
   // result's size gets a float32 gradient: each element computed as `backward` does (there:
-  // −0 + slope·grad, which is slope·grad exactly) and rounded once; where the slope is 1 (add,
-  // sub's first operand) that is the gradient itself, handed on with no copy. A repeated
+  // −0 + slope·grad, which is slope·grad exactly) and rounded once; where the slope is 1
+  // (`loops.unitSlope`) that is the gradient itself, handed on with no copy. A repeated
   // operand's gradient sums over its repetitions: that stays `backward`'s float64 sum (as does
   // the gradient of an operand whose slope reads a repeated one).
   function backwardFloat32(
@@ -391,7 +391,7 @@ function defineBinary(
       if (!needs[which]) continue;
       if ((which === 0 ? a : b).data.length !== n) {
         repeated[which] = true;
-      } else if (name === "add" || (name === "sub" && which === 0)) {
+      } else if (loops.unitSlope?.[which]) {
         gradients[which] = grad;
       } else if (!bothWhole) {
         repeated[which] = true; // its slope reads the other, repeated operand: `backward`'s way

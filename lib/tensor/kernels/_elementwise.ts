@@ -61,6 +61,12 @@ export interface BinaryLoops {
     grad: Float32Array,
     g: Float32Array,
   ): void;
+  /**
+   * Optional: which operands have a local derivative of exactly 1 everywhere (add's both,
+   * sub's first), so that an operand of the result's shape may be handed the result's own
+   * gradient instead of one computed element by element.
+   */
+  readonly unitSlope?: readonly [boolean, boolean];
 }
 
 /** Loops of one unary element-wise op. */
@@ -120,6 +126,7 @@ export const hotLoops: {
 } = {
   binary: {
     add: {
+      unitSlope: [true, true],
       forward(x, px, y, py, out) {
         for (let i = 0, a = 0, b = 0; i < out.length; i++) {
           out[i] = add.forward(x[a], y[b]);
@@ -143,6 +150,7 @@ export const hotLoops: {
       },
     },
     sub: {
+      unitSlope: [true, false],
       forward(x, px, y, py, out) {
         for (let i = 0, a = 0, b = 0; i < out.length; i++) {
           out[i] = sub.forward(x[a], y[b]);

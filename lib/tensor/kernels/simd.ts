@@ -514,6 +514,7 @@ export function routedBinaryLoops(op: "add" | "sub" | "mul", loops: BinaryLoops)
     },
     backward: loops.backward,
     backward32: loops.backward32,
+    unitSlope: loops.unitSlope,
   };
 }
 
