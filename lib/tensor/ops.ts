@@ -2605,7 +2605,7 @@ export const tensorOps: TensorOpRegistry = {
       splitHeads(qkv.data, 3 * width, width, k, layout);
       splitHeads(qkv.data, 3 * width, 2 * width, v, layout);
       const { out, probs } = attentionForward(q, k, v, layout.sizes);
-      const result = allocate(dtypeOf(qkv.data), outer * time * width);
+      const result = allocate(dtype, outer * time * width);
       mergeHeads(out, result, width, 0, layout);
       releaseGradientArrays([out]); // read into result: nothing else holds it
       const saved: SelfAttentionSaved = { layout, probs, q, k, v };
@@ -2751,14 +2751,7 @@ function selfAttentionLayout(qkv: TensorData, params: SelfAttentionParams): Self
   const d = fused / (3 * heads);
   const time = qkv.shape[rank - 2];
   const outer = sizeOf(qkv.shape.slice(0, -2));
-  const scale = params.scale ?? 1 / Math.sqrt(d);
-  if (!Number.isFinite(scale)) {
-    throw new RangeError(`selfAttention: scale must be finite, got ${scale}`);
-  }
-  const causal = params.causal ?? true;
-  if (typeof causal !== "boolean") {
-    throw new TypeError(`selfAttention: causal must be a boolean, got ${String(causal)}`);
-  }
+  const { scale, causal } = attentionFlags("selfAttention", params, d);
   const batch = d === 0 ? 0 : outer * heads;
   return { outer, time, heads, d, sizes: { batch, tq: time, tk: time, d, scale, causal } };
 }
@@ -2809,6 +2802,23 @@ interface AttentionSaved {
   readonly wide: readonly Float64Array[];
 }
 
+/** An attention op's `scale` (1/√d by default) and `causal` (true by default), checked. */
+function attentionFlags(
+  op: string,
+  params: AttentionParams | undefined,
+  d: number,
+): { scale: number; causal: boolean } {
+  const scale = params?.scale ?? 1 / Math.sqrt(d);
+  if (!Number.isFinite(scale)) {
+    throw new RangeError(`${op}: scale must be finite, got ${scale}`);
+  }
+  const causal = params?.causal ?? true;
+  if (typeof causal !== "boolean") {
+    throw new TypeError(`${op}: causal must be a boolean, got ${String(causal)}`);
+  }
+  return { scale, causal };
+}
+
 function attentionSizes(
   q: TensorData,
   k: TensorData,
@@ -2827,14 +2837,7 @@ function attentionSizes(
   }
   const [tq, d] = q.shape.slice(-2);
   const tk = k.shape[rank - 2];
-  const scale = params?.scale ?? 1 / Math.sqrt(d);
-  if (!Number.isFinite(scale)) {
-    throw new RangeError(`attention: scale must be finite, got ${scale}`);
-  }
-  const causal = params?.causal ?? true;
-  if (typeof causal !== "boolean") {
-    throw new TypeError(`attention: causal must be a boolean, got ${String(causal)}`);
-  }
+  const { scale, causal } = attentionFlags("attention", params, d);
   if (causal && tq > tk) {
     throw new RangeError(
       `attention: causal attention of ${tq} queries needs at least as many keys, got ${tk}`,
