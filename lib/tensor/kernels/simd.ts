@@ -12,7 +12,7 @@
  * @module
  */
 
-import type { DType, FloatArray } from "../_dtype.ts";
+import { type DType, dtypeOf, type FloatArray } from "../_dtype.ts";
 import type { BinaryLoops, UnaryLoops } from "./_elementwise.ts";
 import { MAX_PAGES, simdModuleBytes } from "./_simd_module.ts";
 import { attentionModuleBytes } from "./_attention_module.ts";
@@ -159,10 +159,6 @@ function routed(op: SimdOp, dtype: DType, length: number): boolean {
   if (mode !== "measured") return mode === "always";
   const [from, below] = SIMD_FROM[op][dtype];
   return length >= from && length < below;
-}
-
-function dtypeOfArray(data: FloatArray): DType {
-  return data instanceof Float32Array ? "float32" : "float64";
 }
 
 // ---------------------------------------------------------------------------------------
@@ -502,9 +498,9 @@ function repeatable(period: number, length: number, dtype: DType): boolean {
 export function routedBinaryLoops(op: "add" | "sub" | "mul", loops: BinaryLoops): BinaryLoops {
   return {
     forward(x, px, y, py, out) {
-      const dtype = dtypeOfArray(out);
+      const dtype = dtypeOf(out);
       if (
-        routed(op, dtype, out.length) && dtypeOfArray(x) === dtype && dtypeOfArray(y) === dtype &&
+        routed(op, dtype, out.length) && dtypeOf(x) === dtype && dtypeOf(y) === dtype &&
         repeatable(px, out.length, dtype) && repeatable(py, out.length, dtype)
       ) {
         simdKernels.binary(op, x, px, y, py, out);
@@ -536,7 +532,7 @@ export function routedBinaryLoops(op: "add" | "sub" | "mul", loops: BinaryLoops)
 export function routedUnaryLoops(op: "exp" | "tanh" | "gelu", loops: UnaryLoops): UnaryLoops {
   return {
     forward(x, out) {
-      if (routed(op, dtypeOfArray(x), out.length)) simdKernels.unary(op, x, out);
+      if (routed(op, dtypeOf(x), out.length)) simdKernels.unary(op, x, out);
       else loops.forward(x, out);
     },
     backward: loops.backward,
@@ -558,7 +554,7 @@ export function routedUnaryLoops(op: "exp" | "tanh" | "gelu", loops: UnaryLoops)
  * ```
  */
 export function simdRouted(op: SimdOp, data: FloatArray, run: () => void): boolean {
-  if (!routed(op, dtypeOfArray(data), data.length)) return false;
+  if (!routed(op, dtypeOf(data), data.length)) return false;
   run();
   return true;
 }
