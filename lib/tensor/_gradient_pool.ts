@@ -44,6 +44,20 @@ export function float32GradientArrayToOverwrite(length: number): Float32Array {
   return takeFree(free32, length) ?? new Float32Array(length);
 }
 
+/**
+ * An array of `like`'s element type and `length` elements (by default `like`'s), left over
+ * from an earlier use as {@link gradientArrayToOverwrite}: for a gradient computed in the
+ * element type of the tensor it belongs to.
+ */
+export function gradientArrayToOverwriteLike(
+  like: FloatArray,
+  length: number = like.length,
+): FloatArray {
+  return like instanceof Float32Array
+    ? float32GradientArrayToOverwrite(length)
+    : gradientArrayToOverwrite(length);
+}
+
 function takeFree<T extends FloatArray>(free: Map<number, T[]>, length: number): T | undefined {
   const reused = free.get(length)?.pop();
   if (reused !== undefined) {

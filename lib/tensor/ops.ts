@@ -51,6 +51,7 @@ import {
   float32GradientArrayToOverwrite,
   gradientArray,
   gradientArrayToOverwrite,
+  gradientArrayToOverwriteLike,
   releaseGradientArrays,
 } from "./_gradient_pool.ts";
 import {
@@ -2651,15 +2652,11 @@ function selfAttentionBackward(
   const { layout, probs, q, k, v } = saved as SelfAttentionSaved;
   const width = layout.heads * layout.d;
   // ∂L/∂O in the heads' element type (a float64 gradient is rounded for float32 heads).
-  const g = q instanceof Float32Array
-    ? float32GradientArrayToOverwrite(q.length)
-    : gradientArrayToOverwrite(q.length);
+  const g = gradientArrayToOverwriteLike(q);
   splitHeads(grad, width, 0, g, layout);
   const [dq, dk, dv] = attentionBackward(g, q, k, v, probs, layout.sizes, [true, true, true]);
   // The three merges write every element of gx (its thirds): no zeroing needed.
-  const gx = qkv.data instanceof Float32Array
-    ? float32GradientArrayToOverwrite(qkv.data.length)
-    : gradientArrayToOverwrite(qkv.data.length);
+  const gx = gradientArrayToOverwriteLike(qkv.data);
   mergeHeads(dq as FloatArray, gx, 3 * width, 0, layout);
   mergeHeads(dk as FloatArray, gx, 3 * width, width, layout);
   mergeHeads(dv as FloatArray, gx, 3 * width, 2 * width, layout);
@@ -2676,9 +2673,7 @@ function selfAttentionKernelBackward(
 ): FloatArray {
   const width = layout.heads * layout.d;
   // The kernel writes every element of gx (its thirds): no zeroing needed.
-  const gx = qkv instanceof Float32Array
-    ? float32GradientArrayToOverwrite(qkv.length)
-    : gradientArrayToOverwrite(qkv.length);
+  const gx = gradientArrayToOverwriteLike(qkv);
   const fused = (data: FloatArray, column: number) => headsOf(data, layout, 3 * width, column);
   simdAttention.backward(
     headsOf(grad, layout, width, 0),

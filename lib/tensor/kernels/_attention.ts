@@ -16,7 +16,7 @@
  */
 
 import type { FloatArray } from "../_dtype.ts";
-import { float32GradientArrayToOverwrite, gradientArrayToOverwrite } from "../_gradient_pool.ts";
+import { gradientArrayToOverwriteLike } from "../_gradient_pool.ts";
 import { product } from "./_product.ts";
 
 /** Sizes of an attention call: `batch` independent problems. */
@@ -92,10 +92,7 @@ export function attentionBackward<T extends FloatArray>(
 ): (T | null)[] {
   // Each product below writes its whole block of these (none accumulates), so they come
   // from the gradient pool unzeroed, like any gradient an op's backward returns.
-  const pooled = (length: number): T =>
-    (q instanceof Float32Array
-      ? float32GradientArrayToOverwrite(length)
-      : gradientArrayToOverwrite(length)) as T;
+  const pooled = (length: number): T => gradientArrayToOverwriteLike(q, length) as T;
   const dq = needs[0] ? pooled(q.length) : null;
   const dk = needs[1] ? pooled(k.length) : null;
   const dv = needs[2] ? pooled(v.length) : null;
