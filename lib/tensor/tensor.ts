@@ -1304,9 +1304,10 @@ export function dropout(x: Tensor, options: DropoutOptions): Tensor {
 
 /**
  * `x · weightᵀ + bias` over the last axis of `x`, with `weight` of shape `[out, in]` (as
- * PyTorch) and an optional `bias` `[out]`. Each output is the left fold
+ * PyTorch) and an optional `bias` `[out]`. In float64 each output is the left fold
  * `((b + w₀x₀) + w₁x₁) + …` of a micrograd neuron, in that order, so it reproduces scalar
- * engines (and the W1 workload) bit for bit.
+ * engines (and the W1 workload) bit for bit; in float32 the same fold runs with fused
+ * multiply-adds (each step rounded once), as float32 training does elsewhere.
  *
  * @example
  * ```ts
