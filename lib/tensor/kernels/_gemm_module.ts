@@ -37,13 +37,14 @@ export const MAX_PAGES = 16384;
 
 /** Names and argument lists of the functions each module exports (all arguments i32). */
 export const GEMM_EXPORTS = {
-  /** micro(ap, bp, c, ldcBytes, kc, load): C block (+)= packed strip · packed panel. */
-  micro: ["ap", "bp", "c", "ldcBytes", "kc", "load"],
+  /** micro(ap, bp, c, ldcBytes, kc, start, bias): C block = start + packed strip · packed panel. */
+  micro: ["ap", "bp", "c", "ldcBytes", "kc", "start", "bias"],
   /** packB(offB, rowStride, colStride, k, n, panels, offBp): strides in bytes. */
   packB: ["offB", "rowStride", "colStride", "k", "n", "panels", "offBp"],
   /** packA(offA, rowStride, colStride, m, p0, kc, i0, i1, offAp): one k-block of a chunk. */
   packA: ["offA", "rowStride", "colStride", "m", "p0", "kc", "i0", "i1", "offAp"],
-  /** chunk(offA, rowStride, colStride, offBp, offC, ldc, m, k, panels, accumulate, i0, i1, offAp). */
+  /** chunk(offA, rowStride, colStride, offBp, offC, ldc, m, k, panels, start, offBias, i0, i1,
+   * offAp). */
   chunk: [
     "offA",
     "rowStride",
@@ -54,7 +55,8 @@ export const GEMM_EXPORTS = {
     "m",
     "k",
     "panels",
-    "accumulate",
+    "start",
+    "offBias",
     "i0",
     "i1",
     "offAp",
@@ -133,18 +135,20 @@ const get = (index: number): Emit => (f) => f.localGet(index);
 const constant = (value: number): Emit => (f) => f.i32Const(value);
 
 /**
- * The micro-kernel `micro(ap, bp, c, ldcBytes, kc, load)` of `kind`'s shape: C block (+)=
- * packed strip · packed panel. With `load` 0 the block starts from zero (WebAssembly locals
- * start at zero) instead of from C's contents: the first k-block of a product that does not
- * accumulate needs no zero-filled C.
+ * The micro-kernel `micro(ap, bp, c, ldcBytes, kc, start, bias)` of `kind`'s shape: C block =
+ * start + packed strip · packed panel. The block starts from zero with `start` 0 (WebAssembly
+ * locals start at zero: the first k-block of a product that does not accumulate needs no
+ * zero-filled C), from C's contents with 1, and with 2 from the NR values at `bias`, the
+ * same in every row (a layer's bias: the first k-block of a product that starts from one
+ * needs no C filled with copies of it).
  *
  * Registers are the budget: V8 on x64 gives a function 15 vector registers (xmm15 is its
  * scratch), and the loop holds mr·v accumulators, v vectors of B and one splat of A (v =
  * vectors a row of the block), all live at once; one more and the loop spills to the stack.
  */
 export function microKernel(kind: ElementKind, fused: boolean): FunctionBuilder {
-  const f = new FunctionBuilder(["i32", "i32", "i32", "i32", "i32", "i32"], []);
-  const [ap, bp, c, ldc, kc, load] = [0, 1, 2, 3, 4, 5];
+  const f = new FunctionBuilder(["i32", "i32", "i32", "i32", "i32", "i32", "i32"], []);
+  const [ap, bp, c, ldc, kc, start, bias] = [0, 1, 2, 3, 4, 5, 6];
   const vectors = (kind.nr * kind.bytes) / 16;
   const row = f.local("i32");
   const acc: number[][] = [];
@@ -161,10 +165,16 @@ export function microKernel(kind: ElementKind, fused: boolean): FunctionBuilder 
       if (r < kind.mr - 1) f.localGet(row).localGet(ldc).i32Add().localSet(row);
     }
   };
-  f.localGet(load).if();
+  f.localGet(start).i32Const(1).i32Eq().if();
   eachRow((r) => {
     for (let v = 0; v < vectors; v++) f.localGet(row).v128Load(16 * v).localSet(acc[r][v]);
   });
+  f.end();
+  f.localGet(start).i32Const(2).i32Eq().if();
+  for (let v = 0; v < vectors; v++) f.localGet(bias).v128Load(16 * v).localSet(acc[0][v]);
+  for (let r = 1; r < kind.mr; r++) {
+    for (let v = 0; v < vectors; v++) f.localGet(acc[0][v]).localSet(acc[r][v]);
+  }
   f.end();
   // One step of p: the row of the B panel, then per row of A one splat and v multiply-adds;
   // `u` is the step's place in an unrolled group (a constant byte offset).
@@ -369,11 +379,13 @@ function packA(kind: ElementKind): FunctionBuilder {
  * chunk's rows of A are packed once into the thread's scratch at offAp; then for each panel
  * of B, each strip of the chunk meets it in the micro-kernel. The panel (KC·NR elements) stays
  * in L1 while the chunk's strips pass over it, and the packed strips stay in L2 while the
- * panels pass: packed B is read straight through, so no column blocking is needed.
+ * panels pass: packed B is read straight through, so no column blocking is needed. The first
+ * k-block starts each row of C as `start` says (0: zero; 1: C's contents, the product
+ * accumulating onto them; 2: the row of ldc values at offBias), the later ones from C.
  */
 function chunk(kind: ElementKind): FunctionBuilder {
-  const f = new FunctionBuilder(new Array(13).fill("i32"), []);
-  const [offA, rs, cs, offBp, offC, ldc, m, k, panels, accumulate, i0, i1, offAp] = [
+  const f = new FunctionBuilder(new Array(14).fill("i32"), []);
+  const [offA, rs, cs, offBp, offC, ldc, m, k, panels, start, offBias, i0, i1, offAp] = [
     0,
     1,
     2,
@@ -387,8 +399,9 @@ function chunk(kind: ElementKind): FunctionBuilder {
     10,
     11,
     12,
+    13,
   ];
-  const [p0, kc, jp, s, bBlock, load, panel, cBlock] = new Array(8).fill(0)
+  const [p0, kc, jp, s, bBlock, blockStart, panel, cBlock, panelBias] = new Array(9).fill(0)
     .map(() => f.local("i32"));
   const E = kind.bytes;
   forLoop(f, p0, constant(0), get(k), constant(KC), () => {
@@ -397,17 +410,19 @@ function chunk(kind: ElementKind): FunctionBuilder {
       .i32GtS().select().localSet(kc);
     f.localGet(offA).localGet(rs).localGet(cs).localGet(m).localGet(p0).localGet(kc);
     f.localGet(i0).localGet(i1).localGet(offAp).call(PACK_A_INDEX);
-    // The first k-block starts from zero unless the product accumulates onto C.
-    f.localGet(accumulate).localGet(p0).i32Or().localSet(load);
+    // blockStart = p0 === 0 ? start : 1: later k-blocks fold onto what the earlier left in C.
+    f.localGet(start).i32Const(1).localGet(p0).i32Eqz().select().localSet(blockStart);
     // This k-block of packed B starts at offBp + p0 · panels · NR · E.
     f.localGet(offBp).localGet(p0).localGet(panels).i32Mul().i32Const(kind.nr * E).i32Mul()
       .i32Add().localSet(bBlock);
     forLoop(f, jp, constant(0), get(panels), constant(1), () => {
-      // panel = bBlock + jp·kc·NR·E; cBlock = offC + i0·ldc + jp·NR·E
+      // panel = bBlock + jp·kc·NR·E; cBlock = offC + i0·ldc + jp·NR·E; panelBias = offBias +
+      // jp·NR·E
       f.localGet(bBlock).localGet(jp).localGet(kc).i32Mul().i32Const(kind.nr * E).i32Mul()
         .i32Add().localSet(panel);
-      f.localGet(offC).localGet(i0).localGet(ldc).i32Mul().i32Add().localGet(jp)
-        .i32Const(kind.nr * E).i32Mul().i32Add().localSet(cBlock);
+      f.localGet(jp).i32Const(kind.nr * E).i32Mul().localTee(panelBias).localGet(offC).i32Add()
+        .localGet(i0).localGet(ldc).i32Mul().i32Add().localSet(cBlock);
+      f.localGet(panelBias).localGet(offBias).i32Add().localSet(panelBias);
       forLoop(
         f,
         s,
@@ -415,11 +430,11 @@ function chunk(kind: ElementKind): FunctionBuilder {
         (g) => g.localGet(i1).localGet(i0).i32Sub(),
         constant(kind.mr),
         () => {
-          // micro(offAp + s·kc·E, panel, cBlock + s·ldc, ldc, kc, load)
+          // micro(offAp + s·kc·E, panel, cBlock + s·ldc, ldc, kc, blockStart, panelBias)
           f.localGet(offAp).localGet(s).localGet(kc).i32Mul().i32Const(E).i32Mul().i32Add();
           f.localGet(panel);
           f.localGet(cBlock).localGet(s).localGet(ldc).i32Mul().i32Add();
-          f.localGet(ldc).localGet(kc).localGet(load).call(MICRO_INDEX);
+          f.localGet(ldc).localGet(kc).localGet(blockStart).localGet(panelBias).call(MICRO_INDEX);
         },
       );
     });
