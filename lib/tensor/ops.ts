@@ -37,6 +37,7 @@ import {
 } from "./kernels/_elementwise.ts";
 import { attentionBackward, attentionForward, type AttentionSizes } from "./kernels/_attention.ts";
 import { product } from "./kernels/_product.ts";
+import { addColumnSums } from "./_matmul.ts";
 import {
   type AttentionHeads,
   routedBinaryLoops,
@@ -662,9 +663,7 @@ function linearBackward(
   }
   if (inputs.length === 3 && needs[2]) {
     const gb = gradientArray(outSize);
-    for (let r = 0; r < rowCount; r++) {
-      for (let j = 0; j < outSize; j++) gb[j] += g[r * outSize + j];
-    }
+    addColumnSums(g, rowCount, outSize, gb);
     grads[2] = gb;
   }
   return grads.slice(0, inputs.length);
