@@ -324,8 +324,10 @@ function packB(kind: ElementKind): FunctionBuilder {
 
 /**
  * packA: rows i0 … i1 − 1, columns p0 … p0 + kc − 1 of A into strips of MR rows, each
- * strip column after column. A strip wholly inside A is copied without bounds tests; the
- * last one, past m, is zero-padded.
+ * strip column after column. A strip wholly inside A is copied without bounds tests, and
+ * when A's column is contiguous (A stored transposed: the strip's column is MR adjacent
+ * elements) as whole vectors (then 8- or 4-byte pieces); the last strip, past m, is
+ * zero-padded.
  */
 function packA(kind: ElementKind): FunctionBuilder {
   const f = new FunctionBuilder(new Array(9).fill("i32"), []);
@@ -339,6 +341,22 @@ function packA(kind: ElementKind): FunctionBuilder {
       .i32Mul().i32Add().localSet(strip);
     // if (i + MR <= m)
     f.localGet(i).i32Const(kind.mr).i32Add().localGet(m).i32LeS().if();
+    f.localGet(rs).i32Const(E).i32Eq().if();
+    forLoop(f, p, constant(0), get(kc), constant(1), () => {
+      // The column's MR·E contiguous bytes: 16 at a time, then 8, then 4.
+      let at = 0;
+      for (; at + 16 <= kind.mr * E; at += 16) {
+        f.localGet(w).localGet(strip).v128Load(at).v128Store(at);
+      }
+      if (at + 8 <= kind.mr * E) {
+        f.localGet(w).localGet(strip).f64Load(at).f64Store(at);
+        at += 8;
+      }
+      if (at < kind.mr * E) f.localGet(w).localGet(strip).f32Load(at).f32Store(at);
+      f.localGet(w).i32Const(kind.mr * E).i32Add().localSet(w);
+      f.localGet(strip).localGet(cs).i32Add().localSet(strip);
+    });
+    f.else();
     forLoop(f, p, constant(0), get(kc), constant(1), () => {
       f.localGet(strip).localSet(x);
       for (let row = 0; row < kind.mr; row++) {
@@ -350,6 +368,7 @@ function packA(kind: ElementKind): FunctionBuilder {
       f.localGet(w).i32Const(kind.mr * E).i32Add().localSet(w);
       f.localGet(strip).localGet(cs).i32Add().localSet(strip);
     });
+    f.end();
     f.else();
     // The last strip: rows from m on are zeros.
     forLoop(f, p, constant(0), get(kc), constant(1), () => {
