@@ -11,7 +11,9 @@
  * - Rows of A come in chunks (`chunk`), a thread's unit of work: per k-block, the chunk's rows
  *   are packed (`packA`) into strips of MR rows (zero-padded past the last row), column after
  *   column, into the calling thread's scratch; then every (panel, strip) pair is one call of
- *   the micro-kernel. A panel stays in L1 while the strips pass over it.
+ *   the micro-kernel. A panel stays in L1 while the strips pass over it. An A stored
+ *   row-major is read in place instead (`microRows`), but for a last strip past m: its
+ *   packing would be a scalar copy of every element.
  * - The micro-kernel (`micro`) holds an MR × NR block of C in vector registers and, per step
  *   of the shared index p, loads the NR values of B's row as vectors, splats MR values of A
  *   one at a time and does MR·NR/lanes vector multiply-adds.
@@ -39,6 +41,9 @@ export const MAX_PAGES = 16384;
 export const GEMM_EXPORTS = {
   /** micro(ap, bp, c, ldcBytes, kc, start, bias): C block = start + packed strip · packed panel. */
   micro: ["ap", "bp", "c", "ldcBytes", "kc", "start", "bias"],
+  /** microRows(ap, bp, c, ldcBytes, kc, start, bias, aRow): micro with A's rows read in place
+   * (row-major, rows aRow bytes apart) instead of packed. */
+  microRows: ["ap", "bp", "c", "ldcBytes", "kc", "start", "bias", "aRow"],
   /** packB(offB, rowStride, colStride, k, n, panels, offBp): strides in bytes. */
   packB: ["offB", "rowStride", "colStride", "k", "n", "panels", "offBp"],
   /** packA(offA, rowStride, colStride, m, p0, kc, i0, i1, offAp): one k-block of a chunk. */
@@ -108,11 +113,13 @@ export function gemmModuleBytes(
     { name: "packB", body: packB(kind) },
     { name: "packA", body: packA(kind) },
     { name: "chunk", body: chunk(kind) },
+    { name: "microRows", body: microKernel(kind, options.fused, { rows: true }) },
   ], MAX_PAGES);
 }
 
 const MICRO_INDEX = 0;
 const PACK_A_INDEX = 2;
+const MICRO_ROWS_INDEX = 4;
 
 type Emit = (f: FunctionBuilder) => void;
 
@@ -142,13 +149,24 @@ const constant = (value: number): Emit => (f) => f.i32Const(value);
  * same in every row (a layer's bias: the first k-block of a product that starts from one
  * needs no C filled with copies of it).
  *
+ * With `rows` (the variant `microRows(…, aRow)`), A is not a packed strip but MR rows of a
+ * row-major A read in place, `aRow` bytes apart: each step splats A[r, p] from row r's
+ * address (one more integer add per element of A) instead of from the strip. A's rows then
+ * need no packing: for an A stored row-major, packing is a scalar copy of every element
+ * (strided loads), about a tenth of a product of n = 64 columns.
+ *
  * Registers are the budget: V8 on x64 gives a function 15 vector registers (xmm15 is its
  * scratch), and the loop holds mr·v accumulators, v vectors of B and one splat of A (v =
  * vectors a row of the block), all live at once; one more and the loop spills to the stack.
  */
-export function microKernel(kind: ElementKind, fused: boolean): FunctionBuilder {
-  const f = new FunctionBuilder(["i32", "i32", "i32", "i32", "i32", "i32", "i32"], []);
-  const [ap, bp, c, ldc, kc, start, bias] = [0, 1, 2, 3, 4, 5, 6];
+export function microKernel(
+  kind: ElementKind,
+  fused: boolean,
+  options: { readonly rows: boolean } = { rows: false },
+): FunctionBuilder {
+  const direct = options.rows;
+  const f = new FunctionBuilder(new Array(direct ? 8 : 7).fill("i32"), []);
+  const [ap, bp, c, ldc, kc, start, bias, aRow] = [0, 1, 2, 3, 4, 5, 6, 7];
   const vectors = (kind.nr * kind.bytes) / 16;
   const row = f.local("i32");
   const acc: number[][] = [];
@@ -157,6 +175,14 @@ export function microKernel(kind: ElementKind, fused: boolean): FunctionBuilder 
   }
   const b = Array.from({ length: vectors }, () => f.local("v128"));
   const a = f.local("v128");
+  // Row r of A (direct) is at ap + rowOffset[r]: r·aRow, computed once.
+  const rowOffset = [0];
+  for (let r = 1; direct && r < kind.mr; r++) {
+    rowOffset.push(f.local("i32"));
+    f.localGet(aRow).i32Const(r).i32Mul().localSet(rowOffset[r]);
+  }
+  // Bytes from one step's A to the next: a strip column (packed), an element (direct).
+  const aStep = direct ? kind.bytes : kind.mr * kind.bytes;
   // Visits the C block row by row, `row` holding the row's address.
   const eachRow = (visit: (r: number) => void) => {
     f.localGet(c).localSet(row);
@@ -184,8 +210,10 @@ export function microKernel(kind: ElementKind, fused: boolean): FunctionBuilder 
     }
     for (let r = 0; r < kind.mr; r++) {
       f.localGet(ap);
-      if (kind.bytes === 8) f.v128Load64Splat((u * kind.mr + r) * 8);
-      else f.v128Load32Splat((u * kind.mr + r) * 4);
+      if (direct && r > 0) f.localGet(rowOffset[r]).i32Add();
+      const offset = direct ? u * kind.bytes : (u * kind.mr + r) * kind.bytes;
+      if (kind.bytes === 8) f.v128Load64Splat(offset);
+      else f.v128Load32Splat(offset);
       f.localSet(a);
       for (let v = 0; v < vectors; v++) {
         if (fused) {
@@ -206,7 +234,7 @@ export function microKernel(kind: ElementKind, fused: boolean): FunctionBuilder 
   const loopOver = (steps: number) => {
     f.localGet(count).if().loop();
     for (let u = 0; u < steps; u++) step(u);
-    f.localGet(ap).i32Const(steps * kind.mr * kind.bytes).i32Add().localSet(ap);
+    f.localGet(ap).i32Const(steps * aStep).i32Add().localSet(ap);
     f.localGet(bp).i32Const(steps * kind.nr * kind.bytes).i32Add().localSet(bp);
     f.localGet(count).i32Const(1).i32Sub().localTee(count).brIf(0);
     f.end().end();
@@ -398,9 +426,12 @@ function packA(kind: ElementKind): FunctionBuilder {
  * chunk's rows of A are packed once into the thread's scratch at offAp; then for each panel
  * of B, each strip of the chunk meets it in the micro-kernel. The panel (KC·NR elements) stays
  * in L1 while the chunk's strips pass over it, and the packed strips stay in L2 while the
- * panels pass: packed B is read straight through, so no column blocking is needed. The first
- * k-block starts each row of C as `start` says (0: zero; 1: C's contents, the product
- * accumulating onto them; 2: the row of ldc values at offBias), the later ones from C.
+ * panels pass: packed B is read straight through, so no column blocking is needed. An A
+ * whose rows are contiguous (not stored transposed) is not packed: its whole strips are read
+ * in place by `microRows` (a strip's kc·MR elements stay in L1 as well), and only a last
+ * strip past m is packed, zero-padded. The first k-block starts each row of C as `start`
+ * says (0: zero; 1: C's contents, the product accumulating onto them; 2: the row of ldc
+ * values at offBias), the later ones from C.
  */
 function chunk(kind: ElementKind): FunctionBuilder {
   const f = new FunctionBuilder(new Array(14).fill("i32"), []);
@@ -420,15 +451,24 @@ function chunk(kind: ElementKind): FunctionBuilder {
     12,
     13,
   ];
-  const [p0, kc, jp, s, bBlock, blockStart, panel, cBlock, panelBias] = new Array(9).fill(0)
-    .map(() => f.local("i32"));
+  const [p0, kc, jp, s, bBlock, blockStart, panel, cBlock, panelBias, packFrom, row] = new Array(
+    11,
+  ).fill(0).map(() => f.local("i32"));
   const E = kind.bytes;
+  // packFrom: the first row packed. With rows read in place, the last strip if it passes m
+  // (i1 > m: only the product's last chunk), else none; otherwise every row from i0.
+  f.localGet(i0);
+  f.localGet(i1).i32Const(kind.mr).i32Sub().localGet(i1).localGet(i1).localGet(m).i32GtS()
+    .select();
+  f.localGet(cs).i32Const(E).i32Ne().select().localSet(packFrom);
   forLoop(f, p0, constant(0), get(k), constant(KC), () => {
     // kc = min(KC, k − p0)
     f.i32Const(KC).localGet(k).localGet(p0).i32Sub().localTee(kc).localGet(kc).i32Const(KC)
       .i32GtS().select().localSet(kc);
+    f.localGet(packFrom).localGet(i1).i32LtS().if();
     f.localGet(offA).localGet(rs).localGet(cs).localGet(m).localGet(p0).localGet(kc);
-    f.localGet(i0).localGet(i1).localGet(offAp).call(PACK_A_INDEX);
+    f.localGet(packFrom).localGet(i1).localGet(offAp).call(PACK_A_INDEX);
+    f.end();
     // blockStart = p0 === 0 ? start : 1: later k-blocks fold onto what the earlier left in C.
     f.localGet(start).i32Const(1).localGet(p0).i32Eqz().select().localSet(blockStart);
     // This k-block of packed B starts at offBp + p0 · panels · NR · E.
@@ -449,11 +489,24 @@ function chunk(kind: ElementKind): FunctionBuilder {
         (g) => g.localGet(i1).localGet(i0).i32Sub(),
         constant(kind.mr),
         () => {
-          // micro(offAp + s·kc·E, panel, cBlock + s·ldc, ldc, kc, blockStart, panelBias)
-          f.localGet(offAp).localGet(s).localGet(kc).i32Mul().i32Const(E).i32Mul().i32Add();
+          f.localGet(i0).localGet(s).i32Add().localTee(row).localGet(packFrom).i32LtS().if();
+          // microRows(offA + row·rs + p0·E, panel, cBlock + s·ldc, ldc, kc, blockStart,
+          // panelBias, rs)
+          f.localGet(offA).localGet(row).localGet(rs).i32Mul().i32Add().localGet(p0)
+            .i32Const(E).i32Mul().i32Add();
+          f.localGet(panel);
+          f.localGet(cBlock).localGet(s).localGet(ldc).i32Mul().i32Add();
+          f.localGet(ldc).localGet(kc).localGet(blockStart).localGet(panelBias).localGet(rs)
+            .call(MICRO_ROWS_INDEX);
+          f.else();
+          // micro(offAp + (row − packFrom)·kc·E, panel, cBlock + s·ldc, ldc, kc, blockStart,
+          // panelBias)
+          f.localGet(offAp).localGet(row).localGet(packFrom).i32Sub().localGet(kc).i32Mul()
+            .i32Const(E).i32Mul().i32Add();
           f.localGet(panel);
           f.localGet(cBlock).localGet(s).localGet(ldc).i32Mul().i32Add();
           f.localGet(ldc).localGet(kc).localGet(blockStart).localGet(panelBias).call(MICRO_INDEX);
+          f.end();
         },
       );
     });
