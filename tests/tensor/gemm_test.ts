@@ -19,6 +19,12 @@ import {
   MAX_PAGES,
 } from "../../lib/tensor/kernels/_gemm_module.ts";
 import { product, SMALL_PRODUCT } from "../../lib/tensor/kernels/_product.ts";
+import {
+  Control,
+  CONTROL_BYTES,
+  MAX_WORKERS,
+  PARAM_COUNT,
+} from "../../lib/tensor/kernels/_pool_worker.ts";
 import { signedLeb128, unsignedLeb128 } from "../../lib/tensor/kernels/_wasm_encoder.ts";
 import { gradcheckTensor } from "../../lib/tensor/gradcheck.ts";
 import { linear, randn } from "../../lib/tensor/tensor.ts";
@@ -151,6 +157,19 @@ Deno.test("wasm encoder: LEB128 integers as the specification's examples", () =>
   assert.deepEqual(signedLeb128(63), [0x3f]);
   assert.deepEqual(signedLeb128(64), [0xc0, 0x00]);
   assert.deepEqual(signedLeb128(-64), [0x40]);
+});
+
+Deno.test("the pool's control words do not overlap and fit their bytes", () => {
+  // Each word its own, the job's parameters and the worker slots being runs of words.
+  const owner = new Map<number, string>();
+  for (const [name, index] of Object.entries(Control)) {
+    const length = name === "PARAMS" ? PARAM_COUNT : name === "SLOTS" ? MAX_WORKERS : 1;
+    for (let word = index; word < index + length; word++) {
+      assert.ok(!owner.has(word), `${name} and ${owner.get(word)} share word ${word}`);
+      assert.ok(word < CONTROL_BYTES / 4, `${name} word ${word} is past the control bytes`);
+      owner.set(word, name);
+    }
+  }
 });
 
 Deno.test("gemm modules validate in every variant", () => {
