@@ -32,13 +32,14 @@ const { values } = parseArgs({
 const rounds = Number(values.rounds);
 const calls = Number(values.calls);
 
-/** repeat(ap, bp, c, ldc, kc, calls): micro(ap, bp, c, ldc, kc, 1), `calls` times. */
+/** repeat(ap, bp, c, ldc, kc, calls): micro(ap, bp, c, ldc, kc, 1, 0), `calls` times (C
+ * loaded, added to and stored, as in every k-block after a product's first). */
 function repeatLoop(): FunctionBuilder {
   const f = new FunctionBuilder(["i32", "i32", "i32", "i32", "i32", "i32"], []);
   f.block().loop();
   f.localGet(5).i32Eqz().brIf(1);
   for (let i = 0; i < 5; i++) f.localGet(i);
-  f.i32Const(1).call(0);
+  f.i32Const(1).i32Const(0).call(0);
   f.localGet(5).i32Const(1).i32Sub().localSet(5);
   f.br(0).end().end();
   return f;

@@ -37,6 +37,7 @@ import {
 } from "./kernels/_elementwise.ts";
 import { attentionBackward, attentionForward, type AttentionSizes } from "./kernels/_attention.ts";
 import { product } from "./kernels/_product.ts";
+import { addColumnSums } from "./_matmul.ts";
 import {
   type AttentionHeads,
   routedBinaryLoops,
@@ -662,9 +663,7 @@ function linearBackward(
   }
   if (inputs.length === 3 && needs[2]) {
     const gb = gradientArray(outSize);
-    for (let r = 0; r < rowCount; r++) {
-      for (let j = 0; j < outSize; j++) gb[j] += g[r * outSize + j];
-    }
+    addColumnSums(g, rowCount, outSize, gb);
     grads[2] = gb;
   }
   return grads.slice(0, inputs.length);
@@ -1873,8 +1872,8 @@ export const tensorOps: TensorOpRegistry = {
   }),
   linear: defineTensorOp<LinearParams>({
     // x [..., in] · Wᵀ + b, W [out, in] (PyTorch's layout), b [out]. Each output is the left
-    // fold b + w₀x₀ + w₁x₁ + … of a micrograd neuron, so results match scalar engines bit
-    // for bit. ∂x = G·W needs no transpose; ∂W = Gᵀ·x; ∂b sums G over rows.
+    // fold b + w₀x₀ + w₁x₁ + … of a micrograd neuron, so in float64 results match scalar
+    // engines bit for bit. ∂x = G·W needs no transpose; ∂W = Gᵀ·x; ∂b sums G over rows.
     name: "linear",
     arity: "variadic",
     elementwise: false,
@@ -1895,12 +1894,13 @@ export const tensorOps: TensorOpRegistry = {
       if (b !== undefined && !sameShape(b.shape, [outSize])) {
         throw new RangeError(`${where}: bias ${formatShape(b.shape)} should be [${outSize}]`);
       }
-      // Each row of out starts as the bias; the product x·Wᵀ folds onto it, Wᵀ read in place.
+      // Each output's fold starts from its bias (the kernel broadcasts it to every row); the
+      // product x·Wᵀ folds onto it, Wᵀ read in place. In float64 every step rounds the product
+      // and then the sum: the neuron's fold bit for bit, what the tests hold float64 linear
+      // to. In float32 a step may be one fused multiply-add: no float32 engine of the scalar
+      // neuron exists to match, and the fused kernel is faster (and its error bound the same).
       const dtype = resultDType([x, w]);
       const out = allocate(dtype, rowCount * outSize);
-      if (b !== undefined) {
-        for (let r = 0; r < rowCount; r++) out.set(b.data, r * outSize);
-      }
       product(
         { data: asDType(x.data, dtype), offset: 0, transposed: false },
         { data: asDType(w.data, dtype), offset: 0, transposed: true },
@@ -1909,8 +1909,9 @@ export const tensorOps: TensorOpRegistry = {
         rowCount,
         inSize,
         outSize,
-        true,
-        true, // exact: the neuron's fold, bit for bit
+        false,
+        dtype === "float64",
+        b === undefined ? null : asDType(b.data, dtype),
       );
       return { data: out, shape: [...x.shape.slice(0, -1), outSize], saved: rowCount };
     },

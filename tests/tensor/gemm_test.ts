@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { fc } from "../_seed.ts";
-import { matmulAccumulateKernel, matmulKernel } from "../../lib/tensor/_matmul.ts";
+import { matmulAccumulateKernel } from "../../lib/tensor/_matmul.ts";
 import type { FloatArray } from "../../lib/tensor/_dtype.ts";
 import {
   gemm,
@@ -19,6 +19,12 @@ import {
   MAX_PAGES,
 } from "../../lib/tensor/kernels/_gemm_module.ts";
 import { product, SMALL_PRODUCT } from "../../lib/tensor/kernels/_product.ts";
+import {
+  Control,
+  CONTROL_BYTES,
+  MAX_WORKERS,
+  PARAM_COUNT,
+} from "../../lib/tensor/kernels/_pool_worker.ts";
 import { signedLeb128, unsignedLeb128 } from "../../lib/tensor/kernels/_wasm_encoder.ts";
 import { gradcheckTensor } from "../../lib/tensor/gradcheck.ts";
 import { linear, randn } from "../../lib/tensor/tensor.ts";
@@ -63,7 +69,8 @@ const productCase = fc.record({
   n: fc.integer({ min: 1, max: 37 }),
   transposeA: fc.boolean(),
   transposeB: fc.boolean(),
-  accumulate: fc.boolean(),
+  // How each output's fold starts: from 0, from out's previous value, or from its column's bias.
+  start: fc.constantFrom("zero" as const, "accumulate" as const, "bias" as const),
   offset: fc.integer({ min: 0, max: 3 }),
 });
 
@@ -85,26 +92,34 @@ function checkAgainstReference(
   fc.assert(
     fc.property(
       productCase.chain((c) =>
-        fc.tuple(fc.constant(c), values(c.m * c.k), values(c.k * c.n), values(c.m * c.n))
+        fc.tuple(
+          fc.constant(c),
+          values(c.m * c.k),
+          values(c.k * c.n),
+          values(c.m * c.n),
+          values(c.n),
+        )
       ),
-      ([{ m, k, n, transposeA, transposeB, accumulate, offset }, a0, b0, start0]) => {
+      ([{ m, k, n, transposeA, transposeB, start: from, offset }, a0, b0, start0, bias0]) => {
         // The float32 kernel sees float32 inputs; the reference, the same values in float64.
         const a = Float64Array.from(Type.from(a0));
         const b = Float64Array.from(Type.from(b0));
-        const start = Float64Array.from(Type.from(start0));
-        const reference = new Float64Array(m * n);
-        if (accumulate) {
-          reference.set(start);
-          matmulAccumulateKernel(a, b, reference, m, k, n);
-        } else {
-          matmulKernel(a, b, reference, m, k, n);
-        }
+        const accumulate = from === "accumulate";
+        const bias = Float64Array.from(Type.from(bias0));
+        // What each output's fold starts from: out's old value, its bias, or 0.
+        const start = accumulate
+          ? Float64Array.from(Type.from(start0))
+          : from === "bias"
+          ? Float64Array.from({ length: m * n }, (_, i) => bias[i % n])
+          : new Float64Array(m * n);
+        const reference = start.slice();
+        matmulAccumulateKernel(a, b, reference, m, k, n);
         const pad = (x: Float64Array) => {
           const padded = new Type(offset + x.length);
           padded.set(x, offset);
           return padded;
         };
-        const out: FloatArray = pad(start);
+        const out: FloatArray = accumulate ? pad(start) : pad(new Float64Array(m * n).fill(NaN));
         gemm(
           { data: pad(transposeA ? transposed(a, m, k) : a), offset, transposed: transposeA },
           { data: pad(transposeB ? transposed(b, k, n) : b), offset, transposed: transposeB },
@@ -115,14 +130,15 @@ function checkAgainstReference(
           n,
           accumulate,
           exact,
+          from === "bias" ? Type.from(bias) : null,
         );
         const scale = absoluteProducts(a, b, m, k, n);
         for (let i = 0; i < m * n; i++) {
           const got = out[offset + i];
-          const bound = tolerance(k, scale[i] + (accumulate ? Math.abs(start[i]) : 0));
+          const bound = tolerance(k, scale[i] + Math.abs(start[i]));
           assert.ok(
             Math.abs(got - reference[i]) <= bound,
-            `${dtype} ${m}×${k}×${n} tA=${transposeA} tB=${transposeB} acc=${accumulate}: ` +
+            `${dtype} ${m}×${k}×${n} tA=${transposeA} tB=${transposeB} start=${from}: ` +
               `out[${i}] = ${got}, reference ${reference[i]}, bound ${bound}`,
           );
         }
@@ -141,6 +157,19 @@ Deno.test("wasm encoder: LEB128 integers as the specification's examples", () =>
   assert.deepEqual(signedLeb128(63), [0x3f]);
   assert.deepEqual(signedLeb128(64), [0xc0, 0x00]);
   assert.deepEqual(signedLeb128(-64), [0x40]);
+});
+
+Deno.test("the pool's control words do not overlap and fit their bytes", () => {
+  // Each word its own, the job's parameters and the worker slots being runs of words.
+  const owner = new Map<number, string>();
+  for (const [name, index] of Object.entries(Control)) {
+    const length = name === "PARAMS" ? PARAM_COUNT : name === "SLOTS" ? MAX_WORKERS : 1;
+    for (let word = index; word < index + length; word++) {
+      assert.ok(!owner.has(word), `${name} and ${owner.get(word)} share word ${word}`);
+      assert.ok(word < CONTROL_BYTES / 4, `${name} word ${word} is past the control bytes`);
+      owner.set(word, name);
+    }
+  }
 });
 
 Deno.test("gemm modules validate in every variant", () => {
@@ -186,13 +215,15 @@ Deno.test("gemm float32 agrees with the float64 reference within float32's error
 
 // The product A·B (A m×k, B k×n, either stored transposed) through a module of `kind`'s shape,
 // called directly: packB, then `chunk` over chunks of `chunkStrips` strips. Exact variant
-// (separate multiply and add), so the result is the left fold bit for bit.
+// (separate multiply and add), so the result is the left fold bit for bit, from 0, from
+// `start` (m×n: accumulating) or from `bias` (n values, every row).
 function moduleProduct(
   kind: ElementKind,
   a: FloatArray,
   b: FloatArray,
   sizes: { m: number; k: number; n: number; tA: boolean; tB: boolean; chunkStrips: number },
   start: FloatArray | null,
+  bias: FloatArray | null,
 ): FloatArray {
   const { m, k, n, tA, tB, chunkStrips } = sizes;
   const E = kind.bytes;
@@ -205,13 +236,15 @@ function moduleProduct(
   const panels = Math.ceil(n / kind.nr), ldc = panels * kind.nr + 1 * kind.nr;
   const rows = Math.ceil(m / kind.mr) * kind.mr, chunkRows = chunkStrips * kind.mr;
   const offA = chunkRows * KC * E, offB = offA + m * k * E, offBp = offB + k * n * E;
-  const offC = offBp + Math.ceil(k / KC) * KC * ldc * E;
+  const offBias = offBp + Math.ceil(k / KC) * KC * ldc * E, offC = offBias + ldc * E;
   const view: FloatArray = E === 8
     ? new Float64Array(memory.buffer)
     : new Float32Array(memory.buffer);
   view.fill(NaN, offC / E); // without accumulate, C's old contents must not be read
   view.set(a, offA / E);
   view.set(b, offB / E);
+  view.fill(0, offBias / E, offC / E);
+  if (bias !== null) view.set(bias, offBias / E);
   if (start !== null) {
     view.fill(0, offC / E);
     for (let i = 0; i < m; i++) view.set(start.subarray(i * n, (i + 1) * n), offC / E + i * ldc);
@@ -220,7 +253,8 @@ function moduleProduct(
   const [bRow, bCol] = tB ? [E, k * E] : [n * E, E];
   exports.packB(offB, bRow, bCol, k, n, panels, offBp);
   for (let i0 = 0; i0 < rows; i0 += chunkRows) {
-    const params = [offA, aRow, aCol, offBp, offC, ldc * E, m, k, panels, start ? 1 : 0];
+    const from = start !== null ? 1 : bias !== null ? 2 : 0;
+    const params = [offA, aRow, aCol, offBp, offC, ldc * E, m, k, panels, from, offBias];
     exports.chunk(...params, i0, Math.min(rows, i0 + chunkRows), 0);
   }
   const out = new Type(m * n);
@@ -240,32 +274,36 @@ Deno.test("every micro-kernel shape gives the left fold bit for bit", () => {
     tA: fc.boolean(),
     tB: fc.boolean(),
     chunkStrips: fc.integer({ min: 1, max: 3 }),
-    accumulate: fc.boolean(),
+    from: fc.constantFrom("zero", "accumulate", "bias"),
     shape: fc.constantFrom(...shapes),
     bytes: fc.constantFrom(4 as const, 8 as const),
     seed: fc.integer({ min: 1, max: 1000 }),
   });
   fc.assert(
-    fc.property(sizes, ({ m, k, n, tA, tB, chunkStrips, accumulate, shape, bytes, seed }) => {
+    fc.property(sizes, ({ m, k, n, tA, tB, chunkStrips, from, shape, bytes, seed }) => {
       const kind: ElementKind = { bytes, mr: shape[0], nr: (shape[1] * 16) / bytes };
       const round = bytes === 8 ? (x: number) => x : Math.fround;
       const Type = bytes === 8 ? Float64Array : Float32Array;
       const a = Type.from(randn([m * k], { seed }).data);
       const b = Type.from(randn([k * n], { seed: seed + 1 }).data);
-      const start = accumulate ? Type.from(randn([m * n], { seed: seed + 2 }).data) : null;
+      const start = from === "accumulate"
+        ? Type.from(randn([m * n], { seed: seed + 2 }).data)
+        : null;
+      const bias = from === "bias" ? Type.from(randn([n], { seed: seed + 3 }).data) : null;
       const got = moduleProduct(
         kind,
         tA ? Type.from(transposed(Float64Array.from(a), m, k)) : a,
         tB ? Type.from(transposed(Float64Array.from(b), k, n)) : b,
         { m, k, n, tA, tB, chunkStrips },
         start,
+        bias,
       );
       for (let i = 0; i < m; i++) {
         for (let j = 0; j < n; j++) {
           // The fold in the element type: each product and each sum rounded to it.
-          let c = start === null ? 0 : start[i * n + j];
+          let c = start !== null ? start[i * n + j] : bias !== null ? bias[j] : 0;
           for (let p = 0; p < k; p++) c = round(c + round(a[i * k + p] * b[p * n + j]));
-          const where = `${bytes * 8}-bit ${shape} ${m}×${k}×${n} (${i},${j})`;
+          const where = `${bytes * 8}-bit ${shape} ${m}×${k}×${n} ${from} (${i},${j})`;
           assert.equal(got[i * n + j], c, where);
         }
       }
@@ -354,7 +392,8 @@ Deno.test("the pool, stopped, starts again on the next parallel product", () => 
 });
 
 Deno.test("gemm exact, on one thread and with the pool, is the left fold in float32 bit for bit", () => {
-  // Several chunks of rows, two k-blocks, accumulating and not, B read transposed or not; the
+  // Several chunks of rows, two k-blocks, starting from 0, from out or from a bias (passed
+  // to the workers among the job's parameters), A and B read transposed or not; the
   // second shape's B (over 512 KiB) is packed in parts by the pool, the last panel ragged.
   for (const [m, k, n] of [[67, KC + 13, 29], [25, KC + 13, 501]]) {
     exactLeftFoldOnBothPaths(m, k, n);
@@ -365,12 +404,14 @@ function exactLeftFoldOnBothPaths(m: number, k: number, n: number): void {
   const a = Float32Array.from(randn([m * k], { seed: 11 }).data);
   const b = Float32Array.from(randn([k * n], { seed: 12 }).data);
   const start = Float32Array.from(randn([m * n], { seed: 13 }).data);
+  const bias = Float32Array.from(randn([n], { seed: 14 }).data);
   const bt = Float32Array.from(transposed(Float64Array.from(b), k, n));
   const at = Float32Array.from(transposed(Float64Array.from(a), m, k));
   try {
     for (const workers of [0, 1]) {
       setGemmThreads({ workers, parallelThreshold: 0 });
-      for (const accumulate of [false, true]) {
+      for (const from of ["zero", "accumulate", "bias"]) {
+        const accumulate = from === "accumulate";
         for (const [tA, tB] of [[false, false], [false, true], [true, false], [true, true]]) {
           const out = accumulate ? start.slice() : new Float32Array(m * n).fill(NaN);
           const bOperand = { data: tB ? bt : b, offset: 0, transposed: tB };
@@ -384,17 +425,18 @@ function exactLeftFoldOnBothPaths(m: number, k: number, n: number): void {
             n,
             accumulate,
             true,
+            from === "bias" ? bias : null,
           );
           for (let i = 0; i < m; i++) {
             for (let j = 0; j < n; j++) {
-              let c = accumulate ? start[i * n + j] : 0;
+              let c = accumulate ? start[i * n + j] : from === "bias" ? bias[j] : 0;
               for (let p = 0; p < k; p++) {
                 c = Math.fround(c + Math.fround(a[i * k + p] * b[p * n + j]));
               }
               assert.equal(
                 out[i * n + j],
                 c,
-                `${m}×${k}×${n} workers=${workers} acc=${accumulate} tA=${tA} tB=${tB} (${i},${j})`,
+                `${m}×${k}×${n} workers=${workers} ${from} tA=${tA} tB=${tB} (${i},${j})`,
               );
             }
           }
@@ -418,6 +460,22 @@ Deno.test("gemm refuses mixed element types and short arrays", () => {
     () => gemm(op(f64), op(f64), f64, 1, 2, 2, 2, false),
     /out needs 4 elements from offset 1/,
   );
+  assert.throws(
+    () => gemm(op(f64), op(f64), f64, 0, 2, 2, 2, true, false, new Float64Array(2)),
+    /^RangeError: gemm: takes accumulate or a bias, not both$/,
+  );
+  assert.throws(
+    () => gemm(op(f64), op(f64), f64, 0, 2, 2, 2, false, false, new Float32Array(2)),
+    /^RangeError: gemm: bias must have out's element type$/,
+  );
+  assert.throws(
+    () => gemm(op(f64), op(f64), f64, 0, 2, 2, 2, false, false, new Float64Array(1)),
+    /bias needs 2 elements from offset 0, has 1/,
+  );
+  assert.throws(
+    () => product(op(f64), op(f64), f64, 0, 2, 2, 2, true, false, new Float64Array(2)),
+    /^RangeError: product: takes accumulate or a bias, not both$/,
+  );
   assert.throws(() => setGemmThreads({ workers: -1 }), /workers must be a non-negative integer/);
   assert.throws(
     () => setGemmThreads({ spinMicroseconds: 0.5 }),
@@ -431,22 +489,29 @@ Deno.test("product: the small loop and gemm agree on either side of the threshol
     assert.equal(m * k * n >= SMALL_PRODUCT, m === 17 || m === 16);
     const a = randn([m * k], { seed: m }).data;
     const b = randn([n * k], { seed: n }).data; // stored as Bᵀ
-    const out = new Float64Array(m * n).fill(1);
-    product(
-      { data: a, offset: 0, transposed: false },
-      { data: b, offset: 0, transposed: true },
-      out,
-      0,
-      m,
-      k,
-      n,
-      true,
-    );
-    for (let i = 0; i < m; i++) {
-      for (let j = 0; j < n; j++) {
-        let s = 1;
-        for (let p = 0; p < k; p++) s += a[i * k + p] * b[j * k + p];
-        assert.ok(Math.abs(out[i * n + j] - s) <= 1e-13 * (1 + Math.abs(s)));
+    const bias = randn([n], { seed: k + 1 }).data;
+    // Accumulating onto ones, and starting from the bias (exact: the fold bit for bit).
+    for (const withBias of [false, true]) {
+      const out = new Float64Array(m * n).fill(withBias ? NaN : 1);
+      product(
+        { data: a, offset: 0, transposed: false },
+        { data: b, offset: 0, transposed: true },
+        out,
+        0,
+        m,
+        k,
+        n,
+        !withBias,
+        withBias,
+        withBias ? bias : null,
+      );
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < n; j++) {
+          let s = withBias ? bias[j] : 1;
+          for (let p = 0; p < k; p++) s += a[i * k + p] * b[j * k + p];
+          if (withBias) assert.equal(out[i * n + j], s);
+          else assert.ok(Math.abs(out[i * n + j] - s) <= 1e-13 * (1 + Math.abs(s)));
+        }
       }
     }
   }

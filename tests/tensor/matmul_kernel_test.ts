@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { fc } from "../_seed.ts";
-import { K_TILE, matmulAccumulateKernel, matmulKernel, N_TILE } from "../../lib/tensor/_matmul.ts";
+import {
+  addColumnSums,
+  K_TILE,
+  matmulAccumulateKernel,
+  matmulKernel,
+  N_TILE,
+} from "../../lib/tensor/_matmul.ts";
 
 // The definition, written as plainly as possible: out[i,j] = Σ_p a[i,p]·b[p,j], a left fold
 // from 0 over p in increasing order (the kernel promises that order, so results match bit
@@ -184,4 +190,33 @@ Deno.test("matmulKernel", async (t) => {
     matmulKernel(shared, shared, shared, 1, 0, 1, 5, 5, 5); // empty A and B at out's position
     assert.equal(shared[5], 0);
   });
+});
+
+Deno.test("addColumnSums equals the plain double loop bit for bit, from float32 or float64", () => {
+  // Row counts on both sides of the eight-row passes (and none). Values with all 53 bits
+  // (thirds) and scaled by 2^-40 … 2^40, so that float64 sums of them (float32 ones too)
+  // round, and a change in the order of the additions shows.
+  const spread = (values: Float64Array) =>
+    values.map((v, i) => (v / 3) * 2 ** ((Math.imul(i + 1, 2654435761) >>> 0) % 81 - 40));
+  const sizes = fc.record({
+    rows: fc.integer({ min: 0, max: 40 }),
+    n: fc.integer({ min: 1, max: 37 }),
+    float32: fc.boolean(),
+    seed: fc.integer({ min: 0, max: 0xffffffff }),
+  });
+  fc.assert(
+    fc.property(sizes, ({ rows, n, float32, seed }) => {
+      const wide = spread(filled(rows * n, seed));
+      const g = float32 ? Float32Array.from(wide) : wide;
+      const start = spread(filled(n, seed ^ 0x9e3779b9));
+      const expected = start.slice();
+      for (let r = 0; r < rows; r++) {
+        for (let j = 0; j < n; j++) expected[j] += g[r * n + j];
+      }
+      const out = start.slice();
+      addColumnSums(g, rows, n, out);
+      assert.deepEqual(out, expected, `${rows}×${n} float32=${float32}`);
+    }),
+    { numRuns: 200 },
+  );
 });

@@ -11,7 +11,9 @@
  * - Rows of A come in chunks (`chunk`), a thread's unit of work: per k-block, the chunk's rows
  *   are packed (`packA`) into strips of MR rows (zero-padded past the last row), column after
  *   column, into the calling thread's scratch; then every (panel, strip) pair is one call of
- *   the micro-kernel. A panel stays in L1 while the strips pass over it.
+ *   the micro-kernel. A panel stays in L1 while the strips pass over it. An A stored
+ *   row-major is read in place instead (`microRows`), but for a last strip past m: its
+ *   packing would be a scalar copy of every element.
  * - The micro-kernel (`micro`) holds an MR × NR block of C in vector registers and, per step
  *   of the shared index p, loads the NR values of B's row as vectors, splats MR values of A
  *   one at a time and does MR·NR/lanes vector multiply-adds.
@@ -37,13 +39,17 @@ export const MAX_PAGES = 16384;
 
 /** Names and argument lists of the functions each module exports (all arguments i32). */
 export const GEMM_EXPORTS = {
-  /** micro(ap, bp, c, ldcBytes, kc, load): C block (+)= packed strip · packed panel. */
-  micro: ["ap", "bp", "c", "ldcBytes", "kc", "load"],
+  /** micro(ap, bp, c, ldcBytes, kc, start, bias): C block = start + packed strip · packed panel. */
+  micro: ["ap", "bp", "c", "ldcBytes", "kc", "start", "bias"],
+  /** microRows(ap, bp, c, ldcBytes, kc, start, bias, aRow): micro with A's rows read in place
+   * (row-major, rows aRow bytes apart) instead of packed. */
+  microRows: ["ap", "bp", "c", "ldcBytes", "kc", "start", "bias", "aRow"],
   /** packB(offB, rowStride, colStride, k, n, panels, offBp): strides in bytes. */
   packB: ["offB", "rowStride", "colStride", "k", "n", "panels", "offBp"],
   /** packA(offA, rowStride, colStride, m, p0, kc, i0, i1, offAp): one k-block of a chunk. */
   packA: ["offA", "rowStride", "colStride", "m", "p0", "kc", "i0", "i1", "offAp"],
-  /** chunk(offA, rowStride, colStride, offBp, offC, ldc, m, k, panels, accumulate, i0, i1, offAp). */
+  /** chunk(offA, rowStride, colStride, offBp, offC, ldc, m, k, panels, start, offBias, i0, i1,
+   * offAp). */
   chunk: [
     "offA",
     "rowStride",
@@ -54,7 +60,8 @@ export const GEMM_EXPORTS = {
     "m",
     "k",
     "panels",
-    "accumulate",
+    "start",
+    "offBias",
     "i0",
     "i1",
     "offAp",
@@ -106,11 +113,13 @@ export function gemmModuleBytes(
     { name: "packB", body: packB(kind) },
     { name: "packA", body: packA(kind) },
     { name: "chunk", body: chunk(kind) },
+    { name: "microRows", body: microKernel(kind, options.fused, { rows: true }) },
   ], MAX_PAGES);
 }
 
 const MICRO_INDEX = 0;
 const PACK_A_INDEX = 2;
+const MICRO_ROWS_INDEX = 4;
 
 type Emit = (f: FunctionBuilder) => void;
 
@@ -133,18 +142,31 @@ const get = (index: number): Emit => (f) => f.localGet(index);
 const constant = (value: number): Emit => (f) => f.i32Const(value);
 
 /**
- * The micro-kernel `micro(ap, bp, c, ldcBytes, kc, load)` of `kind`'s shape: C block (+)=
- * packed strip · packed panel. With `load` 0 the block starts from zero (WebAssembly locals
- * start at zero) instead of from C's contents: the first k-block of a product that does not
- * accumulate needs no zero-filled C.
+ * The micro-kernel `micro(ap, bp, c, ldcBytes, kc, start, bias)` of `kind`'s shape: C block =
+ * start + packed strip · packed panel. The block starts from zero with `start` 0 (WebAssembly
+ * locals start at zero: the first k-block of a product that does not accumulate needs no
+ * zero-filled C), from C's contents with 1, and with 2 from the NR values at `bias`, the
+ * same in every row (a layer's bias: the first k-block of a product that starts from one
+ * needs no C filled with copies of it).
+ *
+ * With `rows` (the variant `microRows(…, aRow)`), A is not a packed strip but MR rows of a
+ * row-major A read in place, `aRow` bytes apart: each step splats A[r, p] from row r's
+ * address (one more integer add per element of A) instead of from the strip. A's rows then
+ * need no packing: for an A stored row-major, packing is a scalar copy of every element
+ * (strided loads), about a tenth of a product of n = 64 columns.
  *
  * Registers are the budget: V8 on x64 gives a function 15 vector registers (xmm15 is its
  * scratch), and the loop holds mr·v accumulators, v vectors of B and one splat of A (v =
  * vectors a row of the block), all live at once; one more and the loop spills to the stack.
  */
-export function microKernel(kind: ElementKind, fused: boolean): FunctionBuilder {
-  const f = new FunctionBuilder(["i32", "i32", "i32", "i32", "i32", "i32"], []);
-  const [ap, bp, c, ldc, kc, load] = [0, 1, 2, 3, 4, 5];
+export function microKernel(
+  kind: ElementKind,
+  fused: boolean,
+  options: { readonly rows: boolean } = { rows: false },
+): FunctionBuilder {
+  const direct = options.rows;
+  const f = new FunctionBuilder(new Array(direct ? 8 : 7).fill("i32"), []);
+  const [ap, bp, c, ldc, kc, start, bias, aRow] = [0, 1, 2, 3, 4, 5, 6, 7];
   const vectors = (kind.nr * kind.bytes) / 16;
   const row = f.local("i32");
   const acc: number[][] = [];
@@ -153,6 +175,14 @@ export function microKernel(kind: ElementKind, fused: boolean): FunctionBuilder 
   }
   const b = Array.from({ length: vectors }, () => f.local("v128"));
   const a = f.local("v128");
+  // Row r of A (direct) is at ap + rowOffset[r]: r·aRow, computed once.
+  const rowOffset = [0];
+  for (let r = 1; direct && r < kind.mr; r++) {
+    rowOffset.push(f.local("i32"));
+    f.localGet(aRow).i32Const(r).i32Mul().localSet(rowOffset[r]);
+  }
+  // Bytes from one step's A to the next: a strip column (packed), an element (direct).
+  const aStep = direct ? kind.bytes : kind.mr * kind.bytes;
   // Visits the C block row by row, `row` holding the row's address.
   const eachRow = (visit: (r: number) => void) => {
     f.localGet(c).localSet(row);
@@ -161,10 +191,16 @@ export function microKernel(kind: ElementKind, fused: boolean): FunctionBuilder 
       if (r < kind.mr - 1) f.localGet(row).localGet(ldc).i32Add().localSet(row);
     }
   };
-  f.localGet(load).if();
+  f.localGet(start).i32Const(1).i32Eq().if();
   eachRow((r) => {
     for (let v = 0; v < vectors; v++) f.localGet(row).v128Load(16 * v).localSet(acc[r][v]);
   });
+  f.end();
+  f.localGet(start).i32Const(2).i32Eq().if();
+  for (let v = 0; v < vectors; v++) f.localGet(bias).v128Load(16 * v).localSet(acc[0][v]);
+  for (let r = 1; r < kind.mr; r++) {
+    for (let v = 0; v < vectors; v++) f.localGet(acc[0][v]).localSet(acc[r][v]);
+  }
   f.end();
   // One step of p: the row of the B panel, then per row of A one splat and v multiply-adds;
   // `u` is the step's place in an unrolled group (a constant byte offset).
@@ -174,8 +210,10 @@ export function microKernel(kind: ElementKind, fused: boolean): FunctionBuilder 
     }
     for (let r = 0; r < kind.mr; r++) {
       f.localGet(ap);
-      if (kind.bytes === 8) f.v128Load64Splat((u * kind.mr + r) * 8);
-      else f.v128Load32Splat((u * kind.mr + r) * 4);
+      if (direct && r > 0) f.localGet(rowOffset[r]).i32Add();
+      const offset = direct ? u * kind.bytes : (u * kind.mr + r) * kind.bytes;
+      if (kind.bytes === 8) f.v128Load64Splat(offset);
+      else f.v128Load32Splat(offset);
       f.localSet(a);
       for (let v = 0; v < vectors; v++) {
         if (fused) {
@@ -196,7 +234,7 @@ export function microKernel(kind: ElementKind, fused: boolean): FunctionBuilder 
   const loopOver = (steps: number) => {
     f.localGet(count).if().loop();
     for (let u = 0; u < steps; u++) step(u);
-    f.localGet(ap).i32Const(steps * kind.mr * kind.bytes).i32Add().localSet(ap);
+    f.localGet(ap).i32Const(steps * aStep).i32Add().localSet(ap);
     f.localGet(bp).i32Const(steps * kind.nr * kind.bytes).i32Add().localSet(bp);
     f.localGet(count).i32Const(1).i32Sub().localTee(count).brIf(0);
     f.end().end();
@@ -314,8 +352,10 @@ function packB(kind: ElementKind): FunctionBuilder {
 
 /**
  * packA: rows i0 … i1 − 1, columns p0 … p0 + kc − 1 of A into strips of MR rows, each
- * strip column after column. A strip wholly inside A is copied without bounds tests; the
- * last one, past m, is zero-padded.
+ * strip column after column. A strip wholly inside A is copied without bounds tests, and
+ * when A's column is contiguous (A stored transposed: the strip's column is MR adjacent
+ * elements) as whole vectors (then 8- or 4-byte pieces); the last strip, past m, is
+ * zero-padded.
  */
 function packA(kind: ElementKind): FunctionBuilder {
   const f = new FunctionBuilder(new Array(9).fill("i32"), []);
@@ -329,6 +369,22 @@ function packA(kind: ElementKind): FunctionBuilder {
       .i32Mul().i32Add().localSet(strip);
     // if (i + MR <= m)
     f.localGet(i).i32Const(kind.mr).i32Add().localGet(m).i32LeS().if();
+    f.localGet(rs).i32Const(E).i32Eq().if();
+    forLoop(f, p, constant(0), get(kc), constant(1), () => {
+      // The column's MR·E contiguous bytes: 16 at a time, then 8, then 4.
+      let at = 0;
+      for (; at + 16 <= kind.mr * E; at += 16) {
+        f.localGet(w).localGet(strip).v128Load(at).v128Store(at);
+      }
+      if (at + 8 <= kind.mr * E) {
+        f.localGet(w).localGet(strip).f64Load(at).f64Store(at);
+        at += 8;
+      }
+      if (at < kind.mr * E) f.localGet(w).localGet(strip).f32Load(at).f32Store(at);
+      f.localGet(w).i32Const(kind.mr * E).i32Add().localSet(w);
+      f.localGet(strip).localGet(cs).i32Add().localSet(strip);
+    });
+    f.else();
     forLoop(f, p, constant(0), get(kc), constant(1), () => {
       f.localGet(strip).localSet(x);
       for (let row = 0; row < kind.mr; row++) {
@@ -340,6 +396,7 @@ function packA(kind: ElementKind): FunctionBuilder {
       f.localGet(w).i32Const(kind.mr * E).i32Add().localSet(w);
       f.localGet(strip).localGet(cs).i32Add().localSet(strip);
     });
+    f.end();
     f.else();
     // The last strip: rows from m on are zeros.
     forLoop(f, p, constant(0), get(kc), constant(1), () => {
@@ -369,11 +426,16 @@ function packA(kind: ElementKind): FunctionBuilder {
  * chunk's rows of A are packed once into the thread's scratch at offAp; then for each panel
  * of B, each strip of the chunk meets it in the micro-kernel. The panel (KC·NR elements) stays
  * in L1 while the chunk's strips pass over it, and the packed strips stay in L2 while the
- * panels pass: packed B is read straight through, so no column blocking is needed.
+ * panels pass: packed B is read straight through, so no column blocking is needed. An A
+ * whose rows are contiguous (not stored transposed) is not packed: its whole strips are read
+ * in place by `microRows` (a strip's kc·MR elements stay in L1 as well), and only a last
+ * strip past m is packed, zero-padded. The first k-block starts each row of C as `start`
+ * says (0: zero; 1: C's contents, the product accumulating onto them; 2: the row of ldc
+ * values at offBias), the later ones from C.
  */
 function chunk(kind: ElementKind): FunctionBuilder {
-  const f = new FunctionBuilder(new Array(13).fill("i32"), []);
-  const [offA, rs, cs, offBp, offC, ldc, m, k, panels, accumulate, i0, i1, offAp] = [
+  const f = new FunctionBuilder(new Array(14).fill("i32"), []);
+  const [offA, rs, cs, offBp, offC, ldc, m, k, panels, start, offBias, i0, i1, offAp] = [
     0,
     1,
     2,
@@ -387,27 +449,39 @@ function chunk(kind: ElementKind): FunctionBuilder {
     10,
     11,
     12,
+    13,
   ];
-  const [p0, kc, jp, s, bBlock, load, panel, cBlock] = new Array(8).fill(0)
-    .map(() => f.local("i32"));
+  const [p0, kc, jp, s, bBlock, blockStart, panel, cBlock, panelBias, packFrom, row] = new Array(
+    11,
+  ).fill(0).map(() => f.local("i32"));
   const E = kind.bytes;
+  // packFrom: the first row packed. With rows read in place, the last strip if it passes m
+  // (i1 > m: only the product's last chunk), else none; otherwise every row from i0.
+  f.localGet(i0);
+  f.localGet(i1).i32Const(kind.mr).i32Sub().localGet(i1).localGet(i1).localGet(m).i32GtS()
+    .select();
+  f.localGet(cs).i32Const(E).i32Ne().select().localSet(packFrom);
   forLoop(f, p0, constant(0), get(k), constant(KC), () => {
     // kc = min(KC, k − p0)
     f.i32Const(KC).localGet(k).localGet(p0).i32Sub().localTee(kc).localGet(kc).i32Const(KC)
       .i32GtS().select().localSet(kc);
+    f.localGet(packFrom).localGet(i1).i32LtS().if();
     f.localGet(offA).localGet(rs).localGet(cs).localGet(m).localGet(p0).localGet(kc);
-    f.localGet(i0).localGet(i1).localGet(offAp).call(PACK_A_INDEX);
-    // The first k-block starts from zero unless the product accumulates onto C.
-    f.localGet(accumulate).localGet(p0).i32Or().localSet(load);
+    f.localGet(packFrom).localGet(i1).localGet(offAp).call(PACK_A_INDEX);
+    f.end();
+    // blockStart = p0 === 0 ? start : 1: later k-blocks fold onto what the earlier left in C.
+    f.localGet(start).i32Const(1).localGet(p0).i32Eqz().select().localSet(blockStart);
     // This k-block of packed B starts at offBp + p0 · panels · NR · E.
     f.localGet(offBp).localGet(p0).localGet(panels).i32Mul().i32Const(kind.nr * E).i32Mul()
       .i32Add().localSet(bBlock);
     forLoop(f, jp, constant(0), get(panels), constant(1), () => {
-      // panel = bBlock + jp·kc·NR·E; cBlock = offC + i0·ldc + jp·NR·E
+      // panel = bBlock + jp·kc·NR·E; cBlock = offC + i0·ldc + jp·NR·E; panelBias = offBias +
+      // jp·NR·E
       f.localGet(bBlock).localGet(jp).localGet(kc).i32Mul().i32Const(kind.nr * E).i32Mul()
         .i32Add().localSet(panel);
-      f.localGet(offC).localGet(i0).localGet(ldc).i32Mul().i32Add().localGet(jp)
-        .i32Const(kind.nr * E).i32Mul().i32Add().localSet(cBlock);
+      f.localGet(jp).i32Const(kind.nr * E).i32Mul().localTee(panelBias).localGet(offC).i32Add()
+        .localGet(i0).localGet(ldc).i32Mul().i32Add().localSet(cBlock);
+      f.localGet(panelBias).localGet(offBias).i32Add().localSet(panelBias);
       forLoop(
         f,
         s,
@@ -415,11 +489,24 @@ function chunk(kind: ElementKind): FunctionBuilder {
         (g) => g.localGet(i1).localGet(i0).i32Sub(),
         constant(kind.mr),
         () => {
-          // micro(offAp + s·kc·E, panel, cBlock + s·ldc, ldc, kc, load)
-          f.localGet(offAp).localGet(s).localGet(kc).i32Mul().i32Const(E).i32Mul().i32Add();
+          f.localGet(i0).localGet(s).i32Add().localTee(row).localGet(packFrom).i32LtS().if();
+          // microRows(offA + row·rs + p0·E, panel, cBlock + s·ldc, ldc, kc, blockStart,
+          // panelBias, rs)
+          f.localGet(offA).localGet(row).localGet(rs).i32Mul().i32Add().localGet(p0)
+            .i32Const(E).i32Mul().i32Add();
           f.localGet(panel);
           f.localGet(cBlock).localGet(s).localGet(ldc).i32Mul().i32Add();
-          f.localGet(ldc).localGet(kc).localGet(load).call(MICRO_INDEX);
+          f.localGet(ldc).localGet(kc).localGet(blockStart).localGet(panelBias).localGet(rs)
+            .call(MICRO_ROWS_INDEX);
+          f.else();
+          // micro(offAp + (row − packFrom)·kc·E, panel, cBlock + s·ldc, ldc, kc, blockStart,
+          // panelBias)
+          f.localGet(offAp).localGet(row).localGet(packFrom).i32Sub().localGet(kc).i32Mul()
+            .i32Const(E).i32Mul().i32Add();
+          f.localGet(panel);
+          f.localGet(cBlock).localGet(s).localGet(ldc).i32Mul().i32Add();
+          f.localGet(ldc).localGet(kc).localGet(blockStart).localGet(panelBias).call(MICRO_INDEX);
+          f.end();
         },
       );
     });

@@ -65,8 +65,8 @@ export const Control = {
   /** How long, in microseconds, a waiting thread spins before it sleeps (set by
    * `setGemmThreads`, read at every wait). */
   SPIN_US: 27,
-  /** The {@link PARAM_COUNT} `chunk` arguments before i0 (offA … accumulate). */
-  PARAMS: 10,
+  /** The {@link PARAM_COUNT} `chunk` arguments before i0 (offA … offBias), after the slots. */
+  PARAMS: 48,
   /** Chunks done by worker threads since the memory was made (a statistic for tests). */
   WORKER_CHUNKS: 20,
   /** One word per worker slot: 1 while a worker holds it, 2 while it is asked to leave. */
@@ -74,7 +74,7 @@ export const Control = {
 } as const;
 
 /** How many of `chunk`'s arguments are the job's parameters (the same for every chunk). */
-export const PARAM_COUNT = 10;
+export const PARAM_COUNT = 11;
 
 /** Largest number of worker threads. */
 export const MAX_WORKERS = 15;

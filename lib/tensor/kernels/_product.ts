@@ -15,9 +15,10 @@ import { gemm, type MatrixOperand } from "./gemm.ts";
 export const SMALL_PRODUCT = 1024;
 
 /**
- * out[outOffset..] (m×n) = A·B, or += A·B with `accumulate`; A is m×k and B k×n, each read
- * from its storage as {@link MatrixOperand} says (possibly transposed, in place). With
- * `exact`, no multiply-add is fused: the result is the textbook fold bit for bit.
+ * out[outOffset..] (m×n) = A·B, or += A·B with `accumulate`, or = bias + A·B (the same n
+ * values added to every row) with `bias`; A is m×k and B k×n, each read from its storage as
+ * {@link MatrixOperand} says (possibly transposed, in place). With `exact`, no multiply-add
+ * is fused: the result is the textbook fold (from the bias, if any) bit for bit.
  */
 export function product(
   a: MatrixOperand,
@@ -29,10 +30,14 @@ export function product(
   n: number,
   accumulate: boolean,
   exact = false,
+  bias: FloatArray | null = null,
 ): void {
   if (m * k * n >= SMALL_PRODUCT) {
-    gemm(a, b, out, outOffset, m, k, n, accumulate, exact);
+    gemm(a, b, out, outOffset, m, k, n, accumulate, exact, bias);
     return;
+  }
+  if (bias !== null && accumulate) {
+    throw new RangeError("product: takes accumulate or a bias, not both");
   }
   // A[i,p] at aBase + i·aRow + p·aCol, and B[p,j] alike.
   const [aRow, aCol] = a.transposed ? [1, m] : [k, 1];
@@ -41,7 +46,7 @@ export function product(
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
       const o = outOffset + i * n + j;
-      let c = accumulate ? out[o] : 0;
+      let c = bias !== null ? bias[j] : accumulate ? out[o] : 0;
       for (let p = 0, s = a.offset + i * aRow, t = b.offset + j * bCol; p < k; p++) {
         c += x[s] * y[t];
         s += aCol;

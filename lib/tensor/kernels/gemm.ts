@@ -187,14 +187,15 @@ export function gemmThreads(): Required<GemmThreadOptions> {
 /**
  * Writes the product A·B of the m×k matrix `a` and the k×n matrix `b` into
  * `out[outOffset .. outOffset + m·n)`, row-major; with `accumulate`, adds it to what `out`
- * holds. All three arrays have the same element type. Each output is the left fold over
- * p = 0..k-1 in increasing order, starting from 0, or from the element's previous value when
- * accumulating (so a bias put in `out` first is the fold's start, as in a neuron). With
- * `exact`, every step rounds the product and then the sum, so results equal the plain
- * TypeScript kernel's bit for bit; otherwise a step may be one fused multiply-add (faster,
- * and within the same error bound).
+ * holds; with `bias` (n values), adds it to every row of it. All arrays have the same
+ * element type. Each output is the left fold over p = 0..k-1 in increasing order, starting
+ * from 0, from the element's previous value when accumulating, or from its column's bias (as
+ * in a neuron: `b + a₀w₀ + a₁w₁ + …`). With `exact`, every step rounds the product and then
+ * the sum, so results equal the plain TypeScript kernel's bit for bit; otherwise a step may
+ * be one fused multiply-add (faster, and within the same error bound).
  *
- * @throws {RangeError} when the element types differ or an array is too short.
+ * @throws {RangeError} when the element types differ, an array is too short, or both
+ * `accumulate` and `bias` are given.
  *
  * @example A 2×3 by 3×2 product, the second operand given as its transpose.
  * ```ts
@@ -206,6 +207,10 @@ export function gemmThreads(): Required<GemmThreadOptions> {
  * gemm({ data: a, offset: 0, transposed: false }, { data: bt, offset: 0, transposed: true },
  *   out, 0, 2, 3, 2, false);
  * assert.ok(out.join() === "58,64,139,154");
+ * // The same product, each row starting from the bias [1000, 2000].
+ * gemm({ data: a, offset: 0, transposed: false }, { data: bt, offset: 0, transposed: true },
+ *   out, 0, 2, 3, 2, false, false, new Float64Array([1000, 2000]));
+ * assert.ok(out.join() === "1058,2064,1139,2154");
  * ```
  */
 export function gemm(
@@ -218,6 +223,7 @@ export function gemm(
   n: number,
   accumulate: boolean,
   exact = false,
+  bias: FloatArray | null = null,
 ): void {
   const float32 = out instanceof Float32Array;
   const kindIndex = (float32 ? 1 : 0) + (exact && FUSED ? 2 : 0);
@@ -225,12 +231,21 @@ export function gemm(
   if (!(a.data instanceof Type) || !(b.data instanceof Type)) {
     throw new RangeError("gemm: a, b and out must all be Float64Array or all Float32Array");
   }
+  if (bias !== null) {
+    if (!(bias instanceof Type)) {
+      throw new RangeError("gemm: bias must have out's element type");
+    }
+    if (accumulate) throw new RangeError("gemm: takes accumulate or a bias, not both");
+    checkFits("bias", bias, 0, n);
+  }
   checkFits("a", a.data, a.offset, m * k);
   checkFits("b", b.data, b.offset, k * n);
   checkFits("out", out, outOffset, m * n);
   if (m === 0 || n === 0) return;
   if (k === 0) {
-    if (!accumulate) out.fill(0, outOffset, outOffset + m * n);
+    if (bias !== null) {
+      for (let i = 0; i < m; i++) out.set(bias.subarray(0, n), outOffset + i * n);
+    } else if (!accumulate) out.fill(0, outOffset, outOffset + m * n);
     return;
   }
   const kind = KINDS[kindIndex];
@@ -260,7 +275,8 @@ export function gemm(
   const offA = align(offTable + kBlocks * splits * PACK_ARGS * 4);
   const offB = align(offA + m * k * E);
   const offBp = align(offB + k * n * E);
-  const offC = align(offBp + kBlocks * KC * ldc * E);
+  const offBias = align(offBp + kBlocks * KC * ldc * E);
+  const offC = align(offBias + (bias === null ? 0 : ldc * E));
   const end = offC + rowsPadded * ldc * E;
   ensureBytes(end);
   const view: FloatArray = float32
@@ -279,19 +295,32 @@ export function gemm(
     }
     if (accumulate) {
       // C starts as out's block (rows padded to ldc, padding zero); the product folds onto it.
-      // Without accumulate, the kernel's first k-block starts from zero and C is not read.
-      view.fill(0, c0 + i0 * ldc, c0 + i1 * ldc);
-      for (let i = i0; i < r1; i++) {
-        view.set(out.subarray(outOffset + i * n, outOffset + (i + 1) * n), c0 + i * ldc);
+      // Without accumulate, the kernel's first k-block starts from zero or the bias, and C is
+      // not read.
+      if (ldc === n) {
+        view.set(out.subarray(outOffset + i0 * n, outOffset + r1 * n), c0 + i0 * n);
+        view.fill(0, c0 + r1 * n, c0 + i1 * n);
+      } else {
+        view.fill(0, c0 + i0 * ldc, c0 + i1 * ldc);
+        for (let i = i0; i < r1; i++) {
+          view.set(out.subarray(outOffset + i * n, outOffset + (i + 1) * n), c0 + i * ldc);
+        }
       }
     }
   };
   view.set(b.data.subarray(b.offset, b.offset + k * n), offB / E);
+  // The bias, padded with zeros to ldc: the micro-kernel reads whole panels of it.
+  if (bias !== null) {
+    view.fill(0, offBias / E + n, offBias / E + ldc);
+    view.set(bias.subarray(0, n), offBias / E);
+  }
   const kernels = instances[kindIndex];
   // Strides in bytes: A[i,p] is at i·rowStride + p·colStride.
   const [aRow, aCol] = a.transposed ? [E, m * E] : [k * E, E];
   const [bRow, bCol] = b.transposed ? [E, k * E] : [n * E, E];
-  const params = [offA, aRow, aCol, offBp, offC, ldc * E, m, k, panels, accumulate ? 1 : 0];
+  // How C starts (the chunk kernel's `start`): 0 zero, 1 out's block, 2 the bias row.
+  const start = accumulate ? 1 : bias !== null ? 2 : 0;
+  const params = [offA, aRow, aCol, offBp, offC, ldc * E, m, k, panels, start, offBias];
   const c = view.subarray(c0, end / E);
   // Copies rows [i0, i1) of C out (padding rows and columns left behind), one chunk at a
   // time, while that chunk is still in cache and, in parallel, while the workers compute.
