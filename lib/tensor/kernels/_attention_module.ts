@@ -66,6 +66,64 @@ export const ATTENTION_EXPORTS = {
     "scale",
     "causal",
   ],
+  /** forward32(q, qs, k, ks, v, vs, out, os, kt, probs, row, outer, heads, tq, tk, d, scale,
+   * causal): float32 operands read and written in place, each a byte address of head 0 of row
+   * 0 and the bytes from one row to the next (qs…): row t of head h of leading position o at
+   * `q + (o·tq + t)·qs + h·d·4`. kt (d rows of Tk rounded up to a multiple of 4), probs (one
+   * such row) and row (d so rounded) are scratch. */
+  forward32: [
+    "q",
+    "qs",
+    "k",
+    "ks",
+    "v",
+    "vs",
+    "out",
+    "os",
+    "kt",
+    "probs",
+    "row",
+    "outer",
+    "heads",
+    "tq",
+    "tk",
+    "d",
+    "scale",
+    "causal",
+  ],
+  /** backward32(g, gs, q, qs, k, ks, v, vs, dq, dqs, dk, dks, dv, dvs, kt, vt, probs, ds, row,
+   * dkSum, dvSum, outer, heads, tq, tk, d, scale, causal): as forward32; kt and vt, probs and
+   * ds, row, dkSum and dvSum (Tk rows of d rounded up) are scratch. */
+  backward32: [
+    "g",
+    "gs",
+    "q",
+    "qs",
+    "k",
+    "ks",
+    "v",
+    "vs",
+    "dq",
+    "dqs",
+    "dk",
+    "dks",
+    "dv",
+    "dvs",
+    "kt",
+    "vt",
+    "probs",
+    "ds",
+    "row",
+    "dkSum",
+    "dvSum",
+    "outer",
+    "heads",
+    "tq",
+    "tk",
+    "d",
+    "scale",
+    "causal",
+  ],
 } as const;
 
 /** Options of {@link attentionModuleBytes}. */
@@ -80,6 +138,8 @@ export function attentionModuleBytes(options: AttentionModuleOptions): Uint8Arra
   const functions = [
     { name: "forward", emit: forward },
     { name: "backward", emit: backward },
+    { name: "forward32", emit: forward32 },
+    { name: "backward32", emit: backward32 },
   ] as const;
   return encodeModule(
     functions.map(({ name, emit }) => {
@@ -116,6 +176,35 @@ function loop(
   f.br(0).end().end();
 }
 
+/** What a kernel's vectors hold: float64s two a vector, or float32s four. */
+interface Lanes {
+  /** Bytes of an element. */
+  readonly bytes: 4 | 8;
+  /** Loads the element at the address on the stack into every lane. */
+  splatLoad(f: FunctionBuilder): void;
+  /** Lane-wise product and sum of the two vectors on the stack. */
+  mul(f: FunctionBuilder): void;
+  add(f: FunctionBuilder): void;
+  /** a·b + c of the three vectors on the stack (relaxed SIMD: fused where the machine is). */
+  madd(f: FunctionBuilder): void;
+}
+
+const F64_LANES: Lanes = {
+  bytes: 8,
+  splatLoad: (f) => f.v128Load64Splat(),
+  mul: (f) => f.f64x2Mul(),
+  add: (f) => f.f64x2Add(),
+  madd: (f) => f.f64x2RelaxedMadd(),
+};
+
+const F32_LANES: Lanes = {
+  bytes: 4,
+  splatLoad: (f) => f.v128Load32Splat(),
+  mul: (f) => f.f32x4Mul(),
+  add: (f) => f.f32x4Add(),
+  madd: (f) => f.f32x4RelaxedMadd(),
+};
+
 /** Sets vector local `acc` to a·b + acc, where `a` and `b` push the factors. */
 function accumulate(
   f: FunctionBuilder,
@@ -123,13 +212,17 @@ function accumulate(
   fused: boolean,
   a: () => void,
   b: () => void,
+  lanes: Lanes,
 ) {
   a();
   b();
   if (fused) {
-    f.localGet(acc).f64x2RelaxedMadd();
+    f.localGet(acc);
+    lanes.madd(f);
   } else {
-    f.f64x2Mul().localGet(acc).f64x2Add();
+    lanes.mul(f);
+    f.localGet(acc);
+    lanes.add(f);
   }
   f.localSet(acc);
 }
@@ -148,11 +241,12 @@ const BLOCK = 4;
 interface Dots {
   /** Bytes of the output row (a multiple of 16). */
   readonly width: number;
-  /** Bytes of the sum's terms (8 a term). */
+  /** Bytes of the sum's terms (8 a term, 4 in float32 lanes). */
   readonly terms: number;
   /** Address of the scalar factors: term x at `scalars + x`. */
   readonly scalars: number;
-  /** Address of the vector factors: term x, vector c at `vectors + c + (x/8)·stride`. */
+  /** Address of the vector factors: term x, vector c at `vectors + c + (x/8)·stride` (x/4 in
+   * float32 lanes). */
   readonly vectors: number;
   /** Bytes from one term's vectors to the next's. */
   readonly stride: number;
@@ -165,25 +259,31 @@ interface Dots {
 /**
  * out[c…c+1] = (Σₓ scalars[x]·vectors[x][c…c+1]) (· scale), each sum a fold in increasing x,
  * for every vector c of the output row: {@link BLOCK} vectors at a time (each scalar loaded
- * once for all of them), then the rest one by one.
+ * once for all of them), then the rest one by one. (Four lanes c…c+3 in float32.)
  */
-function dots(f: FunctionBuilder, fused: boolean, at: Dots) {
+function dots(f: FunctionBuilder, fused: boolean, at: Dots, lanes: Lanes = F64_LANES) {
   const [c, x, a, limit] = [0, 0, 0, 0].map(() => f.local("i32"));
   const s = f.local("v128");
   const acc = Array.from({ length: BLOCK }, () => f.local("v128"));
   const block = (width: number) => {
     for (let w = 0; w < width; w++) f.f64Const(0).f64x2Splat().localSet(acc[w]);
     f.localGet(at.vectors).localGet(c).i32Add().localSet(a);
-    loop(f, x, () => f.i32Const(0), () => f.localGet(at.terms), 8, () => {
-      f.localGet(at.scalars).localGet(x).i32Add().v128Load64Splat().localSet(s);
+    loop(f, x, () => f.i32Const(0), () => f.localGet(at.terms), lanes.bytes, () => {
+      f.localGet(at.scalars).localGet(x).i32Add();
+      lanes.splatLoad(f);
+      f.localSet(s);
       for (let w = 0; w < width; w++) {
-        accumulate(f, acc[w], fused, () => f.localGet(s), () => f.localGet(a).v128Load(16 * w));
+        const vector = () => f.localGet(a).v128Load(16 * w);
+        accumulate(f, acc[w], fused, () => f.localGet(s), vector, lanes);
       }
       f.localGet(a).localGet(at.stride).i32Add().localSet(a);
     });
     for (let w = 0; w < width; w++) {
       f.localGet(at.out).localGet(c).i32Add().localGet(acc[w]);
-      if (at.scale !== null) f.localGet(at.scale).f64x2Mul();
+      if (at.scale !== null) {
+        f.localGet(at.scale);
+        lanes.mul(f);
+      }
       f.v128Store(16 * w);
     }
   };
@@ -196,13 +296,14 @@ function dots(f: FunctionBuilder, fused: boolean, at: Dots) {
 interface Outer {
   /** Bytes of a row (a multiple of 16). */
   readonly width: number;
-  /** Bytes of the factors (8 a factor). */
+  /** Bytes of the factors (8 a factor, 4 in float32 lanes). */
   readonly terms: number;
   /** Address of the factors: factor x at `factors + x`. */
   readonly factors: number;
   /** Address of the row added. */
   readonly row: number;
-  /** Address of the first target row; target row x/8 at `target + (x/8)·width`. */
+  /** Address of the first target row; target row x/8 at `target + (x/8)·width` (x/4 in
+   * float32 lanes). */
   readonly target: number;
 }
 
@@ -210,7 +311,7 @@ interface Outer {
  * target[x] += factors[x]·row for every factor x (an outer product added in): {@link BLOCK}
  * vectors of the row at a time, held in locals while every target row takes them in.
  */
-function addOuter(f: FunctionBuilder, fused: boolean, at: Outer) {
+function addOuter(f: FunctionBuilder, fused: boolean, at: Outer, lanes: Lanes = F64_LANES) {
   const [c, x, a, limit] = [0, 0, 0, 0].map(() => f.local("i32"));
   const s = f.local("v128");
   const r = Array.from({ length: BLOCK }, () => f.local("v128"));
@@ -219,14 +320,19 @@ function addOuter(f: FunctionBuilder, fused: boolean, at: Outer) {
       f.localGet(at.row).localGet(c).i32Add().v128Load(16 * w).localSet(r[w]);
     }
     f.localGet(at.target).localGet(c).i32Add().localSet(a);
-    loop(f, x, () => f.i32Const(0), () => f.localGet(at.terms), 8, () => {
-      f.localGet(at.factors).localGet(x).i32Add().v128Load64Splat().localSet(s);
+    loop(f, x, () => f.i32Const(0), () => f.localGet(at.terms), lanes.bytes, () => {
+      f.localGet(at.factors).localGet(x).i32Add();
+      lanes.splatLoad(f);
+      f.localSet(s);
       for (let w = 0; w < width; w++) {
         f.localGet(a);
         if (fused) {
-          f.localGet(s).localGet(r[w]).localGet(a).v128Load(16 * w).f64x2RelaxedMadd();
+          f.localGet(s).localGet(r[w]).localGet(a).v128Load(16 * w);
+          lanes.madd(f);
         } else {
-          f.localGet(a).v128Load(16 * w).localGet(s).localGet(r[w]).f64x2Mul().f64x2Add();
+          f.localGet(a).v128Load(16 * w).localGet(s).localGet(r[w]);
+          lanes.mul(f);
+          lanes.add(f);
         }
         f.v128Store(16 * w);
       }
@@ -238,7 +344,10 @@ function addOuter(f: FunctionBuilder, fused: boolean, at: Outer) {
   loop(f, c, () => f.localGet(c), () => f.localGet(at.width), 16, () => block(1));
 }
 
-/** Sets `seen` (keys query i sees) and `vecBytes` (bytes of seen rounded up to even). */
+/**
+ * Sets `seen` (keys query i sees) and `vecBytes` (bytes of seen rounded up to whole vectors:
+ * to even in float64 lanes, to a multiple of 4 in float32 lanes).
+ */
 function keysSeen(
   f: FunctionBuilder,
   i: number,
@@ -247,12 +356,14 @@ function keysSeen(
   causal: number,
   seen: number,
   vecBytes: number,
+  lanes: Lanes = F64_LANES,
 ) {
+  const perVector = 16 / lanes.bytes;
   f.localGet(i).i32Const(1).i32Add().localGet(tk).i32Add().localGet(tq).i32Sub();
   f.localGet(tk);
   f.localGet(causal).select().localSet(seen);
-  f.localGet(seen).i32Const(1).i32Add().i32Const(-2).i32And().i32Const(8).i32Mul()
-    .localSet(vecBytes);
+  f.localGet(seen).i32Const(perVector - 1).i32Add().i32Const(-perVector).i32And()
+    .i32Const(lanes.bytes).i32Mul().localSet(vecBytes);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -468,5 +579,340 @@ function backward(f: FunctionBuilder, fused: boolean) {
     for (const row of [g, q, dq]) offset(f, row, row, tq, () => f.localGet(dpBytes));
     for (const row of [k, dk, dv]) offset(f, row, row, tk, () => f.localGet(dpBytes));
     for (const rows of [kt, vt]) offset(f, rows, rows, d, () => f.localGet(tkpBytes));
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Float32: four lanes a vector, the heads read and written in place
+// ---------------------------------------------------------------------------------------
+
+/**
+ * The constants and scratch vectors of {@link emitExp32}, as float32 vectors. Taylor's
+ * series to the r⁷ term on |r| ≤ ln2/2 leaves a truncation error below r⁸/8! ≤ 5.2·10⁻⁹
+ * relative to e^r ≥ 0.70: 0.15 of float32's unit roundoff u = 2⁻²⁴.
+ */
+class Scratch32 {
+  readonly lowest: number;
+  readonly log2e: number;
+  readonly ln2Hi: number;
+  readonly ln2Lo: number;
+  readonly magic: number;
+  readonly taylor: number[];
+  readonly k: number;
+  readonly r: number;
+  readonly t: number;
+  constructor(f: FunctionBuilder, readonly fused: boolean) {
+    const splat = (value: number) => {
+      const local = f.local("v128");
+      f.f32Const(value).f32x4Splat().localSet(local);
+      return local;
+    };
+    // Below −87, eˣ < 1.7·10⁻³⁸ (float32's smallest normal is 1.2·10⁻³⁸): clamped there,
+    // k stays ≥ −126, where 2ᵏ is a normal float32.
+    this.lowest = splat(-87);
+    this.log2e = splat(Math.LOG2E);
+    // Cody–Waite: ln 2 = LN2_HI + LN2_LO, LN2_HI with 9 significant bits, so that k·LN2_HI is
+    // exact for |k| ≤ 126 and x − k·LN2_HI is exact (the two within a factor of 2 of each
+    // other, Sterbenz) (Cephes' expf constants).
+    this.ln2Hi = splat(0.693359375);
+    this.ln2Lo = splat(-2.12194440e-4);
+    // 1.5·2²³ + 127: adding an integer k (|k| < 2²²) leaves k + 127 in the low bits of the
+    // significand, and a left shift by 23 moves them to the exponent field: the bits of 2ᵏ.
+    this.magic = splat(1.5 * 2 ** 23 + 127);
+    // 1/j! for j = 7 down to 0.
+    const inverse = [1, 1, 1 / 2, 1 / 6, 1 / 24, 1 / 120, 1 / 720, 1 / 5040];
+    this.taylor = inverse.reverse().map(splat);
+    this.k = f.local("v128");
+    this.r = f.local("v128");
+    this.t = f.local("v128");
+  }
+}
+
+/**
+ * Pushes eˣ of the float32 lanes of local `x` (x ≤ 0 where a caller reads the result; a NaN
+ * stays NaN): x clamped at −87, k = nearest(x/ln 2), r = x − k·ln 2 by Cody–Waite (|r| ≤
+ * ln2/2), e^r by Horner's rule on Taylor's series to r⁷, times 2ᵏ built in the exponent field.
+ * Error: r's two roundings (≤ u·|k·LN2_LO| + u·|r|, moving e^r by ≤ 0.4u relative), Horner's
+ * eight steps on terms that shrink by |r| ≤ 0.35 (≤ 1.6u), the truncation (≤ 0.15u): under
+ * 3u relative, u = 2⁻²⁴; below e⁻⁸⁷ the result is e⁻⁸⁷·(1 + 3u) (an absolute error below
+ * 2·10⁻³⁸).
+ */
+function emitExp32(f: FunctionBuilder, x: number, s: Scratch32) {
+  // Pseudo-max (x < lo ? lo : x) keeps a NaN x.
+  f.localGet(x).localGet(s.lowest).f32x4Pmax().localSet(s.t);
+  f.localGet(s.t).localGet(s.log2e).f32x4Mul().f32x4Nearest().localSet(s.k);
+  f.localGet(s.t).localGet(s.k).localGet(s.ln2Hi).f32x4Mul().f32x4Sub();
+  f.localGet(s.k).localGet(s.ln2Lo).f32x4Mul().f32x4Sub().localSet(s.r);
+  f.localGet(s.taylor[0]).localSet(s.t);
+  for (const c of s.taylor.slice(1)) {
+    if (s.fused) f.localGet(s.t).localGet(s.r).localGet(c).f32x4RelaxedMadd().localSet(s.t);
+    else f.localGet(s.t).localGet(s.r).f32x4Mul().localGet(c).f32x4Add().localSet(s.t);
+  }
+  f.localGet(s.t);
+  f.localGet(s.k).localGet(s.magic).f32x4Add().i32Const(23).i32x4Shl();
+  f.f32x4Mul();
+}
+
+/** Sets local `to` to `base` + `a`·`b` + `c` (i32 locals; `c` null for none). */
+function address(
+  f: FunctionBuilder,
+  to: number,
+  base: number,
+  a: number,
+  b: number,
+  c: number | null = null,
+) {
+  f.localGet(base).localGet(a).localGet(b).i32Mul().i32Add();
+  if (c !== null) f.localGet(c).i32Add();
+  f.localSet(to);
+}
+
+/**
+ * Copies `bytes` bytes (a multiple of 4) from `from` to `to`: whole vectors, then float32s:
+ * a row of a head written into its place without touching its neighbours.
+ */
+function copyRow(f: FunctionBuilder, to: number, from: number, bytes: number) {
+  const c = f.local("i32");
+  loop(f, c, () => f.i32Const(0), () => f.localGet(bytes).i32Const(12).i32Sub(), 16, () => {
+    f.localGet(to).localGet(c).i32Add().localGet(from).localGet(c).i32Add().v128Load();
+    f.v128Store();
+  });
+  loop(f, c, () => f.localGet(c), () => f.localGet(bytes), 4, () => {
+    f.localGet(to).localGet(c).i32Add().localGet(from).localGet(c).i32Add().f32Load();
+    f.f32Store();
+  });
+}
+
+/**
+ * Writes the `rows` rows (`stride` bytes apart, d float32s each) at `from` transposed to `to`:
+ * d rows of `toBytes` bytes, float32 t of row p = element p of row t, padded with 0 to the
+ * end of each row.
+ */
+function transpose32(
+  f: FunctionBuilder,
+  to: number,
+  from: number,
+  stride: number,
+  rows: number,
+  d: number,
+  toBytes: number,
+) {
+  const [t, p, a] = [0, 0, 0].map(() => f.local("i32"));
+  loop(f, t, () => f.i32Const(0), () => f.localGet(rows), 1, () => {
+    address(f, a, from, t, stride);
+    loop(f, p, () => f.i32Const(0), () => f.localGet(d), 1, () => {
+      f.localGet(to).localGet(p).localGet(toBytes).i32Mul().i32Add();
+      f.localGet(t).i32Const(4).i32Mul().i32Add();
+      f.localGet(a).localGet(p).i32Const(4).i32Mul().i32Add().f32Load();
+      f.f32Store();
+    });
+  });
+  loop(f, p, () => f.i32Const(0), () => f.localGet(d), 1, () => {
+    loop(f, t, () => f.localGet(rows).i32Const(4).i32Mul(), () => f.localGet(toBytes), 4, () => {
+      f.localGet(to).localGet(p).localGet(toBytes).i32Mul().i32Add().localGet(t).i32Add();
+      f.f32Const(0).f32Store();
+    });
+  });
+}
+
+/**
+ * {@link probabilityRow} in float32 lanes: the scores and e = exp(S − max) in float32 (the
+ * max is exact in any order), their sum in float64 in increasing j, rounded once, and e / sum.
+ */
+function probabilityRow32(f: FunctionBuilder, fused: boolean, s: Scratch32, at: Row) {
+  const [j, a] = [f.local("i32"), f.local("i32")];
+  const [m, x] = [f.local("v128"), f.local("v128")];
+  const max = f.local("f32");
+  const total = f.local("f64");
+  dots(f, fused, {
+    width: at.vecBytes,
+    terms: at.dBytes,
+    scalars: at.qRow,
+    vectors: at.kt,
+    stride: at.tkpBytes,
+    out: at.pRow,
+    scale: at.scaleV,
+  }, F32_LANES);
+  f.f32Const(-Infinity).localSet(max);
+  loop(f, j, () => f.i32Const(0), () => f.localGet(at.seenBytes), 4, () => {
+    f.localGet(max).localGet(at.pRow).localGet(j).i32Add().f32Load().f32Max().localSet(max);
+  });
+  f.localGet(max).f32x4Splat().localSet(m);
+  loop(f, j, () => f.i32Const(0), () => f.localGet(at.vecBytes), 16, () => {
+    f.localGet(at.pRow).localGet(j).i32Add().localSet(a);
+    f.localGet(a).v128Load().localGet(m).f32x4Sub().localSet(x);
+    f.localGet(a);
+    emitExp32(f, x, s);
+    f.v128Store();
+  });
+  f.f64Const(0).localSet(total);
+  loop(f, j, () => f.i32Const(0), () => f.localGet(at.seenBytes), 4, () => {
+    f.localGet(total).localGet(at.pRow).localGet(j).i32Add().f32Load().f64PromoteF32();
+    f.f64Add().localSet(total);
+  });
+  f.localGet(total).f32DemoteF64().f32x4Splat().localSet(m);
+  loop(f, j, () => f.i32Const(0), () => f.localGet(at.vecBytes), 16, () => {
+    f.localGet(at.pRow).localGet(j).i32Add().localSet(a);
+    f.localGet(a).localGet(a).v128Load().localGet(m).f32x4Div().v128Store();
+  });
+}
+
+/** Sets the i32 locals `dBytes`, `dpBytes` and `tkpBytes`, and v128 `scaleV` (float32). */
+function sizes32(
+  f: FunctionBuilder,
+  { d, tk, scale }: { d: number; tk: number; scale: number },
+  { dBytes, dpBytes, tkpBytes, scaleV }: Record<"dBytes" | "dpBytes" | "tkpBytes", number> & {
+    scaleV: number;
+  },
+) {
+  f.localGet(d).i32Const(4).i32Mul().localSet(dBytes);
+  f.localGet(d).i32Const(3).i32Add().i32Const(-4).i32And().i32Const(4).i32Mul().localSet(dpBytes);
+  f.localGet(tk).i32Const(3).i32Add().i32Const(-4).i32And().i32Const(4).i32Mul()
+    .localSet(tkpBytes);
+  f.localGet(scale).f32DemoteF64().f32x4Splat().localSet(scaleV);
+}
+
+function forward32(f: FunctionBuilder, fused: boolean) {
+  const [q, qs, k, ks, v, vs, out, os, kt, probs, row, outer, heads, tq, tk, d, scale, causal] =
+    ATTENTION_EXPORTS.forward32.map((_, i) => i);
+  const s = new Scratch32(f, fused);
+  const [o, h, i, seen, vecBytes, seenBytes] = [0, 0, 0, 0, 0, 0].map(() => f.local("i32"));
+  const [dBytes, dpBytes, tkpBytes, head, first] = [0, 0, 0, 0, 0].map(() => f.local("i32"));
+  const [qb, kb, vb, ob, qRow, oRow] = [0, 0, 0, 0, 0, 0].map(() => f.local("i32"));
+  const scaleV = f.local("v128");
+  sizes32(f, { d, tk, scale }, { dBytes, dpBytes, tkpBytes, scaleV });
+  loop(f, o, () => f.i32Const(0), () => f.localGet(outer), 1, () => {
+    loop(f, h, () => f.i32Const(0), () => f.localGet(heads), 1, () => {
+      // Row 0 of head h of position o: row o·T, column h·d of each operand.
+      f.localGet(h).localGet(dBytes).i32Mul().localSet(head);
+      f.localGet(o).localGet(tq).i32Mul().localSet(first);
+      address(f, qb, q, first, qs, head);
+      address(f, ob, out, first, os, head);
+      f.localGet(o).localGet(tk).i32Mul().localSet(first);
+      address(f, kb, k, first, ks, head);
+      address(f, vb, v, first, vs, head);
+      transpose32(f, kt, kb, ks, tk, d, tkpBytes);
+      loop(f, i, () => f.i32Const(0), () => f.localGet(tq), 1, () => {
+        keysSeen(f, i, tq, tk, causal, seen, vecBytes, F32_LANES);
+        f.localGet(seen).i32Const(4).i32Mul().localSet(seenBytes);
+        address(f, qRow, qb, i, qs);
+        const at = { qRow, kt, pRow: probs, vecBytes, seenBytes, dBytes, tkpBytes, scaleV };
+        probabilityRow32(f, fused, s, at);
+        // O[i, c…c+3] = Σ_{j<seen} P[i,j]·V[j, c…c+3], into `row`, then its d into place.
+        dots(f, fused, {
+          width: dpBytes,
+          terms: seenBytes,
+          scalars: probs,
+          vectors: vb,
+          stride: vs,
+          out: row,
+          scale: null,
+        }, F32_LANES);
+        address(f, oRow, ob, i, os);
+        copyRow(f, oRow, row, dBytes);
+      });
+    });
+  });
+}
+
+function backward32(f: FunctionBuilder, fused: boolean) {
+  const [g, gs, q, qs, k, ks, v, vs, dq, dqs, dk, dks, dv, dvs] = ATTENTION_EXPORTS.backward32
+    .map((_, i) => i);
+  const [kt, vt, probs, ds, row, dkSum, dvSum, outer, heads, tq, tk, d, scale, causal] =
+    ATTENTION_EXPORTS.backward32.map((_, i) => i).slice(14);
+  const s = new Scratch32(f, fused);
+  const [o, h, i, j, seen, vecBytes, seenBytes] = [0, 0, 0, 0, 0, 0, 0].map(() => f.local("i32"));
+  const [dBytes, dpBytes, tkpBytes, head, first, sumBytes] = [0, 0, 0, 0, 0, 0].map(() =>
+    f.local("i32")
+  );
+  const [gb, qb, kb, vb, dqb, dkb, dvb] = [0, 0, 0, 0, 0, 0, 0].map(() => f.local("i32"));
+  const [gRow, qRow, to, from, a] = [0, 0, 0, 0, 0].map(() => f.local("i32"));
+  const [scaleV, w] = [f.local("v128"), f.local("v128")];
+  const dot = f.local("f64");
+  sizes32(f, { d, tk, scale }, { dBytes, dpBytes, tkpBytes, scaleV });
+  f.localGet(tk).localGet(dpBytes).i32Mul().localSet(sumBytes);
+  // P[i] is computed again, into the one-row scratch `probs`, as forward computed it.
+  const pRow = probs;
+  loop(f, o, () => f.i32Const(0), () => f.localGet(outer), 1, () => {
+    loop(f, h, () => f.i32Const(0), () => f.localGet(heads), 1, () => {
+      f.localGet(h).localGet(dBytes).i32Mul().localSet(head);
+      f.localGet(o).localGet(tq).i32Mul().localSet(first);
+      address(f, gb, g, first, gs, head);
+      address(f, qb, q, first, qs, head);
+      address(f, dqb, dq, first, dqs, head);
+      f.localGet(o).localGet(tk).i32Mul().localSet(first);
+      address(f, kb, k, first, ks, head);
+      address(f, vb, v, first, vs, head);
+      address(f, dkb, dk, first, dks, head);
+      address(f, dvb, dv, first, dvs, head);
+      transpose32(f, kt, kb, ks, tk, d, tkpBytes);
+      transpose32(f, vt, vb, vs, tk, d, tkpBytes);
+      // ∂L/∂K and ∂L/∂V are sums over queries, from 0, in rows of dpBytes.
+      loop(f, j, () => f.i32Const(0), () => f.localGet(sumBytes), 16, () => {
+        f.localGet(dkSum).localGet(j).i32Add().f64Const(0).f64x2Splat().v128Store();
+        f.localGet(dvSum).localGet(j).i32Add().f64Const(0).f64x2Splat().v128Store();
+      });
+      loop(f, i, () => f.i32Const(0), () => f.localGet(tq), 1, () => {
+        keysSeen(f, i, tq, tk, causal, seen, vecBytes, F32_LANES);
+        f.localGet(seen).i32Const(4).i32Mul().localSet(seenBytes);
+        address(f, gRow, gb, i, gs);
+        address(f, qRow, qb, i, qs);
+        const at = { qRow, kt, pRow, vecBytes, seenBytes, dBytes, tkpBytes, scaleV };
+        probabilityRow32(f, fused, s, at);
+        // ∂L/∂V[j] += P[i,j]·G[i] and, below, ∂L/∂K[j] += ∂L/∂S[i,j]·Q[i], for j < seen.
+        const addRowTimes = (target: number, factors: number, row: number) =>
+          addOuter(f, fused, { width: dpBytes, terms: seenBytes, factors, row, target }, F32_LANES);
+        addRowTimes(dvSum, pRow, gRow);
+        // ∂L/∂P[i, j…j+3] = Σₚ G[i,p]·Vᵀ[p, j…j+3].
+        dots(f, fused, {
+          width: vecBytes,
+          terms: dBytes,
+          scalars: gRow,
+          vectors: vt,
+          stride: tkpBytes,
+          out: ds,
+          scale: null,
+        }, F32_LANES);
+        // dot = Σ_{j<seen} ∂L/∂P[i,j]·P[i,j] in float64 (each product exact), rounded once;
+        // ∂L/∂S = (scale·P)·(∂L/∂P − dot).
+        f.f64Const(0).localSet(dot);
+        loop(f, j, () => f.i32Const(0), () => f.localGet(seenBytes), 4, () => {
+          f.localGet(dot);
+          f.localGet(ds).localGet(j).i32Add().f32Load().f64PromoteF32();
+          f.localGet(pRow).localGet(j).i32Add().f32Load().f64PromoteF32();
+          f.f64Mul().f64Add().localSet(dot);
+        });
+        f.localGet(dot).f32DemoteF64().f32x4Splat().localSet(w);
+        loop(f, j, () => f.i32Const(0), () => f.localGet(vecBytes), 16, () => {
+          f.localGet(ds).localGet(j).i32Add().localSet(a);
+          f.localGet(a);
+          f.localGet(scaleV).localGet(pRow).localGet(j).i32Add().v128Load().f32x4Mul();
+          f.localGet(a).v128Load().localGet(w).f32x4Sub().f32x4Mul();
+          f.v128Store();
+        });
+        // ∂L/∂Q[i, c…c+3] = Σ_{j<seen} ∂L/∂S[i,j]·K[j, c…c+3], into `row`, then into place.
+        dots(f, fused, {
+          width: dpBytes,
+          terms: seenBytes,
+          scalars: ds,
+          vectors: kb,
+          stride: ks,
+          out: row,
+          scale: null,
+        }, F32_LANES);
+        address(f, to, dqb, i, dqs);
+        copyRow(f, to, row, dBytes);
+        addRowTimes(dkSum, ds, qRow);
+      });
+      // The sums' rows into place.
+      loop(f, j, () => f.i32Const(0), () => f.localGet(tk), 1, () => {
+        address(f, from, dkSum, j, dpBytes);
+        address(f, to, dkb, j, dks);
+        copyRow(f, to, from, dBytes);
+        address(f, from, dvSum, j, dpBytes);
+        address(f, to, dvb, j, dvs);
+        copyRow(f, to, from, dBytes);
+      });
+    });
   });
 }

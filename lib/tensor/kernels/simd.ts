@@ -185,6 +185,8 @@ type F = (...args: number[]) => void;
 interface AttentionKernels {
   readonly forward: F;
   readonly backward: F;
+  readonly forward32: F;
+  readonly backward32: F;
 }
 interface Kernels {
   readonly add: F;
@@ -650,6 +652,89 @@ function even(n: number): number {
   return n + (n & 1);
 }
 
+/** Rounds up to a multiple of 4: float32 rows padded to whole vectors. */
+function fourfold(n: number): number {
+  return (n + 3) & ~3;
+}
+
+/** A float32 view of the kernels' memory (renewed when the memory has grown). */
+let heap32 = new Float32Array(memory.buffer);
+
+/** An output of the float32 kernels: its heads and their rows (Tq or Tk) a position. */
+interface Written {
+  readonly heads: AttentionHeads;
+  readonly rows: number;
+}
+
+/**
+ * Whether the heads of `outputs` that are stored in `data` cover every element of it: their
+ * columns side by side from 0 to the row's end, and `outer` positions of their rows in all.
+ */
+function coveredBy(
+  data: FloatArray,
+  outputs: readonly Written[],
+  d: number,
+  outer: number,
+): boolean {
+  const mine = outputs.filter((o) => o.heads.data === data);
+  if (mine.some((o) => o.rows !== mine[0].rows || o.heads.rowWidth !== mine[0].heads.rowWidth)) {
+    return false;
+  }
+  let end = 0;
+  for (const { heads } of [...mine].sort((a, b) => a.heads.column - b.heads.column)) {
+    if (heads.column !== end) return false;
+    end += heads.heads * d;
+  }
+  const { rowWidth } = mine[0].heads;
+  return end === rowWidth && data.length === outer * mine[0].rows * rowWidth;
+}
+
+/**
+ * Places the float32 arrays of `inputs` and `outputs` (each distinct array once, whole) and
+ * scratch of `scratch` float32s each in the kernels' memory, and copies in the inputs' arrays
+ * and those outputs' arrays whose heads do not cover every element (the kernels write the
+ * heads alone). Returns the byte address of head 0 of each operand, inputs then outputs, the
+ * scratch's, and where each output array is, for {@link copyOut32}.
+ */
+function place32(
+  inputs: readonly AttentionHeads[],
+  outputs: readonly Written[],
+  scratch: readonly number[],
+  d: number,
+  outer: number,
+): { at: number[]; scratch: number[]; written: { data: FloatArray; address: number }[] } {
+  const arrays: FloatArray[] = [];
+  for (const { data } of [...inputs, ...outputs.map((o) => o.heads)]) {
+    if (!arrays.includes(data)) arrays.push(data);
+  }
+  const addresses = place(
+    ...[...arrays.map((a) => a.length), ...scratch].map((n) => Math.ceil(n / 2)),
+  );
+  if (heap32.length * 4 !== memory.buffer.byteLength) heap32 = new Float32Array(memory.buffer);
+  const written: { data: FloatArray; address: number }[] = [];
+  arrays.forEach((data, i) => {
+    const output = outputs.some((o) => o.heads.data === data);
+    if (!output || !coveredBy(data, outputs, d, outer)) heap32.set(data, addresses[i] / 4);
+    if (output) written.push({ data, address: addresses[i] });
+  });
+  const at = [...inputs, ...outputs.map((o) => o.heads)].map(({ data, column }) =>
+    addresses[arrays.indexOf(data)] + 4 * column
+  );
+  return { at, scratch: addresses.slice(arrays.length), written };
+}
+
+/** Copies the arrays `place32` placed for outputs back out. */
+function copyOut32(written: readonly { data: FloatArray; address: number }[]): void {
+  for (const { data, address } of written) {
+    data.set(heap32.subarray(address / 4, address / 4 + data.length));
+  }
+}
+
+/** Whether the float32 kernels take these operands: all float32, of one head count. */
+function float32Operands(operands: readonly AttentionHeads[]): boolean {
+  return operands.every((o) => o.data instanceof Float32Array && o.heads === operands[0].heads);
+}
+
 /**
  * Copies the heads of `from` ([batch, rows, d] problems) to byte address `address`: each
  * problem's rows `dp` wide, or (transposed) its d columns as rows `even(rows)` wide; padding 0.
@@ -732,6 +817,42 @@ export const simdAttention = {
     out: AttentionHeads,
     { batch, tq, tk, d, scale, causal }: AttentionSizes,
   ): void {
+    if (float32Operands([q, k, v, out]) && batch > 0) {
+      // Float32 lanes on the arrays as they are: the heads read and written in place.
+      const outer = batch / q.heads, dp = fourfold(d), tkp = fourfold(tk);
+      const { at, scratch, written } = place32(
+        [q, k, v],
+        [{ heads: out, rows: tq }],
+        [
+          d * tkp,
+          tkp,
+          dp,
+        ],
+        d,
+        outer,
+      );
+      const stride = [q, k, v, out].map((o) => 4 * o.rowWidth);
+      attentionKernels.forward32(
+        at[0],
+        stride[0],
+        at[1],
+        stride[1],
+        at[2],
+        stride[2],
+        at[3],
+        stride[3],
+        ...scratch,
+        outer,
+        q.heads,
+        tq,
+        tk,
+        d,
+        scale,
+        causal ? 1 : 0,
+      );
+      copyOut32(written);
+      return;
+    }
     const dp = even(d), tkp = even(tk);
     const [aq, ak, av, ao, ap] = place(
       batch * tq * dp,
@@ -758,6 +879,39 @@ export const simdAttention = {
     dk: AttentionHeads,
     dv: AttentionHeads,
   ): void {
+    if (float32Operands([grad, q, k, v, dq, dk, dv]) && batch > 0) {
+      const outer = batch / q.heads, dp = fourfold(d), tkp = fourfold(tk);
+      const outputs = [{ heads: dq, rows: tq }, { heads: dk, rows: tk }, { heads: dv, rows: tk }];
+      const { at, scratch, written } = place32(
+        [grad, q, k, v],
+        outputs,
+        [
+          d * tkp,
+          d * tkp,
+          tkp,
+          tkp,
+          dp,
+          tk * dp,
+          tk * dp,
+        ],
+        d,
+        outer,
+      );
+      const operands = [grad, q, k, v, dq, dk, dv];
+      attentionKernels.backward32(
+        ...operands.flatMap((o, i) => [at[i], 4 * o.rowWidth]),
+        ...scratch,
+        outer,
+        q.heads,
+        tq,
+        tk,
+        d,
+        scale,
+        causal ? 1 : 0,
+      );
+      copyOut32(written);
+      return;
+    }
     const dp = even(d), tkp = even(tk);
     const rowsQ = batch * tq * dp, rowsK = batch * tk * dp, columnsK = batch * d * tkp;
     const [ag, aq, ak, akt, av, ap, adq, adk, adv, ads] = place(
