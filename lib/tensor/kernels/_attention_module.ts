@@ -187,6 +187,27 @@ interface Lanes {
   add(f: FunctionBuilder): void;
   /** a·b + c of the three vectors on the stack (relaxed SIMD: fused where the machine is). */
   madd(f: FunctionBuilder): void;
+  /** Whether a row's last vectors (fewer than {@link BLOCK}) go two at a time before one. */
+  readonly pairs: boolean;
+}
+
+/**
+ * The vectors of a row from byte `c` on, fewer than {@link BLOCK}: `block(2)` where two are
+ * left (with `lanes.pairs`: float32 rows are short and their tails take most of the time),
+ * then `block(1)` for each left.
+ */
+function rest(
+  f: FunctionBuilder,
+  c: number,
+  width: number,
+  lanes: Lanes,
+  block: (width: number) => void,
+) {
+  if (lanes.pairs) {
+    const end = () => f.localGet(width).i32Const(16).i32Sub();
+    loop(f, c, () => f.localGet(c), end, 32, () => block(2));
+  }
+  loop(f, c, () => f.localGet(c), () => f.localGet(width), 16, () => block(1));
 }
 
 const F64_LANES: Lanes = {
@@ -195,6 +216,7 @@ const F64_LANES: Lanes = {
   mul: (f) => f.f64x2Mul(),
   add: (f) => f.f64x2Add(),
   madd: (f) => f.f64x2RelaxedMadd(),
+  pairs: false,
 };
 
 const F32_LANES: Lanes = {
@@ -203,6 +225,7 @@ const F32_LANES: Lanes = {
   mul: (f) => f.f32x4Mul(),
   add: (f) => f.f32x4Add(),
   madd: (f) => f.f32x4RelaxedMadd(),
+  pairs: true,
 };
 
 /** Sets vector local `acc` to a·b + acc, where `a` and `b` push the factors. */
@@ -289,7 +312,7 @@ function dots(f: FunctionBuilder, fused: boolean, at: Dots, lanes: Lanes = F64_L
   };
   f.localGet(at.width).i32Const(16 * (BLOCK - 1)).i32Sub().localSet(limit);
   loop(f, c, () => f.i32Const(0), () => f.localGet(limit), 16 * BLOCK, () => block(BLOCK));
-  loop(f, c, () => f.localGet(c), () => f.localGet(at.width), 16, () => block(1));
+  rest(f, c, at.width, lanes, block);
 }
 
 /** Where {@link addOuter} reads and writes: i32 locals holding byte addresses and counts. */
@@ -341,7 +364,7 @@ function addOuter(f: FunctionBuilder, fused: boolean, at: Outer, lanes: Lanes = 
   };
   f.localGet(at.width).i32Const(16 * (BLOCK - 1)).i32Sub().localSet(limit);
   loop(f, c, () => f.i32Const(0), () => f.localGet(limit), 16 * BLOCK, () => block(BLOCK));
-  loop(f, c, () => f.localGet(c), () => f.localGet(at.width), 16, () => block(1));
+  rest(f, c, at.width, lanes, block);
 }
 
 /**
@@ -683,10 +706,16 @@ function copyRow(f: FunctionBuilder, to: number, from: number, bytes: number) {
   });
 }
 
+/** The bytes of `i8x16.shuffle` taking float32 lanes `lanes` (0–3 of a, 4–7 of b). */
+function lanes32(lanes: readonly number[]): number[] {
+  return lanes.flatMap((lane) => [0, 1, 2, 3].map((byte) => 4 * lane + byte));
+}
+
 /**
  * Writes the `rows` rows (`stride` bytes apart, d float32s each) at `from` transposed to `to`:
  * d rows of `toBytes` bytes, float32 t of row p = element p of row t, padded with 0 to the
- * end of each row.
+ * end of each row. Blocks of 4 × 4 go through vectors (four loads, eight shuffles, four
+ * stores); the rows and columns past the last whole block, one float32 at a time.
  */
 function transpose32(
   f: FunctionBuilder,
@@ -697,15 +726,52 @@ function transpose32(
   d: number,
   toBytes: number,
 ) {
-  const [t, p, a] = [0, 0, 0].map(() => f.local("i32"));
-  loop(f, t, () => f.i32Const(0), () => f.localGet(rows), 1, () => {
+  const [t, p, a, b, rows4, d4] = [0, 0, 0, 0, 0, 0].map(() => f.local("i32"));
+  const r = [0, 0, 0, 0].map(() => f.local("v128"));
+  f.localGet(rows).i32Const(-4).i32And().localSet(rows4);
+  f.localGet(d).i32Const(-4).i32And().localSet(d4);
+  // Element p of row t: from + t·stride + 4p, to + p·toBytes + 4t.
+  const element = (t: number, p: number) => {
+    f.localGet(to).localGet(p).localGet(toBytes).i32Mul().i32Add();
+    f.localGet(t).i32Const(4).i32Mul().i32Add();
     address(f, a, from, t, stride);
-    loop(f, p, () => f.i32Const(0), () => f.localGet(d), 1, () => {
-      f.localGet(to).localGet(p).localGet(toBytes).i32Mul().i32Add();
-      f.localGet(t).i32Const(4).i32Mul().i32Add();
-      f.localGet(a).localGet(p).i32Const(4).i32Mul().i32Add().f32Load();
-      f.f32Store();
+    f.localGet(a).localGet(p).i32Const(4).i32Mul().i32Add().f32Load();
+    f.f32Store();
+  };
+  loop(f, t, () => f.i32Const(0), () => f.localGet(rows4), 4, () => {
+    address(f, a, from, t, stride);
+    loop(f, p, () => f.i32Const(0), () => f.localGet(d4), 4, () => {
+      // Rows t…t+3, columns p…p+3, into rows p…p+3, columns t…t+3.
+      for (let row = 0; row < 4; row++) {
+        f.localGet(a).localGet(p).i32Const(4).i32Mul().i32Add();
+        for (let k = 0; k < row; k++) f.localGet(stride).i32Add();
+        f.v128Load().localSet(r[row]);
+      }
+      address(f, b, to, p, toBytes);
+      f.localGet(b).localGet(t).i32Const(4).i32Mul().i32Add().localSet(b);
+      const pairs = [[0, 4, 1, 5], [2, 6, 3, 7]];
+      const halves = [[0, 1, 4, 5], [2, 3, 6, 7]];
+      for (let column = 0; column < 4; column++) {
+        const pair = pairs[column >> 1];
+        f.localGet(b);
+        f.localGet(r[0]).localGet(r[1]).i8x16Shuffle(lanes32(pair));
+        f.localGet(r[2]).localGet(r[3]).i8x16Shuffle(lanes32(pair));
+        f.i8x16Shuffle(lanes32(halves[column & 1]));
+        f.v128Store();
+        f.localGet(b).localGet(toBytes).i32Add().localSet(b);
+      }
     });
+    // Columns past the last whole block of four.
+    for (let row = 0; row < 4; row++) {
+      loop(f, p, () => f.localGet(d4), () => f.localGet(d), 1, () => {
+        f.localGet(t).i32Const(row).i32Add().localSet(b);
+        element(b, p);
+      });
+    }
+  });
+  // Rows past the last whole block of four.
+  loop(f, t, () => f.localGet(rows4), () => f.localGet(rows), 1, () => {
+    loop(f, p, () => f.i32Const(0), () => f.localGet(d), 1, () => element(t, p));
   });
   loop(f, p, () => f.i32Const(0), () => f.localGet(d), 1, () => {
     loop(f, t, () => f.localGet(rows).i32Const(4).i32Mul(), () => f.localGet(toBytes), 4, () => {
@@ -717,13 +783,20 @@ function transpose32(
 
 /**
  * {@link probabilityRow} in float32 lanes: the scores and e = exp(S − max) in float32 (the
- * max is exact in any order), their sum in float64 in increasing j, rounded once, and e / sum.
+ * max is exact in any order), their sum in float64 in increasing j into f64 local `total`,
+ * and with `normalize`, P = e / sum (the sum rounded once); else e is left at `pRow`.
  */
-function probabilityRow32(f: FunctionBuilder, fused: boolean, s: Scratch32, at: Row) {
+function probabilityRow32(
+  f: FunctionBuilder,
+  fused: boolean,
+  s: Scratch32,
+  at: Row,
+  total: number,
+  normalize: boolean,
+) {
   const [j, a] = [f.local("i32"), f.local("i32")];
   const [m, x] = [f.local("v128"), f.local("v128")];
   const max = f.local("f32");
-  const total = f.local("f64");
   dots(f, fused, {
     width: at.vecBytes,
     terms: at.dBytes,
@@ -750,6 +823,7 @@ function probabilityRow32(f: FunctionBuilder, fused: boolean, s: Scratch32, at: 
     f.localGet(total).localGet(at.pRow).localGet(j).i32Add().f32Load().f64PromoteF32();
     f.f64Add().localSet(total);
   });
+  if (!normalize) return;
   f.localGet(total).f32DemoteF64().f32x4Splat().localSet(m);
   loop(f, j, () => f.i32Const(0), () => f.localGet(at.vecBytes), 16, () => {
     f.localGet(at.pRow).localGet(j).i32Add().localSet(a);
@@ -779,7 +853,8 @@ function forward32(f: FunctionBuilder, fused: boolean) {
   const [o, h, i, seen, vecBytes, seenBytes] = [0, 0, 0, 0, 0, 0].map(() => f.local("i32"));
   const [dBytes, dpBytes, tkpBytes, head, first] = [0, 0, 0, 0, 0].map(() => f.local("i32"));
   const [qb, kb, vb, ob, qRow, oRow] = [0, 0, 0, 0, 0, 0].map(() => f.local("i32"));
-  const scaleV = f.local("v128");
+  const [scaleV, inverse] = [f.local("v128"), f.local("v128")];
+  const total = f.local("f64");
   sizes32(f, { d, tk, scale }, { dBytes, dpBytes, tkpBytes, scaleV });
   loop(f, o, () => f.i32Const(0), () => f.localGet(outer), 1, () => {
     loop(f, h, () => f.i32Const(0), () => f.localGet(heads), 1, () => {
@@ -797,8 +872,10 @@ function forward32(f: FunctionBuilder, fused: boolean) {
         f.localGet(seen).i32Const(4).i32Mul().localSet(seenBytes);
         address(f, qRow, qb, i, qs);
         const at = { qRow, kt, pRow: probs, vecBytes, seenBytes, dBytes, tkpBytes, scaleV };
-        probabilityRow32(f, fused, s, at);
-        // O[i, c…c+3] = Σ_{j<seen} P[i,j]·V[j, c…c+3], into `row`, then its d into place.
+        probabilityRow32(f, fused, s, at, total, false);
+        // O[i, c…c+3] = (Σ_{j<seen} e[i,j]·V[j, c…c+3]) · (1/total), into `row`, then its d
+        // into place: P·V with P's division folded into one product a result.
+        f.f64Const(1).localGet(total).f64Div().f32DemoteF64().f32x4Splat().localSet(inverse);
         dots(f, fused, {
           width: dpBytes,
           terms: seenBytes,
@@ -806,7 +883,7 @@ function forward32(f: FunctionBuilder, fused: boolean) {
           vectors: vb,
           stride: vs,
           out: row,
-          scale: null,
+          scale: inverse,
         }, F32_LANES);
         address(f, oRow, ob, i, os);
         copyRow(f, oRow, row, dBytes);
@@ -858,7 +935,7 @@ function backward32(f: FunctionBuilder, fused: boolean) {
         address(f, gRow, gb, i, gs);
         address(f, qRow, qb, i, qs);
         const at = { qRow, kt, pRow, vecBytes, seenBytes, dBytes, tkpBytes, scaleV };
-        probabilityRow32(f, fused, s, at);
+        probabilityRow32(f, fused, s, at, dot, true);
         // ∂L/∂V[j] += P[i,j]·G[i] and, below, ∂L/∂K[j] += ∂L/∂S[i,j]·Q[i], for j < seen.
         const addRowTimes = (target: number, factors: number, row: number) =>
           addOuter(f, fused, { width: dpBytes, terms: seenBytes, factors, row, target }, F32_LANES);

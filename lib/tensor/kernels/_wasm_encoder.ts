@@ -326,6 +326,9 @@ export class FunctionBuilder {
   f64PromoteF32(): this {
     return this.op(0xbb);
   }
+  i8x16Shuffle(lanes: readonly number[]): this {
+    return this.op(...simd(0x0d), ...lanes);
+  }
 
   /** The code-section entry: size, locals (one group per local), instructions, `end`. */
   encode(): number[] {
