@@ -2588,15 +2588,15 @@ export const tensorOps: TensorOpRegistry = {
         // reads the heads from qkv and writes them into the result in place.
         const result = allocate(dtype, outer * time * width);
         const fused = (column: number) => headsOf(qkv.data, layout, 3 * width, column);
-        simdAttention.forward(
+        const probs = simdAttention.forward(
           fused(0),
           fused(width),
           fused(2 * width),
           headsOf(result, layout, width, 0),
           layout.sizes,
         );
-        // Backward computes the probabilities again from qkv: nothing else is kept.
-        const saved: SelfAttentionKernelSaved = { layout, kernel: true };
+        // Float32 keeps the probabilities for backward; float64 computes them again from qkv.
+        const saved: SelfAttentionKernelSaved = { layout, kernel: true, probs };
         return { data: result, shape: [...qkv.shape.slice(0, -1), width], saved };
       }
       const q = allocate(dtype, headCount);
@@ -2669,7 +2669,7 @@ function selfAttentionBackward(
 function selfAttentionKernelBackward(
   grad: FloatArray,
   qkv: FloatArray,
-  { layout }: SelfAttentionKernelSaved,
+  { layout, probs }: SelfAttentionKernelSaved,
 ): FloatArray {
   const width = layout.heads * layout.d;
   // The kernel writes every element of gx (its thirds): no zeroing needed.
@@ -2684,6 +2684,7 @@ function selfAttentionKernelBackward(
     fused(gx, 0),
     fused(gx, width),
     fused(gx, 2 * width),
+    probs,
   );
   return gx;
 }
@@ -2703,6 +2704,8 @@ interface SelfAttentionKernelSaved {
   readonly layout: SelfAttentionLayout;
   /** Marks this kind of saved value. */
   readonly kernel: true;
+  /** The kernel's probabilities (float32 qkv), or null (float64: computed again). */
+  readonly probs: Float32Array | null;
 }
 
 interface SelfAttentionLayout {

@@ -69,8 +69,9 @@ export const ATTENTION_EXPORTS = {
   /** forward32(q, qs, k, ks, v, vs, out, os, kt, probs, row, outer, heads, tq, tk, d, scale,
    * causal): float32 operands read and written in place, each a byte address of head 0 of row
    * 0 and the bytes from one row to the next (qs…): row t of head h of leading position o at
-   * `q + (o·tq + t)·qs + h·d·4`. kt (d rows of Tk rounded up to a multiple of 4), probs (one
-   * such row) and row (d so rounded) are scratch. */
+   * `q + (o·tq + t)·qs + h·d·4`. Writes P at `probs`: a row of Tk rounded up to a multiple of
+   * 4 (tkp) for every query of every problem, in order (past the keys seen, values no one
+   * reads). kt (d rows of tkp) and row (d so rounded) are scratch. */
   forward32: [
     "q",
     "qs",
@@ -91,9 +92,10 @@ export const ATTENTION_EXPORTS = {
     "scale",
     "causal",
   ],
-  /** backward32(g, gs, q, qs, k, ks, v, vs, dq, dqs, dk, dks, dv, dvs, kt, vt, probs, ds, row,
-   * dkSum, dvSum, outer, heads, tq, tk, d, scale, causal): as forward32; kt and vt, probs and
-   * ds, row, dkSum and dvSum (Tk rows of d rounded up) are scratch. */
+  /** backward32(g, gs, q, qs, k, ks, v, vs, dq, dqs, dk, dks, dv, dvs, vt, probs, ds, row,
+   * dkSum, dvSum, outer, heads, tq, tk, d, scale, causal): as forward32, reading P where
+   * forward32 wrote it; vt (d rows of tkp), ds (one such row), row, dkSum and dvSum (Tk rows
+   * of d rounded up) are scratch. */
   backward32: [
     "g",
     "gs",
@@ -109,7 +111,6 @@ export const ATTENTION_EXPORTS = {
     "dks",
     "dv",
     "dvs",
-    "kt",
     "vt",
     "probs",
     "ds",
@@ -783,20 +784,13 @@ function transpose32(
 
 /**
  * {@link probabilityRow} in float32 lanes: the scores and e = exp(S − max) in float32 (the
- * max is exact in any order), their sum in float64 in increasing j into f64 local `total`,
- * and with `normalize`, P = e / sum (the sum rounded once); else e is left at `pRow`.
+ * max is exact in any order), their sum in float64 in increasing j, rounded once, and e / sum.
  */
-function probabilityRow32(
-  f: FunctionBuilder,
-  fused: boolean,
-  s: Scratch32,
-  at: Row,
-  total: number,
-  normalize: boolean,
-) {
+function probabilityRow32(f: FunctionBuilder, fused: boolean, s: Scratch32, at: Row) {
   const [j, a] = [f.local("i32"), f.local("i32")];
   const [m, x] = [f.local("v128"), f.local("v128")];
   const max = f.local("f32");
+  const total = f.local("f64");
   dots(f, fused, {
     width: at.vecBytes,
     terms: at.dBytes,
@@ -823,7 +817,6 @@ function probabilityRow32(
     f.localGet(total).localGet(at.pRow).localGet(j).i32Add().f32Load().f64PromoteF32();
     f.f64Add().localSet(total);
   });
-  if (!normalize) return;
   f.localGet(total).f32DemoteF64().f32x4Splat().localSet(m);
   loop(f, j, () => f.i32Const(0), () => f.localGet(at.vecBytes), 16, () => {
     f.localGet(at.pRow).localGet(j).i32Add().localSet(a);
@@ -852,10 +845,11 @@ function forward32(f: FunctionBuilder, fused: boolean) {
   const s = new Scratch32(f, fused);
   const [o, h, i, seen, vecBytes, seenBytes] = [0, 0, 0, 0, 0, 0].map(() => f.local("i32"));
   const [dBytes, dpBytes, tkpBytes, head, first] = [0, 0, 0, 0, 0].map(() => f.local("i32"));
-  const [qb, kb, vb, ob, qRow, oRow] = [0, 0, 0, 0, 0, 0].map(() => f.local("i32"));
-  const [scaleV, inverse] = [f.local("v128"), f.local("v128")];
-  const total = f.local("f64");
+  const [qb, kb, vb, ob, qRow, oRow, pRow] = [0, 0, 0, 0, 0, 0, 0].map(() => f.local("i32"));
+  const scaleV = f.local("v128");
   sizes32(f, { d, tk, scale }, { dBytes, dpBytes, tkpBytes, scaleV });
+  // P's rows, one after another for every problem and query: kept for backward.
+  f.localGet(probs).localSet(pRow);
   loop(f, o, () => f.i32Const(0), () => f.localGet(outer), 1, () => {
     loop(f, h, () => f.i32Const(0), () => f.localGet(heads), 1, () => {
       // Row 0 of head h of position o: row o·T, column h·d of each operand.
@@ -871,22 +865,21 @@ function forward32(f: FunctionBuilder, fused: boolean) {
         keysSeen(f, i, tq, tk, causal, seen, vecBytes, F32_LANES);
         f.localGet(seen).i32Const(4).i32Mul().localSet(seenBytes);
         address(f, qRow, qb, i, qs);
-        const at = { qRow, kt, pRow: probs, vecBytes, seenBytes, dBytes, tkpBytes, scaleV };
-        probabilityRow32(f, fused, s, at, total, false);
-        // O[i, c…c+3] = (Σ_{j<seen} e[i,j]·V[j, c…c+3]) · (1/total), into `row`, then its d
-        // into place: P·V with P's division folded into one product a result.
-        f.f64Const(1).localGet(total).f64Div().f32DemoteF64().f32x4Splat().localSet(inverse);
+        const at = { qRow, kt, pRow, vecBytes, seenBytes, dBytes, tkpBytes, scaleV };
+        probabilityRow32(f, fused, s, at);
+        // O[i, c…c+3] = Σ_{j<seen} P[i,j]·V[j, c…c+3], into `row`, then its d into place.
         dots(f, fused, {
           width: dpBytes,
           terms: seenBytes,
-          scalars: probs,
+          scalars: pRow,
           vectors: vb,
           stride: vs,
           out: row,
-          scale: inverse,
+          scale: null,
         }, F32_LANES);
         address(f, oRow, ob, i, os);
         copyRow(f, oRow, row, dBytes);
+        f.localGet(pRow).localGet(tkpBytes).i32Add().localSet(pRow);
       });
     });
   });
@@ -895,9 +888,8 @@ function forward32(f: FunctionBuilder, fused: boolean) {
 function backward32(f: FunctionBuilder, fused: boolean) {
   const [g, gs, q, qs, k, ks, v, vs, dq, dqs, dk, dks, dv, dvs] = ATTENTION_EXPORTS.backward32
     .map((_, i) => i);
-  const [kt, vt, probs, ds, row, dkSum, dvSum, outer, heads, tq, tk, d, scale, causal] =
+  const [vt, probs, ds, row, dkSum, dvSum, outer, heads, tq, tk, d, scale, causal] =
     ATTENTION_EXPORTS.backward32.map((_, i) => i).slice(14);
-  const s = new Scratch32(f, fused);
   const [o, h, i, j, seen, vecBytes, seenBytes] = [0, 0, 0, 0, 0, 0, 0].map(() => f.local("i32"));
   const [dBytes, dpBytes, tkpBytes, head, first, sumBytes] = [0, 0, 0, 0, 0, 0].map(() =>
     f.local("i32")
@@ -908,8 +900,9 @@ function backward32(f: FunctionBuilder, fused: boolean) {
   const dot = f.local("f64");
   sizes32(f, { d, tk, scale }, { dBytes, dpBytes, tkpBytes, scaleV });
   f.localGet(tk).localGet(dpBytes).i32Mul().localSet(sumBytes);
-  // P[i] is computed again, into the one-row scratch `probs`, as forward computed it.
-  const pRow = probs;
+  // P's rows as forward32 kept them, one after another.
+  const pRow = f.local("i32");
+  f.localGet(probs).localSet(pRow);
   loop(f, o, () => f.i32Const(0), () => f.localGet(outer), 1, () => {
     loop(f, h, () => f.i32Const(0), () => f.localGet(heads), 1, () => {
       f.localGet(h).localGet(dBytes).i32Mul().localSet(head);
@@ -922,7 +915,6 @@ function backward32(f: FunctionBuilder, fused: boolean) {
       address(f, vb, v, first, vs, head);
       address(f, dkb, dk, first, dks, head);
       address(f, dvb, dv, first, dvs, head);
-      transpose32(f, kt, kb, ks, tk, d, tkpBytes);
       transpose32(f, vt, vb, vs, tk, d, tkpBytes);
       // ∂L/∂K and ∂L/∂V are sums over queries, from 0, in rows of dpBytes.
       loop(f, j, () => f.i32Const(0), () => f.localGet(sumBytes), 16, () => {
@@ -934,8 +926,6 @@ function backward32(f: FunctionBuilder, fused: boolean) {
         f.localGet(seen).i32Const(4).i32Mul().localSet(seenBytes);
         address(f, gRow, gb, i, gs);
         address(f, qRow, qb, i, qs);
-        const at = { qRow, kt, pRow, vecBytes, seenBytes, dBytes, tkpBytes, scaleV };
-        probabilityRow32(f, fused, s, at, dot, true);
         // ∂L/∂V[j] += P[i,j]·G[i] and, below, ∂L/∂K[j] += ∂L/∂S[i,j]·Q[i], for j < seen.
         const addRowTimes = (target: number, factors: number, row: number) =>
           addOuter(f, fused, { width: dpBytes, terms: seenBytes, factors, row, target }, F32_LANES);
@@ -980,6 +970,7 @@ function backward32(f: FunctionBuilder, fused: boolean) {
         address(f, to, dqb, i, dqs);
         copyRow(f, to, row, dBytes);
         addRowTimes(dkSum, ds, qRow);
+        f.localGet(pRow).localGet(tkpBytes).i32Add().localSet(pRow);
       });
       // The sums' rows into place.
       loop(f, j, () => f.i32Const(0), () => f.localGet(tk), 1, () => {

@@ -786,6 +786,92 @@ function headsOut(address: number, to: AttentionHeads, rows: number, d: number, 
 }
 
 /**
+ * The float32 kernel forward: the heads read and written in place, in float32 lanes; returns
+ * P, a row of `fourfold(tk)` for every query of every problem.
+ */
+function forward32(
+  q: AttentionHeads,
+  k: AttentionHeads,
+  v: AttentionHeads,
+  out: AttentionHeads,
+  { batch, tq, tk, d, scale, causal }: AttentionSizes,
+): Float32Array {
+  const outer = batch / q.heads, dp = fourfold(d), tkp = fourfold(tk);
+  const probsLength = batch * tq * tkp;
+  const outputs = [{ heads: out, rows: tq }];
+  const { at, scratch, written } = place32(
+    [q, k, v],
+    outputs,
+    [d * tkp, probsLength, dp],
+    d,
+    outer,
+  );
+  const stride = [q, k, v, out].map((o) => 4 * o.rowWidth);
+  attentionKernels.forward32(
+    ...at.flatMap((address, i) => [address, stride[i]]),
+    ...scratch,
+    outer,
+    q.heads,
+    tq,
+    tk,
+    d,
+    scale,
+    causal ? 1 : 0,
+  );
+  copyOut32(written);
+  return heap32.slice(scratch[1] / 4, scratch[1] / 4 + probsLength);
+}
+
+/** The float32 kernel backward, from the P {@link forward32} returned. */
+function backward32(
+  grad: AttentionHeads,
+  q: AttentionHeads,
+  k: AttentionHeads,
+  v: AttentionHeads,
+  { batch, tq, tk, d, scale, causal }: AttentionSizes,
+  dq: AttentionHeads,
+  dk: AttentionHeads,
+  dv: AttentionHeads,
+  probs: Float32Array,
+): void {
+  const outer = batch / q.heads, dp = fourfold(d), tkp = fourfold(tk);
+  if (probs.length !== batch * tq * tkp) {
+    throw new RangeError(
+      `simdAttention.backward: probs must hold ${batch * tq * tkp} values, got ${probs.length}`,
+    );
+  }
+  const outputs = [{ heads: dq, rows: tq }, { heads: dk, rows: tk }, { heads: dv, rows: tk }];
+  const { at, scratch, written } = place32(
+    [grad, q, k, v],
+    outputs,
+    [
+      d * tkp,
+      probs.length,
+      tkp,
+      dp,
+      tk * dp,
+      tk * dp,
+    ],
+    d,
+    outer,
+  );
+  heap32.set(probs, scratch[1] / 4);
+  const operands = [grad, q, k, v, dq, dk, dv];
+  attentionKernels.backward32(
+    ...operands.flatMap((o, i) => [at[i], 4 * o.rowWidth]),
+    ...scratch,
+    outer,
+    q.heads,
+    tq,
+    tk,
+    d,
+    scale,
+    causal ? 1 : 0,
+  );
+  copyOut32(written);
+}
+
+/**
  * Attention's batched SIMD kernels on ordinary typed arrays, copies included, whatever the
  * size: every (batch × head) problem of `sizes` in one call forward and one backward. They
  * compute what `_attention.ts`'s `attentionForward` and `attentionBackward` compute (in
@@ -809,49 +895,17 @@ function headsOut(address: number, to: AttentionHeads, rows: number, d: number, 
  * ```
  */
 export const simdAttention = {
-  /** Writes O into the heads of `out`. */
+  /** Writes O into the heads of `out`; returns the probabilities for `backward` where the
+   * operands are float32 (and null where they are float64: backward computes them again). */
   forward(
     q: AttentionHeads,
     k: AttentionHeads,
     v: AttentionHeads,
     out: AttentionHeads,
     { batch, tq, tk, d, scale, causal }: AttentionSizes,
-  ): void {
+  ): Float32Array | null {
     if (float32Operands([q, k, v, out]) && batch > 0) {
-      // Float32 lanes on the arrays as they are: the heads read and written in place.
-      const outer = batch / q.heads, dp = fourfold(d), tkp = fourfold(tk);
-      const { at, scratch, written } = place32(
-        [q, k, v],
-        [{ heads: out, rows: tq }],
-        [
-          d * tkp,
-          tkp,
-          dp,
-        ],
-        d,
-        outer,
-      );
-      const stride = [q, k, v, out].map((o) => 4 * o.rowWidth);
-      attentionKernels.forward32(
-        at[0],
-        stride[0],
-        at[1],
-        stride[1],
-        at[2],
-        stride[2],
-        at[3],
-        stride[3],
-        ...scratch,
-        outer,
-        q.heads,
-        tq,
-        tk,
-        d,
-        scale,
-        causal ? 1 : 0,
-      );
-      copyOut32(written);
-      return;
+      return forward32(q, k, v, out, { batch, tq, tk, d, scale, causal });
     }
     const dp = even(d), tkp = even(tk);
     const [aq, ak, av, ao, ap] = place(
@@ -866,9 +920,11 @@ export const simdAttention = {
     headsIn(v, tk, d, batch, av);
     attentionKernels.forward(aq, ak, av, ao, ap, batch, tq, tk, d, dp, tkp, scale, causal ? 1 : 0);
     headsOut(ao, out, tq, d, batch);
+    return null;
   },
-  /** Writes ∂L/∂Q, ∂L/∂K and ∂L/∂V into the heads of `dq`, `dk` and `dv`, from G = ∂L/∂O
-   * (the probabilities computed again from Q and K). */
+  /** Writes ∂L/∂Q, ∂L/∂K and ∂L/∂V into the heads of `dq`, `dk` and `dv`, from G = ∂L/∂O and
+   * the probabilities `forward` returned (float32; float64 operands compute them again from
+   * Q and K, as float32 ones do when given none). */
   backward(
     grad: AttentionHeads,
     q: AttentionHeads,
@@ -878,38 +934,21 @@ export const simdAttention = {
     dq: AttentionHeads,
     dk: AttentionHeads,
     dv: AttentionHeads,
+    probs: Float32Array | null = null,
   ): void {
     if (float32Operands([grad, q, k, v, dq, dk, dv]) && batch > 0) {
-      const outer = batch / q.heads, dp = fourfold(d), tkp = fourfold(tk);
-      const outputs = [{ heads: dq, rows: tq }, { heads: dk, rows: tk }, { heads: dv, rows: tk }];
-      const { at, scratch, written } = place32(
-        [grad, q, k, v],
-        outputs,
-        [
-          d * tkp,
-          d * tkp,
-          tkp,
-          tkp,
-          dp,
-          tk * dp,
-          tk * dp,
-        ],
-        d,
-        outer,
-      );
-      const operands = [grad, q, k, v, dq, dk, dv];
-      attentionKernels.backward32(
-        ...operands.flatMap((o, i) => [at[i], 4 * o.rowWidth]),
-        ...scratch,
-        outer,
-        q.heads,
-        tq,
-        tk,
-        d,
-        scale,
-        causal ? 1 : 0,
-      );
-      copyOut32(written);
+      const sizes = { batch, tq, tk, d, scale, causal };
+      if (!(probs instanceof Float32Array)) {
+        // No probabilities kept: forward's, from a run of forward into a throwaway result.
+        const out = {
+          data: new Float32Array(batch * tq * d),
+          heads: q.heads,
+          rowWidth: q.heads * d,
+          column: 0,
+        };
+        probs = forward32(q, k, v, out, sizes);
+      }
+      backward32(grad, q, k, v, sizes, dq, dk, dv, probs);
       return;
     }
     const dp = even(d), tkp = even(tk);
