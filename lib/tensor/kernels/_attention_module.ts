@@ -4,17 +4,26 @@
  * in place of one matrix-product call per small product per head (`_attention.ts`, which
  * stays the reference and states the arithmetic).
  *
- * Every kernel computes in float64, two lanes a vector, like the element-wise kernels of
- * `_simd_module.ts` (whose exp, {@link emitExp}, the softmax reuses); the caller converts
- * float32 storage on the way in and out. The caller lays each problem out for the loops:
- * - rows of Q, K, V, G and their gradients are `dp` wide: d rounded up to even, padded with 0;
- * - Kᵀ (both) and Vᵀ (backward) are d rows of `tkp` (Tk rounded up to even), padded with 0,
- *   so that a score row S[i, j…j+1] is a sum over p of Q[i,p]·Kᵀ[p, j…j+1], two keys a vector;
- * - the probabilities are not kept: a row of P lives in scratch while its query is worked on,
- *   and backward computes it again (with the same code, so the same bits) from Q and Kᵀ.
+ * Two sets of kernels:
+ * - `forward` and `backward` compute in float64, two lanes a vector, like the element-wise
+ *   kernels of `_simd_module.ts` (whose exp, {@link emitExp}, the softmax reuses), for
+ *   float64 storage. The caller lays each problem out for the loops:
+ *   - rows of Q, K, V, G and their gradients are `dp` wide: d rounded up to even, 0-padded;
+ *   - Kᵀ (both) and Vᵀ (backward) are d rows of `tkp` (Tk rounded up to even), 0-padded, so
+ *     that a score row S[i, j…j+1] is a sum over p of Q[i,p]·Kᵀ[p, j…j+1], two keys a vector;
+ *   - the probabilities are not kept: a row of P lives in scratch while its query is worked
+ *     on, and backward computes it again (with the same code, so the same bits) from Q and Kᵀ.
+ * - `forward32` and `backward32` compute in float32, four lanes a vector, for float32
+ *   storage, as the reference's float32 products do (the softmax's sums in float64, each
+ *   rounded once; exp by {@link emitExp32}, within 3 float32 roundoffs). They read and write
+ *   the heads where they are (a fused [..., T, 3C] projection's rows, copied whole into the
+ *   kernels' memory), each problem's Kᵀ and Vᵀ transposed into scratch by the kernel itself;
+ *   forward32 keeps P for backward32. Rows of results are computed into scratch `dp` wide
+ *   (d rounded up to a multiple of 4) and their d values copied into place.
  *
  * Query i sees keys j < seen(i) = i + 1 + Tk − Tq when causal, else all Tk. Row loops over
- * keys stop at seen(i) rounded up to even, and every read of a key's result stops at seen(i).
+ * keys stop at seen(i) rounded up to whole vectors, and every read of a key's result stops at
+ * seen(i).
  * Every sum over keys runs over j < seen(i) in increasing order, as the reference's folds do
  * (whose further terms are products with P = 0); the row sums of the softmax and of
  * rowsum(∂L/∂P ⊙ P) are sequential scalar sums in the reference's order.
@@ -181,8 +190,8 @@ function loop(
 interface Lanes {
   /** Bytes of an element. */
   readonly bytes: 4 | 8;
-  /** Loads the element at the address on the stack into every lane. */
-  splatLoad(f: FunctionBuilder): void;
+  /** Loads the element at the address on the stack (+ `offset` bytes) into every lane. */
+  splatLoad(f: FunctionBuilder, offset?: number): void;
   /** Lane-wise product and sum of the two vectors on the stack. */
   mul(f: FunctionBuilder): void;
   add(f: FunctionBuilder): void;
@@ -213,7 +222,7 @@ function rest(
 
 const F64_LANES: Lanes = {
   bytes: 8,
-  splatLoad: (f) => f.v128Load64Splat(),
+  splatLoad: (f, offset = 0) => f.v128Load64Splat(offset),
   mul: (f) => f.f64x2Mul(),
   add: (f) => f.f64x2Add(),
   madd: (f) => f.f64x2RelaxedMadd(),
@@ -222,7 +231,7 @@ const F64_LANES: Lanes = {
 
 const F32_LANES: Lanes = {
   bytes: 4,
-  splatLoad: (f) => f.v128Load32Splat(),
+  splatLoad: (f, offset = 0) => f.v128Load32Splat(offset),
   mul: (f) => f.f32x4Mul(),
   add: (f) => f.f32x4Add(),
   madd: (f) => f.f32x4RelaxedMadd(),
@@ -283,25 +292,58 @@ interface Dots {
 /**
  * out[c…c+1] = (Σₓ scalars[x]·vectors[x][c…c+1]) (· scale), each sum a fold in increasing x,
  * for every vector c of the output row: {@link BLOCK} vectors at a time (each scalar loaded
- * once for all of them), then the rest one by one. (Four lanes c…c+3 in float32.)
+ * once for all of them), then the rest one by one. (Four lanes c…c+3 in float32, each sum
+ * two folds, of the even and of the odd x, added at the end; the rest two vectors at a time
+ * before one.)
  */
 function dots(f: FunctionBuilder, fused: boolean, at: Dots, lanes: Lanes = F64_LANES) {
   const [c, x, a, limit] = [0, 0, 0, 0].map(() => f.local("i32"));
   const s = f.local("v128");
   const acc = Array.from({ length: BLOCK }, () => f.local("v128"));
+  const odd = lanes.pairs ? Array.from({ length: BLOCK }, () => f.local("v128")) : [];
+  const [b, pairsEnd] = lanes.pairs ? [f.local("i32"), f.local("i32")] : [0, 0];
+  // Adds the products of the term whose scalar is at scalars + x + `ahead` bytes and whose
+  // vectors are at local `at` into `sums`.
+  const term = (sums: number[], width: number, ahead: number, vectors: number) => {
+    f.localGet(at.scalars).localGet(x).i32Add();
+    lanes.splatLoad(f, ahead);
+    f.localSet(s);
+    for (let w = 0; w < width; w++) {
+      const vector = () => f.localGet(vectors).v128Load(16 * w);
+      accumulate(f, sums[w], fused, () => f.localGet(s), vector, lanes);
+    }
+  };
   const block = (width: number) => {
     for (let w = 0; w < width; w++) f.f64Const(0).f64x2Splat().localSet(acc[w]);
     f.localGet(at.vectors).localGet(c).i32Add().localSet(a);
-    loop(f, x, () => f.i32Const(0), () => f.localGet(at.terms), lanes.bytes, () => {
-      f.localGet(at.scalars).localGet(x).i32Add();
-      lanes.splatLoad(f);
-      f.localSet(s);
+    if (lanes.pairs) {
+      // Float32: even terms into `acc`, odd into `odd`, added at the end: two chains of
+      // multiply-adds in flight in place of one (the rows are short, so the chains' latency
+      // is what a row costs).
+      for (let w = 0; w < width; w++) f.f64Const(0).f64x2Splat().localSet(odd[w]);
+      f.localGet(at.terms).i32Const(lanes.bytes).i32Sub().localSet(pairsEnd);
+      loop(f, x, () => f.i32Const(0), () => f.localGet(pairsEnd), 2 * lanes.bytes, () => {
+        term(acc, width, 0, a);
+        f.localGet(a).localGet(at.stride).i32Add().localSet(b);
+        term(odd, width, lanes.bytes, b);
+        f.localGet(b).localGet(at.stride).i32Add().localSet(a);
+      });
+      // The last term where their number is odd.
+      loop(f, x, () => f.localGet(x), () => f.localGet(at.terms), lanes.bytes, () => {
+        term(acc, width, 0, a);
+        f.localGet(a).localGet(at.stride).i32Add().localSet(a);
+      });
       for (let w = 0; w < width; w++) {
-        const vector = () => f.localGet(a).v128Load(16 * w);
-        accumulate(f, acc[w], fused, () => f.localGet(s), vector, lanes);
+        f.localGet(acc[w]).localGet(odd[w]);
+        lanes.add(f);
+        f.localSet(acc[w]);
       }
-      f.localGet(a).localGet(at.stride).i32Add().localSet(a);
-    });
+    } else {
+      loop(f, x, () => f.i32Const(0), () => f.localGet(at.terms), lanes.bytes, () => {
+        term(acc, width, 0, a);
+        f.localGet(a).localGet(at.stride).i32Add().localSet(a);
+      });
+    }
     for (let w = 0; w < width; w++) {
       f.localGet(at.out).localGet(c).i32Add().localGet(acc[w]);
       if (at.scale !== null) {

@@ -874,8 +874,10 @@ function backward32(
 /**
  * Attention's batched SIMD kernels on ordinary typed arrays, copies included, whatever the
  * size: every (batch × head) problem of `sizes` in one call forward and one backward. They
- * compute what `_attention.ts`'s `attentionForward` and `attentionBackward` compute (in
- * float64, for either element type of storage), reading and writing the heads in place.
+ * compute what `_attention.ts`'s `attentionForward` and `attentionBackward` compute, in the
+ * storage's precision (float32 storage in float32 lanes, the heads read and written where
+ * they are in one copy of each array; float64 in float64 lanes, the heads copied row by row),
+ * reading and writing the heads in place.
  *
  * @example Two heads of a fused [T, 3C] projection, T = 2, d = 1, causal.
  * ```ts
