@@ -78,9 +78,10 @@ export const ATTENTION_EXPORTS = {
   /** forward32(q, qs, k, ks, v, vs, out, os, kt, probs, row, outer, heads, tq, tk, d, scale,
    * causal): float32 operands read and written in place, each a byte address of head 0 of row
    * 0 and the bytes from one row to the next (qs…): row t of head h of leading position o at
-   * `q + (o·tq + t)·qs + h·d·4`. Writes P at `probs`: a row of Tk rounded up to a multiple of
-   * 4 (tkp) for every query of every problem, in order (past the keys seen, values no one
-   * reads). kt (d rows of tkp) and row (d so rounded) are scratch. */
+   * `q + (o·tq + t)·qs + h·d·4`. Writes P at `probs`: for every query of every problem, in
+   * order, a row of the keys it sees rounded up to a multiple of 4 (past the keys seen,
+   * values no one reads). kt (d rows of Tk so rounded: tkp) and row (d so rounded) are
+   * scratch. */
   forward32: [
     "q",
     "qs",
@@ -890,7 +891,8 @@ function forward32(f: FunctionBuilder, fused: boolean) {
   const [qb, kb, vb, ob, qRow, oRow, pRow] = [0, 0, 0, 0, 0, 0, 0].map(() => f.local("i32"));
   const scaleV = f.local("v128");
   sizes32(f, { d, tk, scale }, { dBytes, dpBytes, tkpBytes, scaleV });
-  // P's rows, one after another for every problem and query: kept for backward.
+  // P's rows, one after another for every problem and query (each as long as its keys seen
+  // rounded up to whole vectors): kept for backward.
   f.localGet(probs).localSet(pRow);
   loop(f, o, () => f.i32Const(0), () => f.localGet(outer), 1, () => {
     loop(f, h, () => f.i32Const(0), () => f.localGet(heads), 1, () => {
@@ -921,7 +923,7 @@ function forward32(f: FunctionBuilder, fused: boolean) {
         }, F32_LANES);
         address(f, oRow, ob, i, os);
         copyRow(f, oRow, row, dBytes);
-        f.localGet(pRow).localGet(tkpBytes).i32Add().localSet(pRow);
+        f.localGet(pRow).localGet(vecBytes).i32Add().localSet(pRow);
       });
     });
   });
@@ -1012,7 +1014,7 @@ function backward32(f: FunctionBuilder, fused: boolean) {
         address(f, to, dqb, i, dqs);
         copyRow(f, to, row, dBytes);
         addRowTimes(dkSum, ds, qRow);
-        f.localGet(pRow).localGet(tkpBytes).i32Add().localSet(pRow);
+        f.localGet(pRow).localGet(vecBytes).i32Add().localSet(pRow);
       });
       // The sums' rows into place.
       loop(f, j, () => f.i32Const(0), () => f.localGet(tk), 1, () => {

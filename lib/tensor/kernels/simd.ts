@@ -785,9 +785,19 @@ function headsOut(address: number, to: AttentionHeads, rows: number, d: number, 
   }
 }
 
+/** The length of the P that forward32 keeps: for each query of each problem, the keys it
+ * sees rounded up to a multiple of 4. */
+function probabilitiesLength32(
+  { batch, tq, tk, causal }: Pick<AttentionSizes, "batch" | "tq" | "tk" | "causal">,
+): number {
+  let perProblem = 0;
+  for (let i = 0; i < tq; i++) perProblem += fourfold(causal ? i + 1 + tk - tq : tk);
+  return batch * perProblem;
+}
+
 /**
  * The float32 kernel forward: the heads read and written in place, in float32 lanes; returns
- * P, a row of `fourfold(tk)` for every query of every problem.
+ * P, as {@link probabilitiesLength32} lays it out.
  */
 function forward32(
   q: AttentionHeads,
@@ -797,7 +807,7 @@ function forward32(
   { batch, tq, tk, d, scale, causal }: AttentionSizes,
 ): Float32Array {
   const outer = batch / q.heads, dp = fourfold(d), tkp = fourfold(tk);
-  const probsLength = batch * tq * tkp;
+  const probsLength = probabilitiesLength32({ batch, tq, tk, causal });
   const outputs = [{ heads: out, rows: tq }];
   const { at, scratch, written } = place32(
     [q, k, v],
@@ -835,9 +845,10 @@ function backward32(
   probs: Float32Array,
 ): void {
   const outer = batch / q.heads, dp = fourfold(d), tkp = fourfold(tk);
-  if (probs.length !== batch * tq * tkp) {
+  const probsLength = probabilitiesLength32({ batch, tq, tk, causal });
+  if (probs.length !== probsLength) {
     throw new RangeError(
-      `simdAttention.backward: probs must hold ${batch * tq * tkp} values, got ${probs.length}`,
+      `simdAttention.backward: probs must hold ${probsLength} values, got ${probs.length}`,
     );
   }
   const outputs = [{ heads: dq, rows: tq }, { heads: dk, rows: tk }, { heads: dv, rows: tk }];
