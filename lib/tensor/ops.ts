@@ -2572,7 +2572,9 @@ export const tensorOps: TensorOpRegistry = {
     // the same arithmetic as slice, reshape, permute, attention, permute and reshape, in one
     // op with no intermediate tensors. Backward is attention's, its three gradients written
     // into the thirds of ∂L/∂qkv they came from. A float32 qkv computes in float32 throughout
-    // (the products on float32 heads), as PyTorch does; the attention op widens to float64.
+    // (the products on float32 heads; small heads on the batched kernel's float32 lanes, which
+    // read the heads in place and keep the probabilities for backward), as PyTorch does; the
+    // attention op widens to float64.
     name: "selfAttention",
     arity: 1,
     elementwise: false,
@@ -2675,8 +2677,15 @@ function selfAttentionKernelBackward(
   // The kernel writes every element of gx (its thirds): no zeroing needed.
   const gx = gradientArrayToOverwriteLike(qkv);
   const fused = (data: FloatArray, column: number) => headsOf(data, layout, 3 * width, column);
+  // ∂L/∂O in qkv's element type (a float64 gradient is rounded for float32 heads), as the
+  // float32 kernel reads it.
+  let g = grad;
+  if (qkv instanceof Float32Array && !(grad instanceof Float32Array)) {
+    g = gradientArrayToOverwriteLike(qkv, grad.length);
+    g.set(grad);
+  }
   simdAttention.backward(
-    headsOf(grad, layout, width, 0),
+    headsOf(g, layout, width, 0),
     fused(qkv, 0),
     fused(qkv, width),
     fused(qkv, 2 * width),
@@ -2686,6 +2695,7 @@ function selfAttentionKernelBackward(
     fused(gx, 2 * width),
     probs,
   );
+  if (g !== grad) releaseGradientArrays([g]); // read: nothing else holds it
   return gx;
 }
 

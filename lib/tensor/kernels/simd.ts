@@ -596,7 +596,10 @@ export interface AttentionHeads {
  * alone on [8, T, 3·4·d], float32, kernel time / reference time, median of 20 alternating
  * pairs, 2 shared cores): d = 16: 0.85 · 0.88 · 0.94 at T = 16 · 32 · 64; d = 32: 0.96 ·
  * 1.06 · 1.16; d = 64: 1.13 · 1.21 · 1.38 (the reference's products grow efficient with d,
- * while the kernel's copies of the heads and its float64 arithmetic grow with it).
+ * while the kernel's copies of the heads and its float64 arithmetic grow with it). With the
+ * float32 kernels (float32 lanes, the heads read in place), d = 16: 0.74 · 0.81 · 0.84; routed
+ * beyond these sizes too, float32 measured d = 32: 0.83 · 0.94 · 1.01 and d = 64: 0.96 · 1.00
+ * · 0.81 (10 pairs, 2 loaded cores): too close to call, so the sizes stay.
  *
  * @example
  * ```ts
