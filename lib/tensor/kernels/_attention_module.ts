@@ -826,8 +826,47 @@ function transpose32(
 }
 
 /**
+ * Sets local `into` to a fold with `combine` of the terms j < `bytes`/4 (i32 local) that
+ * `term(j, offset)` pushes (from byte j + offset of its rows), starting from what `start`
+ * pushes: the even terms and the odd in two chains, combined at the end, so that two of
+ * `combine`'s latencies overlap (float32 rows are short: the chain is what a fold costs).
+ */
+function twoChains(
+  f: FunctionBuilder,
+  bytes: number,
+  type: "f32" | "f64",
+  start: () => void,
+  term: (j: number, offset: number) => void,
+  combine: () => void,
+  into: number,
+) {
+  const [j, end] = [f.local("i32"), f.local("i32")];
+  const [even, odd] = [f.local(type), f.local(type)];
+  start();
+  f.localSet(even);
+  start();
+  f.localSet(odd);
+  const add = (chain: number, offset: number) => {
+    f.localGet(chain);
+    term(j, offset);
+    combine();
+    f.localSet(chain);
+  };
+  f.localGet(bytes).i32Const(4).i32Sub().localSet(end);
+  loop(f, j, () => f.i32Const(0), () => f.localGet(end), 8, () => {
+    add(even, 0);
+    add(odd, 4);
+  });
+  loop(f, j, () => f.localGet(j), () => f.localGet(bytes), 4, () => add(even, 0));
+  f.localGet(even).localGet(odd);
+  combine();
+  f.localSet(into);
+}
+
+/**
  * {@link probabilityRow} in float32 lanes: the scores and e = exp(S − max) in float32 (the
- * max is exact in any order), their sum in float64 in increasing j, rounded once, and e / sum.
+ * max is exact in any order), their sum in float64 (two chains: {@link twoChains}), rounded
+ * once, and e / sum.
  */
 function probabilityRow32(f: FunctionBuilder, fused: boolean, s: Scratch32, at: Row) {
   const [j, a] = [f.local("i32"), f.local("i32")];
@@ -843,10 +882,10 @@ function probabilityRow32(f: FunctionBuilder, fused: boolean, s: Scratch32, at: 
     out: at.pRow,
     scale: at.scaleV,
   }, F32_LANES);
-  f.f32Const(-Infinity).localSet(max);
-  loop(f, j, () => f.i32Const(0), () => f.localGet(at.seenBytes), 4, () => {
-    f.localGet(max).localGet(at.pRow).localGet(j).i32Add().f32Load().f32Max().localSet(max);
-  });
+  const element = (j: number, offset: number) =>
+    f.localGet(at.pRow).localGet(j).i32Add().f32Load(offset);
+  const maxOf = () => f.f32Max();
+  twoChains(f, at.seenBytes, "f32", () => f.f32Const(-Infinity), element, maxOf, max);
   f.localGet(max).f32x4Splat().localSet(m);
   loop(f, j, () => f.i32Const(0), () => f.localGet(at.vecBytes), 16, () => {
     f.localGet(at.pRow).localGet(j).i32Add().localSet(a);
@@ -855,11 +894,11 @@ function probabilityRow32(f: FunctionBuilder, fused: boolean, s: Scratch32, at: 
     emitExp32(f, x, s);
     f.v128Store();
   });
-  f.f64Const(0).localSet(total);
-  loop(f, j, () => f.i32Const(0), () => f.localGet(at.seenBytes), 4, () => {
-    f.localGet(total).localGet(at.pRow).localGet(j).i32Add().f32Load().f64PromoteF32();
-    f.f64Add().localSet(total);
-  });
+  const wide = (j: number, offset: number) => {
+    element(j, offset);
+    f.f64PromoteF32();
+  };
+  twoChains(f, at.seenBytes, "f64", () => f.f64Const(0), wide, () => f.f64Add(), total);
   f.localGet(total).f32DemoteF64().f32x4Splat().localSet(m);
   loop(f, j, () => f.i32Const(0), () => f.localGet(at.vecBytes), 16, () => {
     f.localGet(at.pRow).localGet(j).i32Add().localSet(a);
@@ -984,15 +1023,14 @@ function backward32(f: FunctionBuilder, fused: boolean) {
           out: ds,
           scale: null,
         }, F32_LANES);
-        // dot = Σ_{j<seen} ∂L/∂P[i,j]·P[i,j] in float64 (each product exact), rounded once;
-        // ∂L/∂S = (scale·P)·(∂L/∂P − dot).
-        f.f64Const(0).localSet(dot);
-        loop(f, j, () => f.i32Const(0), () => f.localGet(seenBytes), 4, () => {
-          f.localGet(dot);
-          f.localGet(ds).localGet(j).i32Add().f32Load().f64PromoteF32();
-          f.localGet(pRow).localGet(j).i32Add().f32Load().f64PromoteF32();
-          f.f64Mul().f64Add().localSet(dot);
-        });
+        // dot = Σ_{j<seen} ∂L/∂P[i,j]·P[i,j] in float64 (each product exact; two chains),
+        // rounded once; ∂L/∂S = (scale·P)·(∂L/∂P − dot).
+        const product = (j: number, offset: number) => {
+          f.localGet(ds).localGet(j).i32Add().f32Load(offset).f64PromoteF32();
+          f.localGet(pRow).localGet(j).i32Add().f32Load(offset).f64PromoteF32();
+          f.f64Mul();
+        };
+        twoChains(f, seenBytes, "f64", () => f.f64Const(0), product, () => f.f64Add(), dot);
         f.localGet(dot).f32DemoteF64().f32x4Splat().localSet(w);
         loop(f, j, () => f.i32Const(0), () => f.localGet(vecBytes), 16, () => {
           f.localGet(ds).localGet(j).i32Add().localSet(a);
