@@ -2573,7 +2573,9 @@ export const tensorOps: TensorOpRegistry = {
     // the same arithmetic as slice, reshape, permute, attention, permute and reshape, in one
     // op with no intermediate tensors. Backward is attention's, its three gradients written
     // into the thirds of ∂L/∂qkv they came from. A float32 qkv computes in float32 throughout
-    // (the products on float32 heads), as PyTorch does; the attention op widens to float64.
+    // (the products on float32 heads; small heads on the batched kernel's float32 lanes, which
+    // read the heads in place and keep the probabilities for backward), as PyTorch does; the
+    // attention op widens to float64.
     name: "selfAttention",
     arity: 1,
     elementwise: false,
@@ -2589,15 +2591,15 @@ export const tensorOps: TensorOpRegistry = {
         // reads the heads from qkv and writes them into the result in place.
         const result = allocate(dtype, outer * time * width);
         const fused = (column: number) => headsOf(qkv.data, layout, 3 * width, column);
-        simdAttention.forward(
+        const probs = simdAttention.forward(
           fused(0),
           fused(width),
           fused(2 * width),
           headsOf(result, layout, width, 0),
           layout.sizes,
         );
-        // Backward computes the probabilities again from qkv: nothing else is kept.
-        const saved: SelfAttentionKernelSaved = { layout, kernel: true };
+        // Float32 keeps the probabilities for backward; float64 computes them again from qkv.
+        const saved: SelfAttentionKernelSaved = { layout, kernel: true, probs };
         return { data: result, shape: [...qkv.shape.slice(0, -1), width], saved };
       }
       const q = allocate(dtype, headCount);
@@ -2670,14 +2672,21 @@ function selfAttentionBackward(
 function selfAttentionKernelBackward(
   grad: FloatArray,
   qkv: FloatArray,
-  { layout }: SelfAttentionKernelSaved,
+  { layout, probs }: SelfAttentionKernelSaved,
 ): FloatArray {
   const width = layout.heads * layout.d;
   // The kernel writes every element of gx (its thirds): no zeroing needed.
   const gx = gradientArrayToOverwriteLike(qkv);
   const fused = (data: FloatArray, column: number) => headsOf(data, layout, 3 * width, column);
+  // ∂L/∂O in qkv's element type (a float64 gradient is rounded for float32 heads), as the
+  // float32 kernel reads it.
+  let g = grad;
+  if (qkv instanceof Float32Array && !(grad instanceof Float32Array)) {
+    g = gradientArrayToOverwriteLike(qkv, grad.length);
+    g.set(grad);
+  }
   simdAttention.backward(
-    headsOf(grad, layout, width, 0),
+    headsOf(g, layout, width, 0),
     fused(qkv, 0),
     fused(qkv, width),
     fused(qkv, 2 * width),
@@ -2685,7 +2694,9 @@ function selfAttentionKernelBackward(
     fused(gx, 0),
     fused(gx, width),
     fused(gx, 2 * width),
+    probs,
   );
+  if (g !== grad) releaseGradientArrays([g]); // read: nothing else holds it
   return gx;
 }
 
@@ -2704,6 +2715,8 @@ interface SelfAttentionKernelSaved {
   readonly layout: SelfAttentionLayout;
   /** Marks this kind of saved value. */
   readonly kernel: true;
+  /** The kernel's probabilities (float32 qkv), or null (float64: computed again). */
+  readonly probs: Float32Array | null;
 }
 
 interface SelfAttentionLayout {

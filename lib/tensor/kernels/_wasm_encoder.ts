@@ -299,6 +299,37 @@ export class FunctionBuilder {
     return this.op(...simd(0xcb));
   }
 
+  // Float32 lanes and scalars (attention's float32 kernels): the arithmetic the float64 ops
+  // above have, the conversions between the widths, and the 32-bit integer shift that builds
+  // a float32 power of two.
+  f32x4Sub(): this {
+    return this.op(...simd(0xe5));
+  }
+  f32x4Div(): this {
+    return this.op(...simd(0xe7));
+  }
+  f32x4Pmax(): this {
+    return this.op(...simd(0xeb));
+  }
+  f32x4Nearest(): this {
+    return this.op(...simd(0x6a));
+  }
+  i32x4Shl(): this {
+    return this.op(...simd(0xab));
+  }
+  f32Max(): this {
+    return this.op(0x97);
+  }
+  f32DemoteF64(): this {
+    return this.op(0xb6);
+  }
+  f64PromoteF32(): this {
+    return this.op(0xbb);
+  }
+  i8x16Shuffle(lanes: readonly number[]): this {
+    return this.op(...simd(0x0d), ...lanes);
+  }
+
   /** The code-section entry: size, locals (one group per local), instructions, `end`. */
   encode(): number[] {
     const locals = vector(this.locals.map((type) => [1, VALUE_TYPE_CODE[type]]));

@@ -185,6 +185,8 @@ type F = (...args: number[]) => void;
 interface AttentionKernels {
   readonly forward: F;
   readonly backward: F;
+  readonly forward32: F;
+  readonly backward32: F;
 }
 interface Kernels {
   readonly add: F;
@@ -594,7 +596,10 @@ export interface AttentionHeads {
  * alone on [8, T, 3·4·d], float32, kernel time / reference time, median of 20 alternating
  * pairs, 2 shared cores): d = 16: 0.85 · 0.88 · 0.94 at T = 16 · 32 · 64; d = 32: 0.96 ·
  * 1.06 · 1.16; d = 64: 1.13 · 1.21 · 1.38 (the reference's products grow efficient with d,
- * while the kernel's copies of the heads and its float64 arithmetic grow with it).
+ * while the kernel's copies of the heads and its float64 arithmetic grow with it). With the
+ * float32 kernels (float32 lanes, the heads read in place), d = 16: 0.74 · 0.81 · 0.84; routed
+ * beyond these sizes too, float32 measured d = 32: 0.83 · 0.94 · 1.01 and d = 64: 0.96 · 1.00
+ * · 0.81 (10 pairs, 2 loaded cores): too close to call, so the sizes stay.
  *
  * @example
  * ```ts
@@ -650,6 +655,89 @@ function even(n: number): number {
   return n + (n & 1);
 }
 
+/** Rounds up to a multiple of 4: float32 rows padded to whole vectors. */
+function fourfold(n: number): number {
+  return (n + 3) & ~3;
+}
+
+/** A float32 view of the kernels' memory (renewed when the memory has grown). */
+let heap32 = new Float32Array(memory.buffer);
+
+/** An output of the float32 kernels: its heads and their rows (Tq or Tk) a position. */
+interface Written {
+  readonly heads: AttentionHeads;
+  readonly rows: number;
+}
+
+/**
+ * Whether the heads of `outputs` that are stored in `data` cover every element of it: their
+ * columns side by side from 0 to the row's end, and `outer` positions of their rows in all.
+ */
+function coveredBy(
+  data: FloatArray,
+  outputs: readonly Written[],
+  d: number,
+  outer: number,
+): boolean {
+  const mine = outputs.filter((o) => o.heads.data === data);
+  if (mine.some((o) => o.rows !== mine[0].rows || o.heads.rowWidth !== mine[0].heads.rowWidth)) {
+    return false;
+  }
+  let end = 0;
+  for (const { heads } of [...mine].sort((a, b) => a.heads.column - b.heads.column)) {
+    if (heads.column !== end) return false;
+    end += heads.heads * d;
+  }
+  const { rowWidth } = mine[0].heads;
+  return end === rowWidth && data.length === outer * mine[0].rows * rowWidth;
+}
+
+/**
+ * Places the float32 arrays of `inputs` and `outputs` (each distinct array once, whole) and
+ * scratch of `scratch` float32s each in the kernels' memory, and copies in the inputs' arrays
+ * and those outputs' arrays whose heads do not cover every element (the kernels write the
+ * heads alone). Returns the byte address of head 0 of each operand, inputs then outputs, the
+ * scratch's, and where each output array is, for {@link copyOut32}.
+ */
+function place32(
+  inputs: readonly AttentionHeads[],
+  outputs: readonly Written[],
+  scratch: readonly number[],
+  d: number,
+  outer: number,
+): { at: number[]; scratch: number[]; written: { data: FloatArray; address: number }[] } {
+  const arrays: FloatArray[] = [];
+  for (const { data } of [...inputs, ...outputs.map((o) => o.heads)]) {
+    if (!arrays.includes(data)) arrays.push(data);
+  }
+  const addresses = place(
+    ...[...arrays.map((a) => a.length), ...scratch].map((n) => Math.ceil(n / 2)),
+  );
+  if (heap32.length * 4 !== memory.buffer.byteLength) heap32 = new Float32Array(memory.buffer);
+  const written: { data: FloatArray; address: number }[] = [];
+  arrays.forEach((data, i) => {
+    const output = outputs.some((o) => o.heads.data === data);
+    if (!output || !coveredBy(data, outputs, d, outer)) heap32.set(data, addresses[i] / 4);
+    if (output) written.push({ data, address: addresses[i] });
+  });
+  const at = [...inputs, ...outputs.map((o) => o.heads)].map(({ data, column }) =>
+    addresses[arrays.indexOf(data)] + 4 * column
+  );
+  return { at, scratch: addresses.slice(arrays.length), written };
+}
+
+/** Copies the arrays `place32` placed for outputs back out. */
+function copyOut32(written: readonly { data: FloatArray; address: number }[]): void {
+  for (const { data, address } of written) {
+    data.set(heap32.subarray(address / 4, address / 4 + data.length));
+  }
+}
+
+/** Whether the float32 kernels take these operands: all float32, of one head count. */
+function float32Operands(operands: readonly AttentionHeads[]): boolean {
+  return operands.every((o) => o.data instanceof Float32Array && o.heads === operands[0].heads);
+}
+
 /**
  * Copies the heads of `from` ([batch, rows, d] problems) to byte address `address`: each
  * problem's rows `dp` wide, or (transposed) its d columns as rows `even(rows)` wide; padding 0.
@@ -700,11 +788,114 @@ function headsOut(address: number, to: AttentionHeads, rows: number, d: number, 
   }
 }
 
+/** The length of the P that forward32 keeps: for each query of each problem, the keys it
+ * sees rounded up to a multiple of 4. */
+function probabilitiesLength32(
+  { batch, tq, tk, causal }: Pick<AttentionSizes, "batch" | "tq" | "tk" | "causal">,
+): number {
+  let perProblem = 0;
+  for (let i = 0; i < tq; i++) perProblem += fourfold(causal ? i + 1 + tk - tq : tk);
+  return batch * perProblem;
+}
+
+/**
+ * The float32 kernel forward: the heads read and written in place, in float32 lanes; returns
+ * P, as {@link probabilitiesLength32} lays it out.
+ */
+function forward32(
+  q: AttentionHeads,
+  k: AttentionHeads,
+  v: AttentionHeads,
+  out: AttentionHeads,
+  { batch, tq, tk, d, scale, causal }: AttentionSizes,
+): Float32Array {
+  const outer = batch / q.heads, dp = fourfold(d), tkp = fourfold(tk);
+  const probsLength = probabilitiesLength32({ batch, tq, tk, causal });
+  const outputs = [{ heads: out, rows: tq }];
+  const { at, scratch, written } = place32(
+    [q, k, v],
+    outputs,
+    [d * tkp, probsLength, dp],
+    d,
+    outer,
+  );
+  const stride = [q, k, v, out].map((o) => 4 * o.rowWidth);
+  attentionKernels.forward32(
+    ...at.flatMap((address, i) => [address, stride[i]]),
+    ...scratch,
+    outer,
+    q.heads,
+    tq,
+    tk,
+    d,
+    scale,
+    causal ? 1 : 0,
+  );
+  copyOut32(written);
+  // A new array set from the memory's view (slice of a shared memory's view copies element
+  // by element: ~50 times slower).
+  const probs = new Float32Array(probsLength);
+  probs.set(heap32.subarray(scratch[1] / 4, scratch[1] / 4 + probsLength));
+  return probs;
+}
+
+/** The float32 kernel backward, from the P {@link forward32} returned. */
+function backward32(
+  grad: AttentionHeads,
+  q: AttentionHeads,
+  k: AttentionHeads,
+  v: AttentionHeads,
+  { batch, tq, tk, d, scale, causal }: AttentionSizes,
+  dq: AttentionHeads,
+  dk: AttentionHeads,
+  dv: AttentionHeads,
+  probs: Float32Array,
+): void {
+  const outer = batch / q.heads, dp = fourfold(d), tkp = fourfold(tk);
+  const probsLength = probabilitiesLength32({ batch, tq, tk, causal });
+  if (probs.length !== probsLength) {
+    throw new RangeError(
+      `simdAttention.backward: probs must hold ${probsLength} values, got ${probs.length}`,
+    );
+  }
+  const outputs = [{ heads: dq, rows: tq }, { heads: dk, rows: tk }, { heads: dv, rows: tk }];
+  const { at, scratch, written } = place32(
+    [grad, q, k, v],
+    outputs,
+    [
+      d * tkp,
+      probs.length,
+      tkp,
+      dp,
+      tk * dp,
+      tk * dp,
+    ],
+    d,
+    outer,
+  );
+  heap32.set(probs, scratch[1] / 4);
+  const operands = [grad, q, k, v, dq, dk, dv];
+  attentionKernels.backward32(
+    ...operands.flatMap((o, i) => [at[i], 4 * o.rowWidth]),
+    ...scratch,
+    outer,
+    q.heads,
+    tq,
+    tk,
+    d,
+    scale,
+    causal ? 1 : 0,
+  );
+  copyOut32(written);
+}
+
 /**
  * Attention's batched SIMD kernels on ordinary typed arrays, copies included, whatever the
  * size: every (batch × head) problem of `sizes` in one call forward and one backward. They
- * compute what `_attention.ts`'s `attentionForward` and `attentionBackward` compute (in
- * float64, for either element type of storage), reading and writing the heads in place.
+ * compute what `_attention.ts`'s `attentionForward` and `attentionBackward` compute, in the
+ * storage's precision (float32 storage in float32 lanes, the heads read and written where
+ * they are in one copy of each array; float64 in float64 lanes, the heads copied row by row),
+ * reading and writing the heads in place.
  *
  * @example Two heads of a fused [T, 3C] projection, T = 2, d = 1, causal.
  * ```ts
@@ -724,14 +915,18 @@ function headsOut(address: number, to: AttentionHeads, rows: number, d: number, 
  * ```
  */
 export const simdAttention = {
-  /** Writes O into the heads of `out`. */
+  /** Writes O into the heads of `out`; returns the probabilities for `backward` where the
+   * operands are float32 (and null where they are float64: backward computes them again). */
   forward(
     q: AttentionHeads,
     k: AttentionHeads,
     v: AttentionHeads,
     out: AttentionHeads,
     { batch, tq, tk, d, scale, causal }: AttentionSizes,
-  ): void {
+  ): Float32Array | null {
+    if (float32Operands([q, k, v, out]) && batch > 0) {
+      return forward32(q, k, v, out, { batch, tq, tk, d, scale, causal });
+    }
     const dp = even(d), tkp = even(tk);
     const [aq, ak, av, ao, ap] = place(
       batch * tq * dp,
@@ -745,9 +940,11 @@ export const simdAttention = {
     headsIn(v, tk, d, batch, av);
     attentionKernels.forward(aq, ak, av, ao, ap, batch, tq, tk, d, dp, tkp, scale, causal ? 1 : 0);
     headsOut(ao, out, tq, d, batch);
+    return null;
   },
-  /** Writes ∂L/∂Q, ∂L/∂K and ∂L/∂V into the heads of `dq`, `dk` and `dv`, from G = ∂L/∂O
-   * (the probabilities computed again from Q and K). */
+  /** Writes ∂L/∂Q, ∂L/∂K and ∂L/∂V into the heads of `dq`, `dk` and `dv`, from G = ∂L/∂O and
+   * the probabilities `forward` returned (float32; float64 operands compute them again from
+   * Q and K, as float32 ones do when given none). */
   backward(
     grad: AttentionHeads,
     q: AttentionHeads,
@@ -757,7 +954,23 @@ export const simdAttention = {
     dq: AttentionHeads,
     dk: AttentionHeads,
     dv: AttentionHeads,
+    probs: Float32Array | null = null,
   ): void {
+    if (float32Operands([grad, q, k, v, dq, dk, dv]) && batch > 0) {
+      const sizes = { batch, tq, tk, d, scale, causal };
+      if (!(probs instanceof Float32Array)) {
+        // No probabilities kept: forward's, from a run of forward into a throwaway result.
+        const out = {
+          data: new Float32Array(batch * tq * d),
+          heads: q.heads,
+          rowWidth: q.heads * d,
+          column: 0,
+        };
+        probs = forward32(q, k, v, out, sizes);
+      }
+      backward32(grad, q, k, v, sizes, dq, dk, dv, probs);
+      return;
+    }
     const dp = even(d), tkp = even(tk);
     const rowsQ = batch * tq * dp, rowsK = batch * tk * dp, columnsK = batch * d * tkp;
     const [ag, aq, ak, akt, av, ap, adq, adk, adv, ads] = place(
