@@ -42,6 +42,8 @@ export const SIMD_EXPORTS = {
   tanh: ["x", "out", "n"],
   /** gelu(x, out, n): x·σ(2u), the scalar registry's form. */
   gelu: ["x", "out", "n"],
+  /** gelu32(x, out, n): GELU of float32 arrays, four lanes a vector (see {@link gelu32}). */
+  gelu32: ["x", "out", "n"],
   /** softmax(x, out, rows, width): over each row of `width`. */
   softmax: ["x", "out", "rows", "width"],
   /** layerNormForward(x, w, b, out, normalized, inverseStd, rows, width, eps). */
@@ -99,6 +101,7 @@ export function simdModuleBytes(options: SimdModuleOptions): Uint8Array<ArrayBuf
     exp: (f) => unary(f, emitExp, fused),
     tanh: (f) => unary(f, emitTanh, fused),
     gelu: (f) => unary(f, emitGelu, fused),
+    gelu32: (f) => gelu32(f, fused),
     softmax: (f) => softmax(f, fused),
     layerNormForward,
     layerNormBackward,
@@ -331,6 +334,131 @@ const emitGelu: VectorFunction = (f, x, s) => {
   emitExp(f, u, s);
   f.localGet(s.one).f64x2Add().f64x2Div();
 };
+
+// ---------------------------------------------------------------------------------------
+// GELU of float32 arrays, four lanes a vector
+// ---------------------------------------------------------------------------------------
+
+/** The float32 Taylor coefficients (ln 2)ʲ/j!, j = 7 down to 0, of 2ᶠ = e^(f·ln 2). */
+export const EXP2_TAYLOR_32: readonly number[] = (() => {
+  const c: number[] = [];
+  for (let j = 0, term = 1; j <= 7; j++, term *= Math.LN2 / j) c.push(Math.fround(term));
+  return c.reverse();
+})();
+
+/**
+ * Where the float32 kernel's four-lane path ends: vectors with a lane whose scale exponent k
+ * exceeds it (x below about −9.8, where the result nears float32's subnormal range, and ±∞
+ * on the negative side) are computed by the float64 kernel's {@link emitGelu} instead.
+ */
+export const GELU32_FAST_K = 120;
+
+/** The float32 GELU kernel's error bound, in float32 ulps from the reference (see {@link gelu32}). */
+export const GELU32_ULPS = 5;
+
+/**
+ * GELU of float32 arrays (x, out: float32 addresses; n elements, read and written as ⌈n/4⌉
+ * vectors), the scalar registry's x / (1 + eᵘ), u = −2C·(x + K·x³), to within a few float32
+ * ulps of the reference (which computes in float64 and rounds once).
+ *
+ * The exponent is where float32 arithmetic would lose: u reaches ±100, so a float32 u would
+ * err by 100·2⁻²⁴ and eᵘ by as much relatively. So each half vector is widened (exactly) to
+ * float64 lanes for v = u·log₂e = x·(A + B·x²), k = nearest(v) and f = v − k (exact), and
+ * only f ∈ [−½, ½] and k go back to float32 and integer lanes. The rest runs four lanes a
+ * vector: 2ᶠ by a Taylor polynomial, eᵘ = 2ᵏ·2ᶠ (2ᵏ built in the exponent field), and
+ * x / (1 + eᵘ). v is clamped below at −126 (eᵘ < 2⁻¹²⁶: 1 + eᵘ rounds to 1 and the result
+ * is x, as the reference's is); a vector with k > {@link GELU32_FAST_K} in some lane (the
+ * result would be near or below float32's normal range, where a quotient's relative error
+ * is no longer what counts) is computed by the float64 kernel and rounded once, as a whole.
+ * NaN stays NaN, +∞ gives +∞ and −∞ NaN (−∞/∞), as in the reference.
+ *
+ * Error bound, with u = 2⁻²⁴ (float32's unit roundoff, half an ulp at 1), relative to the
+ * exact value y = x / (1 + eᵘ) of the reference's formula on the float32 input x:
+ * - v in float64 (x² exact, three roundings): |Δv| ≤ 5·2⁻⁵³·|v| < 2⁻⁴³ for |v| ≤ 127, so
+ *   eᵘ = 2ᵛ is off by < 2⁻¹⁹·u relative. f = v − k is exact.
+ * - p = 2ᶠ (all relative to 2ᶠ ≥ 0.707): f rounded to float32 (|Δf| ≤ u·|f|: ln2·|f|·u);
+ *   the Taylor remainder of degree 7 in y = f·ln2, |y|⁸/8!·e^|y| ≤ 7.3·10⁻⁹ ≈ 0.12u; the
+ *   coefficients' rounding to float32, ≤ u·Σⱼ≥₁ cⱼ·|f|ʲ; Horner's rule (hⱼ = hⱼ₊₁·f + cⱼ),
+ *   whose rounding at step j reaches the end multiplied by fʲ: ≤ u·Σⱼ |f|ʲ·|Hⱼ| (Hⱼ the exact
+ *   partial sums) with one rounding a step (fused), plus u·Σⱼ |f|ʲ⁺¹·|Hⱼ₊₁| for the products'
+ *   own roundings (unfused). Summed and maximised over f ∈ [−½, ½] (at f = −½; the kernel
+ *   test evaluates it): δₚ ≤ 2.61u fused, ≤ 3.11u unfused.
+ * - 2ᵏ·p: exact (a power of two times p, normal for −126 ≤ k ≤ 120).
+ * - 1 + eᵘ: one rounding, u; eᵘ's error reaches it scaled by eᵘ/(1 + eᵘ) < 1.
+ * - x / (1 + eᵘ): one rounding, u.
+ * Together (second-order terms being ~u²): |result − y| ≤ δ·|y| with δ < 5.12u. The
+ * reference is within half an ulp of y (its float64 error, ≈ 2⁻⁵⁰ relative, is negligible);
+ * an ulp at y ∈ [2ᵉ, 2ᵉ⁺¹) is 2u·2ᵉ > u·|y|, so δ·|y| < 5.12 ulps and the two float32 values
+ * are at most ⌊5.12 + 0.5⌋ = 5 ulps apart ({@link GELU32_ULPS}). Subnormal results arise on
+ * this path only as x/(1 + eᵘ) with |x| < 2⁻¹²⁵, where δ·|y| is far below the subnormal
+ * spacing; the float64 path is within 1 ulp.
+ */
+function gelu32(f: FunctionBuilder, fused: boolean) {
+  const [x, out, n] = [0, 1, 2];
+  const GELU_C = Math.sqrt(2 / Math.PI);
+  const GELU_K = 0.044715;
+  const end = f.local("i32");
+  f.localGet(n).i32Const(3).i32Add().i32Const(-4).i32And().i32Const(4).i32Mul().localSet(end);
+  const i = f.local("i32");
+  const s = new Scratch(f, fused);
+  // v = u·log₂e = x·(A + B·x²).
+  const a = splat(f, -2 * GELU_C * Math.LOG2E);
+  const b = splat(f, -2 * GELU_C * GELU_K * Math.LOG2E);
+  const lowest = splat(f, -126);
+  const taylor = EXP2_TAYLOR_32.map((c) => {
+    const local = f.local("v128");
+    f.f32Const(c).f32x4Splat().localSet(local);
+    return local;
+  });
+  const one = taylor[taylor.length - 1]; // c₀ = 1
+  const bias = f.local("v128");
+  f.i32Const(127).i32x4Splat().localSet(bias);
+  const fastK = f.local("v128");
+  f.i32Const(GELU32_FAST_K).i32x4Splat().localSet(fastK);
+  const wide = [f.local("v128"), f.local("v128")]; // x's halves in float64 lanes
+  const [v, kf] = [f.local("v128"), f.local("v128")];
+  const fractions = [f.local("v128"), f.local("v128")];
+  const exponents = [f.local("v128"), f.local("v128")];
+  const [fr, k, p] = [f.local("v128"), f.local("v128"), f.local("v128")];
+  const madd = (x: number, y: number, z: number) => {
+    if (fused) f.localGet(x).localGet(y).localGet(z).f32x4RelaxedMadd();
+    else f.localGet(x).localGet(y).f32x4Mul().localGet(z).f32x4Add();
+  };
+  byteLoop(f, i, end, 16, () => {
+    for (const h of [0, 1]) {
+      f.localGet(x).localGet(i).i32Add().v128Load64Zero(8 * h).f64x2PromoteLowF32x4();
+      f.localTee(wide[h]).localGet(wide[h]).f64x2Mul();
+      if (fused) f.localGet(b).localGet(a).f64x2RelaxedMadd();
+      else f.localGet(b).f64x2Mul().localGet(a).f64x2Add();
+      // v < lowest ? lowest : v keeps a NaN v.
+      f.localGet(wide[h]).f64x2Mul().localGet(lowest).f64x2Pmax().localTee(v);
+      f.f64x2Nearest().localTee(kf).i32x4TruncSatF64x2SZero().localSet(exponents[h]);
+      f.localGet(v).localGet(kf).f64x2Sub().f32x4DemoteF64x2Zero().localSet(fractions[h]);
+    }
+    f.localGet(fractions[0]).localGet(fractions[1]).i64x2ConcatLow().localSet(fr);
+    f.localGet(exponents[0]).localGet(exponents[1]).i64x2ConcatLow().localTee(k);
+    f.localGet(fastK).i32x4GtS().v128AnyTrue().if();
+    for (const h of [0, 1]) {
+      f.localGet(out).localGet(i).i32Add();
+      emitGelu(f, wide[h], s);
+      f.f32x4DemoteF64x2Zero().v128Store64Lane0(8 * h);
+    }
+    f.else();
+    // p = 2ᶠ by Horner's rule; then 1 + 2ᵏ·p, the bits of 2ᵏ being (k + 127) << 23.
+    f.localGet(taylor[0]).localSet(p);
+    for (const c of taylor.slice(1)) {
+      madd(p, fr, c);
+      f.localSet(p);
+    }
+    f.localGet(k).localGet(bias).i32x4Add().i32Const(23).i32x4Shl().localSet(k);
+    store(f, out, i, () => {
+      load(f, x, i);
+      madd(k, p, one);
+      f.f32x4Div();
+    });
+    f.end();
+  });
+}
 
 // ---------------------------------------------------------------------------------------
 // Softmax and layer norm, row by row

@@ -299,6 +299,59 @@ export class FunctionBuilder {
     return this.op(...simd(0xcb));
   }
 
+  // float32 lanes (four a vector), the conversions between float32 and float64 lanes, and
+  // the 32-bit integer lanes that build a float32 power of two from its exponent.
+  f32x4Sub(): this {
+    return this.op(...simd(0xe5));
+  }
+  f32x4Div(): this {
+    return this.op(...simd(0xe7));
+  }
+  f32x4Sqrt(): this {
+    return this.op(...simd(0xe3));
+  }
+  /** Loads 8 bytes (two f32s) into the low half of a vector and zeroes the high half. */
+  v128Load64Zero(offset = 0): this {
+    return this.op(...simd(0x5d), 3, ...unsignedLeb128(offset));
+  }
+  /** Stores the low 8 bytes (two f32s) of a vector. */
+  v128Store64Lane0(offset = 0): this {
+    return this.op(...simd(0x5b), 3, ...unsignedLeb128(offset), 0);
+  }
+  /** Widens the two low f32 lanes to two f64 lanes (exact). */
+  f64x2PromoteLowF32x4(): this {
+    return this.op(...simd(0x5f));
+  }
+  /** Rounds two f64 lanes to f32 (to nearest, ties to even) in the low lanes; high lanes 0. */
+  f32x4DemoteF64x2Zero(): this {
+    return this.op(...simd(0x5e));
+  }
+  /** Truncates two f64 lanes to i32 in the low lanes (saturating; NaN gives 0); high lanes 0. */
+  i32x4TruncSatF64x2SZero(): this {
+    return this.op(...simd(0xfc));
+  }
+  /** The low 8 bytes of the first operand, then the low 8 bytes of the second. */
+  i64x2ConcatLow(): this {
+    const lanes = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
+    return this.op(...simd(0x0d), ...lanes);
+  }
+  i32x4Splat(): this {
+    return this.op(...simd(0x11));
+  }
+  i32x4Add(): this {
+    return this.op(...simd(0xae));
+  }
+  i32x4Shl(): this {
+    return this.op(...simd(0xab));
+  }
+  i32x4GtS(): this {
+    return this.op(...simd(0x3b));
+  }
+  /** Whether any bit of the vector is set (an i32). */
+  v128AnyTrue(): this {
+    return this.op(...simd(0x53));
+  }
+
   /** The code-section entry: size, locals (one group per local), instructions, `end`. */
   encode(): number[] {
     const locals = vector(this.locals.map((type) => [1, VALUE_TYPE_CODE[type]]));
