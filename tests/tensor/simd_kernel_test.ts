@@ -532,6 +532,20 @@ Deno.test("long arrays go through the kernels in chunks with the same results", 
     }
     simdKernels.adam(theta, grad, m, v, settings);
     assert.deepEqual([theta, m, v], want);
+    // float32 θ and g (the float32 kernel): the same float64 arithmetic, θ rounded once.
+    const [theta32, grad32] = [Float32Array.from(draw(n, 9)), Float32Array.from(draw(n, 10))];
+    const [m32, v32] = [draw(n, 11), draw(n, 12).map(Math.abs)];
+    const want32 = [theta32.slice(), m32.slice(), v32.slice()] as const;
+    for (let i = 0; i < n; i++) {
+      const g = grad32[i];
+      want32[1][i] = 0.9 * m32[i] + (1 - 0.9) * g;
+      want32[2][i] = 0.99 * v32[i] + (1 - 0.99) * g * g;
+      const decayed = theta32[i] - 0.01 * 0.1 * theta32[i];
+      want32[0][i] = decayed -
+        0.01 * (want32[1][i] / 0.1) / (Math.sqrt(want32[2][i] / 0.01) + 1e-8);
+    }
+    simdKernels.adam(theta32, grad32, m32, v32, settings);
+    assert.deepEqual([theta32, m32, v32], want32);
   });
 });
 

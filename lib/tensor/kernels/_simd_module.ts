@@ -61,6 +61,23 @@ export const SIMD_EXPORTS = {
     "rows",
     "width",
   ],
+  /** adam32(theta, grad, m, v, n, …): `adam` with theta and grad float32 arrays (widened
+   * on load, θ rounded once on store), m and v float64. */
+  adam32: [
+    "theta",
+    "grad",
+    "m",
+    "v",
+    "n",
+    "beta1",
+    "beta2",
+    "c1",
+    "c2",
+    "lr",
+    "lambda",
+    "eps",
+    "mode",
+  ],
   /** adam(theta, grad, m, v, n, beta1, beta2, c1, c2, lr, lambda, eps, mode): in place;
    * mode 0 without weight decay, 1 decoupled (AdamW), 2 coupled (Adam's L2 term). */
   adam: [
@@ -105,7 +122,8 @@ export function simdModuleBytes(options: SimdModuleOptions): Uint8Array<ArrayBuf
     softmax: (f) => softmax(f, fused),
     layerNormForward,
     layerNormBackward,
-    adam,
+    adam: (f) => adam(f, false),
+    adam32: (f) => adam(f, true),
   };
   return encodeModule(
     (Object.keys(SIMD_EXPORTS) as Name[]).map((name) => {
@@ -635,12 +653,14 @@ function layerNormBackward(f: FunctionBuilder) {
 // ---------------------------------------------------------------------------------------
 
 /**
- * Adam's update in place, operation for operation the reference's (`lib/lm/adamw.ts`,
+ * Adam's update in place (θ and g float64 arrays, or with `float32` float32 arrays widened on
+ * load and θ rounded once on store, as a float32 store rounds), operation for operation the
+ * reference's (`lib/lm/adamw.ts`,
  * `lib/nn/optim.ts`):
  *   g ← g + λθ (coupled only); m ← β₁m + (1−β₁)g; v ← β₂v + ((1−β₂)g)g;
  *   θ ← θ′ − (lr·m/c₁) / (√(v/c₂) + ε), θ′ = θ − (lr·λ)θ when decoupled, else θ.
  */
-function adam(f: FunctionBuilder) {
+function adam(f: FunctionBuilder, float32: boolean) {
   const [theta, grad, m, v, n, beta1, beta2, c1, c2, lr, lambda, eps, mode] = [
     0,
     1,
@@ -675,10 +695,17 @@ function adam(f: FunctionBuilder) {
   const lrLambda = vector(() => f.localGet(lr).localGet(lambda).f64Mul());
   const epsV = vector(() => f.localGet(eps));
   const [t, g, mNew, vNew] = [f.local("v128"), f.local("v128"), f.local("v128"), f.local("v128")];
+  // θ and g: two float64s at byte i, or two float32s at byte i/2 widened (exactly).
+  const half = f.local("i32");
+  const loadPair = (base: number) => {
+    if (!float32) return load(f, base, i);
+    f.localGet(base).localGet(half).i32Add().v128Load64Zero().f64x2PromoteLowF32x4();
+  };
   byteLoop(f, i, end, 16, () => {
-    load(f, theta, i);
+    if (float32) f.localGet(i).i32Const(1).i32ShrU().localSet(half);
+    loadPair(theta);
     f.localSet(t);
-    load(f, grad, i);
+    loadPair(grad);
     f.localSet(g);
     f.localGet(mode).i32Const(2).i32Eq().if();
     f.localGet(g).localGet(lambdaV).localGet(t).f64x2Mul().f64x2Add().localSet(g);
@@ -695,11 +722,16 @@ function adam(f: FunctionBuilder) {
     f.localGet(mode).i32Const(1).i32Eq().if();
     f.localGet(t).localGet(lrLambda).localGet(t).f64x2Mul().f64x2Sub().localSet(t);
     f.end();
-    store(f, theta, i, () => {
+    const update = () => {
       f.localGet(t);
       f.localGet(lrV).localGet(mNew).localGet(c1V).f64x2Div().f64x2Mul();
       f.localGet(vNew).localGet(c2V).f64x2Div().f64x2Sqrt().localGet(epsV).f64x2Add();
       f.f64x2Div().f64x2Sub();
-    });
+    };
+    if (float32) {
+      f.localGet(theta).localGet(half).i32Add();
+      update();
+      f.f32x4DemoteF64x2Zero().v128Store64Lane0();
+    } else store(f, theta, i, update);
   });
 }
