@@ -277,6 +277,10 @@ export class FunctionBuilder {
   f64x2Pmax(): this {
     return this.op(...simd(0xf7));
   }
+  /** Lane-wise a < b: all ones where true. */
+  f64x2Lt(): this {
+    return this.op(...simd(0x49));
+  }
   f64x2Abs(): this {
     return this.op(...simd(0xec));
   }
