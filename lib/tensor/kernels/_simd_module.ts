@@ -49,14 +49,17 @@ export const SIMD_EXPORTS = {
    * float64 as the reference does and rounded once. */
   geluBackward32: ["x", "z", "grad", "g", "n"],
   softmax: ["x", "out", "rows", "width"],
-  /** layerNormForward(x, w, b, out, normalized, inverseStd, rows, width, eps). */
-  layerNormForward: ["x", "w", "b", "out", "normalized", "inverseStd", "rows", "width", "eps"],
-  /** layerNormBackward(grad, w, normalized, inverseStd, gx, gw, gb, rows, width): gx, gw, gb
+  /** layerNormForward(x, w, b, out, mean, inverseStd, rows, width, eps). */
+  layerNormForward: ["x", "w", "b", "out", "mean", "inverseStd", "rows", "width", "eps"],
+  /** layerNormForward32(…): `layerNormForward` with x and out float32 arrays. */
+  layerNormForward32: ["x", "w", "b", "out", "mean", "inverseStd", "rows", "width", "eps"],
+  /** layerNormBackward(grad, w, x, mean, inverseStd, gx, gw, gb, rows, width): gx, gw, gb
    * at address 0 are not wanted. gw and gb are added to. */
   layerNormBackward: [
     "grad",
     "w",
-    "normalized",
+    "x",
+    "mean",
     "inverseStd",
     "gx",
     "gw",
@@ -124,7 +127,8 @@ export function simdModuleBytes(options: SimdModuleOptions): Uint8Array<ArrayBuf
     gelu32: (f) => gelu32(f, fused),
     geluBackward32,
     softmax: (f) => softmax(f, fused),
-    layerNormForward,
+    layerNormForward: (f) => layerNormForward(f, false),
+    layerNormForward32: (f) => layerNormForward(f, true),
     layerNormBackward,
     adam: (f) => adam(f, false),
     adam32: (f) => adam(f, true),
@@ -576,55 +580,128 @@ function softmax(f: FunctionBuilder, fused: boolean) {
   f.br(0).end().end();
 }
 
-function layerNormForward(f: FunctionBuilder) {
-  const [x, w, b, out, normalized, inverseStd, rows, width, eps] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+/**
+ * Layer norm's forward over rows of `width`: x and out float64 arrays, or float32 ones with
+ * `float32` (x widened exactly on load, out rounded once on store); w, b float64; each row's
+ * mean and 1/σ stored in float64 at `mean` and `inverseStd`. The two row sums (of x, then of (x − mean)²) are `ops.ts`'s `rowSum`:
+ * four interleaved partial sums, here the lanes of two vectors, combined as (s₀ + s₂) +
+ * (s₁ + s₃); the lanes past the row's end in its last block are masked to +0, which leaves a
+ * sum unchanged. Bit for bit the TypeScript loop's results.
+ */
+function layerNormForward(f: FunctionBuilder, float32: boolean) {
+  const [x, w, b, out, means, inverseStd, rows, width, eps] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
   const vectorEnd = vectorBytes(f, width);
-  const rowEnd = scalarBytes(f, width);
-  const [r, i] = [f.local("i32"), f.local("i32")];
-  const [mean, variance, d, inv] = [f.local("f64"), f.local("f64"), f.local("f64"), f.local("f64")];
+  const size = float32 ? 4 : 8; // bytes of an element of x and out
+  const rowBytes = f.local("i32");
+  f.localGet(width).i32Const(size).i32Mul().localSet(rowBytes);
+  // Whole blocks of 4 end at blockEnd (element bytes); the rest, width mod 4, is masked.
+  const blockEnd = f.local("i32");
+  f.localGet(width).i32Const(-4).i32And().i32Const(size).i32Mul().localSet(blockEnd);
+  const [maskLow, maskHigh] = [f.local("v128"), f.local("v128")];
+  const rest = f.local("v128");
+  f.localGet(width).i32Const(3).i32And().f64ConvertI32S().f64x2Splat().localSet(rest);
+  // Lane j of the last block is in the row when j < width mod 4: lanes 0, 1 and 2, 3.
+  for (const [mask, first] of [[maskLow, 0], [maskHigh, 2]]) {
+    f.f64Const(first).f64x2Splat().f64Const(first + 1).f64x2ReplaceLane(1);
+    f.localGet(rest).f64x2Lt().localSet(mask);
+  }
+  const [r, i, e] = [f.local("i32"), f.local("i32"), f.local("i32")];
+  const [mean, inv] = [f.local("f64"), f.local("f64")];
+  const [low, high, shift, zero] = [
+    f.local("v128"),
+    f.local("v128"),
+    f.local("v128"),
+    splat(f, 0),
+  ];
   const [meanV, invV, n] = [f.local("v128"), f.local("v128"), f.local("v128")];
+  /** Pushes the two elements of x at element byte `at` + `offset`, as float64 lanes. */
+  const pair = (at: number, offset: number) => {
+    f.localGet(x).localGet(at).i32Add();
+    if (float32) f.v128Load64Zero(offset).f64x2PromoteLowF32x4();
+    else f.v128Load(2 * offset);
+  };
+  /** Pushes the term of a pair: x − shift, squared when `squares`, masked by `mask`. */
+  const term = (at: number, offset: number, squares: boolean, mask: number | null) => {
+    const d = f.local("v128");
+    pair(at, offset);
+    f.localGet(shift).f64x2Sub();
+    if (squares) f.localTee(d).localGet(d).f64x2Mul();
+    if (mask !== null) f.localGet(zero).localGet(mask).v128Bitselect();
+  };
+  /** Leaves on the stack the row sum of x − shift (or its squares) at row byte `e`. */
+  const rowSum = (squares: boolean) => {
+    f.localGet(zero).localSet(low).localGet(zero).localSet(high);
+    byteLoop(f, i, blockEnd, 4 * size, () => {
+      f.localGet(low);
+      term(i, 0, squares, null);
+      f.f64x2Add().localSet(low);
+      f.localGet(high);
+      term(i, 2 * 4, squares, null);
+      f.f64x2Add().localSet(high);
+    });
+    f.localGet(blockEnd).localGet(rowBytes).i32LtS().if();
+    f.localGet(low);
+    term(blockEnd, 0, squares, maskLow);
+    f.f64x2Add().localSet(low);
+    f.localGet(high);
+    term(blockEnd, 2 * 4, squares, maskHigh);
+    f.f64x2Add().localSet(high);
+    f.end();
+    // (s₀ + s₂) + (s₁ + s₃)
+    f.localGet(low).localGet(high).f64x2Add().localTee(low).f64x2ExtractLane(0);
+    f.localGet(low).f64x2ExtractLane(1).f64Add();
+  };
   f.localGet(rows).localSet(r);
   f.block().loop();
   f.localGet(r).i32Eqz().brIf(1);
-  f.f64Const(0).localSet(mean);
-  byteLoop(f, i, rowEnd, 8, () => {
-    f.localGet(mean);
-    loadScalar(f, x, i);
-    f.f64Add().localSet(mean);
-  });
-  f.localGet(mean).localGet(width).f64ConvertI32S().f64Div().localSet(mean);
-  f.f64Const(0).localSet(variance);
-  byteLoop(f, i, rowEnd, 8, () => {
-    loadScalar(f, x, i);
-    f.localGet(mean).f64Sub().localSet(d);
-    f.localGet(variance).localGet(d).localGet(d).f64Mul().f64Add().localSet(variance);
-  });
-  f.localGet(variance).localGet(width).f64ConvertI32S().f64Div();
+  f.localGet(zero).localSet(shift);
+  rowSum(false);
+  f.localGet(width).f64ConvertI32S().f64Div().localTee(mean).f64x2Splat().localSet(shift);
+  rowSum(true);
+  f.localGet(width).f64ConvertI32S().f64Div();
   f.localGet(eps).f64Add().f64Sqrt().localSet(inv);
   f.f64Const(1).localGet(inv).f64Div().localSet(inv);
   f.localGet(inverseStd).localGet(inv).f64Store();
+  f.localGet(means).localGet(mean).f64Store();
   f.localGet(mean).f64x2Splat().localSet(meanV);
   f.localGet(inv).f64x2Splat().localSet(invV);
   byteLoop(f, i, vectorEnd, 16, () => {
-    load(f, x, i);
+    // e: the byte of element i/8 in x and out.
+    if (float32) f.localGet(i).i32Const(1).i32ShrU().localSet(e);
+    pair(float32 ? e : i, 0);
     f.localGet(meanV).f64x2Sub().localGet(invV).f64x2Mul().localSet(n);
-    store(f, normalized, i, () => f.localGet(n));
-    store(f, out, i, () => {
+    const value = () => {
       f.localGet(n);
       f.localGet(w).localGet(i).i32Add().v128Load().f64x2Mul();
       f.localGet(b).localGet(i).i32Add().v128Load().f64x2Add();
-    });
+    };
+    if (float32) {
+      f.localGet(out).localGet(e).i32Add();
+      value();
+      f.f32x4DemoteF64x2Zero().v128Store64Lane0();
+    } else store(f, out, i, value);
   });
-  for (const base of [x, out, normalized]) {
-    f.localGet(base).localGet(rowEnd).i32Add().localSet(base);
-  }
+  f.localGet(x).localGet(rowBytes).i32Add().localSet(x);
+  f.localGet(out).localGet(rowBytes).i32Add().localSet(out);
+  f.localGet(means).i32Const(8).i32Add().localSet(means);
   f.localGet(inverseStd).i32Const(8).i32Add().localSet(inverseStd);
   f.localGet(r).i32Const(1).i32Sub().localSet(r);
   f.br(0).end().end();
 }
 
 function layerNormBackward(f: FunctionBuilder) {
-  const [grad, w, normalized, inverseStd, gx, gw, gb, rows, width] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const [grad, w, x, means, inverseStd, gx, gw, gb, rows, width] = [
+    0,
+    1,
+    2,
+    3,
+    4,
+    5,
+    6,
+    7,
+    8,
+    9,
+  ];
   const vectorEnd = vectorBytes(f, width);
   const rowEnd = scalarBytes(f, width);
   const [r, i] = [f.local("i32"), f.local("i32")];
@@ -636,10 +713,18 @@ function layerNormBackward(f: FunctionBuilder) {
     f.local("v128"),
   ];
   const widthF = f.local("f64");
+  const [mu, s, muV] = [f.local("f64"), f.local("f64"), f.local("v128")];
   f.localGet(width).f64ConvertI32S().localSet(widthF);
+  /** Pushes the normalized pair n = (x − μ)·s at byte i (the forward's operations). */
+  const normalizedPair = () => {
+    load(f, x, i);
+    f.localGet(muV).f64x2Sub().localGet(invV).f64x2Mul();
+  };
   f.localGet(rows).localSet(r);
   f.block().loop();
   f.localGet(r).i32Eqz().brIf(1);
+  f.localGet(means).f64Load().localTee(mu).f64x2Splat().localSet(muV);
+  f.localGet(inverseStd).f64Load().localTee(s).f64x2Splat().localSet(invV);
   f.localGet(gx).if();
   {
     f.f64Const(0).localSet(meanD);
@@ -650,12 +735,12 @@ function layerNormBackward(f: FunctionBuilder) {
       f.f64Mul().localSet(d);
       f.localGet(meanD).localGet(d).f64Add().localSet(meanD);
       f.localGet(meanDN).localGet(d);
-      loadScalar(f, normalized, i);
+      loadScalar(f, x, i);
+      f.localGet(mu).f64Sub().localGet(s).f64Mul();
       f.f64Mul().f64Add().localSet(meanDN);
     });
     f.localGet(meanD).localGet(widthF).f64Div().f64x2Splat().localSet(meanDV);
     f.localGet(meanDN).localGet(widthF).f64Div().f64x2Splat().localSet(meanDNV);
-    f.localGet(inverseStd).v128Load64Splat().localSet(invV);
     // gx = s·((g·w − mean(d)) − n·mean(d·n))
     byteLoop(f, i, vectorEnd, 16, () => {
       store(f, gx, i, () => {
@@ -663,7 +748,7 @@ function layerNormBackward(f: FunctionBuilder) {
         load(f, grad, i);
         load(f, w, i);
         f.f64x2Mul().localGet(meanDV).f64x2Sub();
-        load(f, normalized, i);
+        normalizedPair();
         f.localGet(meanDNV).f64x2Mul().f64x2Sub().f64x2Mul();
       });
     });
@@ -678,7 +763,7 @@ function layerNormBackward(f: FunctionBuilder) {
     store(f, gw, i, () => {
       load(f, gw, i);
       f.localGet(g);
-      load(f, normalized, i);
+      normalizedPair();
       f.f64x2Mul().f64x2Add();
     });
     f.end();
@@ -689,10 +774,10 @@ function layerNormBackward(f: FunctionBuilder) {
     });
     f.end();
   });
-  for (const base of [grad, normalized]) {
+  for (const base of [grad, x]) {
     f.localGet(base).localGet(rowEnd).i32Add().localSet(base);
   }
-  f.localGet(inverseStd).i32Const(8).i32Add().localSet(inverseStd);
+  for (const base of [means, inverseStd]) f.localGet(base).i32Const(8).i32Add().localSet(base);
   f.localGet(r).i32Const(1).i32Sub().localSet(r);
   f.br(0).end().end();
 }

@@ -277,6 +277,12 @@ export class FunctionBuilder {
   f64x2Pmax(): this {
     return this.op(...simd(0xf7));
   }
+  f64x2ExtractLane(lane: number): this {
+    return this.op(...simd(0x21), lane);
+  }
+  f64x2ReplaceLane(lane: number): this {
+    return this.op(...simd(0x22), lane);
+  }
   /** Lane-wise a < b: all ones where true. */
   f64x2Lt(): this {
     return this.op(...simd(0x49));
