@@ -1086,15 +1086,38 @@ function layerNormBackward(
     const mu = mean[r];
     const s = inverseStd[r];
     if (gx !== null) {
-      let meanD = 0;
-      let meanDN = 0;
-      for (let i = 0; i < width; i++) {
-        const d = grad[base + i] * weight.data[i];
-        meanD += d;
-        meanDN += d * ((data[base + i] - mu) * s);
+      // mean(d) and mean(d·n), each in four interleaved partial sums (rowSum's order).
+      const w = weight.data;
+      let d0 = 0, d1 = 0, d2 = 0, d3 = 0, e0 = 0, e1 = 0, e2 = 0, e3 = 0;
+      let i = 0;
+      for (; i + 4 <= width; i += 4) {
+        const a0 = grad[base + i] * w[i], a1 = grad[base + i + 1] * w[i + 1];
+        const a2 = grad[base + i + 2] * w[i + 2], a3 = grad[base + i + 3] * w[i + 3];
+        d0 += a0;
+        d1 += a1;
+        d2 += a2;
+        d3 += a3;
+        e0 += a0 * ((data[base + i] - mu) * s);
+        e1 += a1 * ((data[base + i + 1] - mu) * s);
+        e2 += a2 * ((data[base + i + 2] - mu) * s);
+        e3 += a3 * ((data[base + i + 3] - mu) * s);
       }
-      meanD /= width;
-      meanDN /= width;
+      for (let k = 0; i < width; i++, k++) {
+        const a = grad[base + i] * w[i];
+        const an = a * ((data[base + i] - mu) * s);
+        if (k === 0) {
+          d0 += a;
+          e0 += an;
+        } else if (k === 1) {
+          d1 += a;
+          e1 += an;
+        } else {
+          d2 += a;
+          e2 += an;
+        }
+      }
+      const meanD = ((d0 + d2) + (d1 + d3)) / width;
+      const meanDN = ((e0 + e2) + (e1 + e3)) / width;
       for (let i = 0; i < width; i++) {
         const d = grad[base + i] * weight.data[i];
         gx[base + i] = s * (d - meanD - ((data[base + i] - mu) * s) * meanDN);

@@ -421,6 +421,23 @@ Deno.test("SIMD layer norm forward and backward equal the TypeScript loops bit f
         const got = inMode("always", () => backward(forward.saved));
         const want = inMode("never", () => backward(reference.saved));
         assert.deepEqual(got, want);
+        if (dtype === "float32") {
+          // The float32 gradient's kernel (grad, x and ∂x float32).
+          const backward32 = (saved: unknown) =>
+            tensorOps.layerNorm.backwardFloat32!(
+              {
+                grad: Float32Array.from(g),
+                inputs,
+                out: { data: forward.data, shape: forward.shape },
+                saved,
+                needs,
+                params: { eps },
+              } as Parameters<NonNullable<typeof tensorOps.layerNorm.backwardFloat32>>[0],
+            );
+          const got32 = inMode("always", () => backward32(forward.saved));
+          const want32 = inMode("never", () => backward32(reference.saved));
+          assert.deepEqual(got32, want32);
+        }
       },
     ),
     { numRuns: 150 },

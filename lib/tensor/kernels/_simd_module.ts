@@ -67,6 +67,19 @@ export const SIMD_EXPORTS = {
     "rows",
     "width",
   ],
+  /** layerNormBackward32(…): `layerNormBackward` with grad, x and gx float32 arrays. */
+  layerNormBackward32: [
+    "grad",
+    "w",
+    "x",
+    "mean",
+    "inverseStd",
+    "gx",
+    "gw",
+    "gb",
+    "rows",
+    "width",
+  ],
   /** adam32(theta, grad, m, v, n, …): `adam` with theta and grad float32 arrays (widened
    * on load, θ rounded once on store), m and v float64. */
   adam32: [
@@ -129,7 +142,8 @@ export function simdModuleBytes(options: SimdModuleOptions): Uint8Array<ArrayBuf
     softmax: (f) => softmax(f, fused),
     layerNormForward: (f) => layerNormForward(f, false),
     layerNormForward32: (f) => layerNormForward(f, true),
-    layerNormBackward,
+    layerNormBackward: (f) => layerNormBackward(f, false),
+    layerNormBackward32: (f) => layerNormBackward(f, true),
     adam: (f) => adam(f, false),
     adam32: (f) => adam(f, true),
   };
@@ -581,6 +595,21 @@ function softmax(f: FunctionBuilder, fused: boolean) {
 }
 
 /**
+ * New locals holding the masks of a row's last block of four elements, when it is partial:
+ * lane j (0, 1 in the first, 2, 3 in the second) all ones when j < width mod 4.
+ */
+function lastBlockMasks(f: FunctionBuilder, width: number): [number, number] {
+  const [maskLow, maskHigh] = [f.local("v128"), f.local("v128")];
+  const rest = f.local("v128");
+  f.localGet(width).i32Const(3).i32And().f64ConvertI32S().f64x2Splat().localSet(rest);
+  for (const [mask, first] of [[maskLow, 0], [maskHigh, 2]]) {
+    f.f64Const(first).f64x2Splat().f64Const(first + 1).f64x2ReplaceLane(1);
+    f.localGet(rest).f64x2Lt().localSet(mask);
+  }
+  return [maskLow, maskHigh];
+}
+
+/**
  * Layer norm's forward over rows of `width`: x and out float64 arrays, or float32 ones with
  * `float32` (x widened exactly on load, out rounded once on store); w, b float64; each row's
  * mean and 1/σ stored in float64 at `mean` and `inverseStd`. The two row sums (of x, then of (x − mean)²) are `ops.ts`'s `rowSum`:
@@ -597,14 +626,7 @@ function layerNormForward(f: FunctionBuilder, float32: boolean) {
   // Whole blocks of 4 end at blockEnd (element bytes); the rest, width mod 4, is masked.
   const blockEnd = f.local("i32");
   f.localGet(width).i32Const(-4).i32And().i32Const(size).i32Mul().localSet(blockEnd);
-  const [maskLow, maskHigh] = [f.local("v128"), f.local("v128")];
-  const rest = f.local("v128");
-  f.localGet(width).i32Const(3).i32And().f64ConvertI32S().f64x2Splat().localSet(rest);
-  // Lane j of the last block is in the row when j < width mod 4: lanes 0, 1 and 2, 3.
-  for (const [mask, first] of [[maskLow, 0], [maskHigh, 2]]) {
-    f.f64Const(first).f64x2Splat().f64Const(first + 1).f64x2ReplaceLane(1);
-    f.localGet(rest).f64x2Lt().localSet(mask);
-  }
+  const [maskLow, maskHigh] = lastBlockMasks(f, width);
   const [r, i, e] = [f.local("i32"), f.local("i32"), f.local("i32")];
   const [mean, inv] = [f.local("f64"), f.local("f64")];
   const [low, high, shift, zero] = [
@@ -689,7 +711,16 @@ function layerNormForward(f: FunctionBuilder, float32: boolean) {
   f.br(0).end().end();
 }
 
-function layerNormBackward(f: FunctionBuilder) {
+/**
+ * Layer norm's backward over rows of `width`, from the forward's x and per-row mean and 1/σ
+ * (n = (x − μ)·(1/σ) computed again as the forward computes it): gx = s·((d − mean(d)) −
+ * n·mean(d·n)) with d = g·w, and gw += g·n, gb += g row after row. grad, x and gx are float64
+ * arrays, or float32 ones with `float32` (widened exactly on load, gx rounded once on store);
+ * w, gw and gb float64. The two row sums are four interleaved partial sums combined as in
+ * `ops.ts`'s `rowSum` (the lanes of two vectors; the last block's lanes past the row masked
+ * to +0). Bit for bit the TypeScript loop's results.
+ */
+function layerNormBackward(f: FunctionBuilder, float32: boolean) {
   const [grad, w, x, means, inverseStd, gx, gw, gb, rows, width] = [
     0,
     1,
@@ -702,68 +733,120 @@ function layerNormBackward(f: FunctionBuilder) {
     8,
     9,
   ];
-  const vectorEnd = vectorBytes(f, width);
-  const rowEnd = scalarBytes(f, width);
-  const [r, i] = [f.local("i32"), f.local("i32")];
-  const [meanD, meanDN, d] = [f.local("f64"), f.local("f64"), f.local("f64")];
-  const [meanDV, meanDNV, invV, g] = [
+  const size = float32 ? 4 : 8; // bytes of an element of grad, x and gx
+  const vectorEnd = vectorBytes(f, width); // float64 bytes of ⌈width/2⌉ pairs
+  const rowBytes = f.local("i32");
+  f.localGet(width).i32Const(size).i32Mul().localSet(rowBytes);
+  const [blockEnd, rowEnd] = [f.local("i32"), f.local("i32")]; // float64 bytes
+  f.localGet(width).i32Const(-4).i32And().i32Const(8).i32Mul().localSet(blockEnd);
+  f.localGet(width).i32Const(8).i32Mul().localSet(rowEnd);
+  const [maskLow, maskHigh] = lastBlockMasks(f, width);
+  const [r, i, e] = [f.local("i32"), f.local("i32"), f.local("i32")];
+  const widthF = f.local("f64");
+  f.localGet(width).f64ConvertI32S().localSet(widthF);
+  const [muV, invV, meanDV, meanDNV, g, d] = [
+    f.local("v128"),
+    f.local("v128"),
     f.local("v128"),
     f.local("v128"),
     f.local("v128"),
     f.local("v128"),
   ];
-  const widthF = f.local("f64");
-  const [mu, s, muV] = [f.local("f64"), f.local("f64"), f.local("v128")];
-  f.localGet(width).f64ConvertI32S().localSet(widthF);
-  /** Pushes the normalized pair n = (x − μ)·s at byte i (the forward's operations). */
-  const normalizedPair = () => {
-    load(f, x, i);
+  const [dLow, dHigh, nLow, nHigh, zero] = [
+    f.local("v128"),
+    f.local("v128"),
+    f.local("v128"),
+    f.local("v128"),
+    splat(f, 0),
+  ];
+  /** e = the byte in grad, x and gx of the element at float64 byte `at`. */
+  const setE = (at: number) => {
+    if (float32) f.localGet(at).i32Const(1).i32ShrU().localSet(e);
+    else f.localGet(at).localSet(e);
+  };
+  /** Pushes the pair of `base` (grad or x) at element byte e + `offset` elements·size. */
+  const pair = (base: number, offset: number) => {
+    f.localGet(base).localGet(e).i32Add();
+    if (float32) f.v128Load64Zero(offset * 4).f64x2PromoteLowF32x4();
+    else f.v128Load(offset * 8);
+  };
+  /** Pushes n = (x − μ)·s of the pair at element offset `offset`. */
+  const normalized = (offset: number) => {
+    pair(x, offset);
     f.localGet(muV).f64x2Sub().localGet(invV).f64x2Mul();
+  };
+  /** Adds d = g·w and d·n of the pair at `offset` (masked by `mask`) into `sums`, `sumsN`. */
+  const accumulate = (
+    at: number,
+    offset: number,
+    sums: number,
+    sumsN: number,
+    mask: number | null,
+  ) => {
+    pair(grad, offset);
+    f.localGet(w).localGet(at).i32Add().v128Load(offset * 8).f64x2Mul().localSet(d);
+    f.localGet(sums).localGet(d);
+    if (mask !== null) f.localGet(zero).localGet(mask).v128Bitselect();
+    f.f64x2Add().localSet(sums);
+    f.localGet(sumsN).localGet(d);
+    normalized(offset);
+    f.f64x2Mul();
+    if (mask !== null) f.localGet(zero).localGet(mask).v128Bitselect();
+    f.f64x2Add().localSet(sumsN);
+  };
+  /** Pushes the mean over the row of the sums in two vectors: ((s₀ + s₂) + (s₁ + s₃))/width. */
+  const rowMean = (low: number, high: number) => {
+    f.localGet(low).localGet(high).f64x2Add().localTee(low).f64x2ExtractLane(0);
+    f.localGet(low).f64x2ExtractLane(1).f64Add().localGet(widthF).f64Div();
   };
   f.localGet(rows).localSet(r);
   f.block().loop();
   f.localGet(r).i32Eqz().brIf(1);
-  f.localGet(means).f64Load().localTee(mu).f64x2Splat().localSet(muV);
-  f.localGet(inverseStd).f64Load().localTee(s).f64x2Splat().localSet(invV);
+  f.localGet(means).v128Load64Splat().localSet(muV);
+  f.localGet(inverseStd).v128Load64Splat().localSet(invV);
   f.localGet(gx).if();
   {
-    f.f64Const(0).localSet(meanD);
-    f.f64Const(0).localSet(meanDN);
-    byteLoop(f, i, rowEnd, 8, () => {
-      loadScalar(f, grad, i);
-      loadScalar(f, w, i);
-      f.f64Mul().localSet(d);
-      f.localGet(meanD).localGet(d).f64Add().localSet(meanD);
-      f.localGet(meanDN).localGet(d);
-      loadScalar(f, x, i);
-      f.localGet(mu).f64Sub().localGet(s).f64Mul();
-      f.f64Mul().f64Add().localSet(meanDN);
+    for (const sum of [dLow, dHigh, nLow, nHigh]) f.localGet(zero).localSet(sum);
+    byteLoop(f, i, blockEnd, 32, () => {
+      setE(i);
+      accumulate(i, 0, dLow, nLow, null);
+      accumulate(i, 2, dHigh, nHigh, null);
     });
-    f.localGet(meanD).localGet(widthF).f64Div().f64x2Splat().localSet(meanDV);
-    f.localGet(meanDN).localGet(widthF).f64Div().f64x2Splat().localSet(meanDNV);
+    f.localGet(blockEnd).localGet(rowEnd).i32LtS().if();
+    setE(blockEnd);
+    accumulate(blockEnd, 0, dLow, nLow, maskLow);
+    accumulate(blockEnd, 2, dHigh, nHigh, maskHigh);
+    f.end();
+    rowMean(dLow, dHigh);
+    f.f64x2Splat().localSet(meanDV);
+    rowMean(nLow, nHigh);
+    f.f64x2Splat().localSet(meanDNV);
     // gx = s·((g·w − mean(d)) − n·mean(d·n))
     byteLoop(f, i, vectorEnd, 16, () => {
-      store(f, gx, i, () => {
-        f.localGet(invV);
-        load(f, grad, i);
-        load(f, w, i);
-        f.f64x2Mul().localGet(meanDV).f64x2Sub();
-        normalizedPair();
-        f.localGet(meanDNV).f64x2Mul().f64x2Sub().f64x2Mul();
-      });
+      setE(i);
+      f.localGet(gx).localGet(e).i32Add();
+      f.localGet(invV);
+      pair(grad, 0);
+      load(f, w, i);
+      f.f64x2Mul().localGet(meanDV).f64x2Sub();
+      normalized(0);
+      f.localGet(meanDNV).f64x2Mul().f64x2Sub().f64x2Mul();
+      if (float32) f.f32x4DemoteF64x2Zero().v128Store64Lane0();
+      else f.v128Store();
     });
-    f.localGet(gx).localGet(rowEnd).i32Add().localSet(gx);
+    f.localGet(gx).localGet(rowBytes).i32Add().localSet(gx);
   }
   f.end();
   // gw += g·n and gb += g, column by column: the same order over rows as the reference.
   byteLoop(f, i, vectorEnd, 16, () => {
-    load(f, grad, i);
+    setE(i);
+    pair(grad, 0);
     f.localSet(g);
     f.localGet(gw).if();
     store(f, gw, i, () => {
       load(f, gw, i);
       f.localGet(g);
-      normalizedPair();
+      normalized(0);
       f.f64x2Mul().f64x2Add();
     });
     f.end();
@@ -774,9 +857,7 @@ function layerNormBackward(f: FunctionBuilder) {
     });
     f.end();
   });
-  for (const base of [grad, x]) {
-    f.localGet(base).localGet(rowEnd).i32Add().localSet(base);
-  }
+  for (const base of [grad, x]) f.localGet(base).localGet(rowBytes).i32Add().localSet(base);
   for (const base of [means, inverseStd]) f.localGet(base).i32Const(8).i32Add().localSet(base);
   f.localGet(r).i32Const(1).i32Sub().localSet(r);
   f.br(0).end().end();

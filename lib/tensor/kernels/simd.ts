@@ -70,7 +70,11 @@ export type SimdOp =
  *   1.62–1.65 · 1.48–1.94 at 64 · 256 · 1024 · 4096 · 32768; float64 0.98 · 0.94–0.97 ·
  *   1.39–2.28 · 2.15–2.31 · 2.10–2.12 (two runs). On the names transformer's [512, 64]
  *   float32 rows: 0.058 ms against 0.120 for the loop of sequential sums it replaces.
- * - layer norm backward: 0.6–1.8 at 64, 1.2–1.3 at 256, 1.2–2.4 from 1024.
+ * - layer norm backward, its row sums in `rowSum`'s order and n computed again from x:
+ *   float32 (grad, x and ∂x copied as they are) 1.20–1.23 · 1.56–1.60 · 1.94–1.98 ·
+ *   2.07–2.38 · 2.20–2.24 at 64 · 256 · 1024 · 4096 · 32768; float64 0.82–0.84 · 1.01–1.10
+ *   · 1.33–1.88 · 2.46 · 2.47–2.55 (two runs). On [512, 64] float32: 0.08 ms against 0.10
+ *   for the kernel with sequential sums and widening copies it replaces.
  * - Adam (`lm`'s TensorAdamW, one parameter tensor at a time): 0.3–1.05 to 256, 1.1–1.3 from
  *   1024 (1.02–1.07 at 2²⁰). Float32 θ and g go to a kernel that widens them itself (`adam32`,
  *   copied without conversion): 0.90–0.93 of the time of widening copies on the names
@@ -98,7 +102,7 @@ export const SIMD_FROM: Readonly<Record<SimdOp, Readonly<Record<DType, SizeRange
   geluBackward: { float64: [Infinity, Infinity], float32: [1024, Infinity] },
   softmax: { float64: [64, Infinity], float32: [64, Infinity] },
   layerNormForward: { float64: [1024, Infinity], float32: [1024, Infinity] },
-  layerNormBackward: { float64: [1024, Infinity], float32: [1024, Infinity] },
+  layerNormBackward: { float64: [1024, Infinity], float32: [64, Infinity] },
   adam: { float64: [1024, Infinity], float32: [1024, Infinity] },
   adamFlat: { float64: [Infinity, Infinity], float32: [Infinity, Infinity] },
 };
@@ -213,6 +217,7 @@ interface Kernels {
   readonly layerNormForward: F;
   readonly layerNormForward32: F;
   readonly layerNormBackward: F;
+  readonly layerNormBackward32: F;
   readonly adam: F;
   readonly adam32: F;
 }
@@ -438,14 +443,22 @@ export const simdKernels = {
       gw === null ? 0 : width,
       gb === null ? 0 : width,
     );
-    copyIn(grad, ag);
+    // float32 grad, x and gx are copied as they are, for the float32 kernel.
+    const float32 = grad instanceof Float32Array && x instanceof Float32Array &&
+      (gx === null || gx instanceof Float32Array);
+    if (float32) {
+      heap32.set(grad, ag / 4);
+      heap32.set(x, axi / 4);
+    } else {
+      copyIn(grad, ag);
+      copyIn(x, axi);
+    }
     copyIn(weight, aw);
-    copyIn(x, axi);
     copyIn(mean, am);
     copyIn(inverseStd, as);
     if (gw !== null) copyIn(gw, agw);
     if (gb !== null) copyIn(gb, agb);
-    kernels.layerNormBackward(
+    (float32 ? kernels.layerNormBackward32 : kernels.layerNormBackward)(
       ag,
       aw,
       axi,
@@ -457,7 +470,8 @@ export const simdKernels = {
       inverseStd.length,
       width,
     );
-    if (gx !== null) copyOut(ax, gx);
+    if (gx !== null && float32) gx.set(heap32.subarray(ax / 4, ax / 4 + gx.length));
+    else if (gx !== null) copyOut(ax, gx);
     if (gw !== null) copyOut(agw, gw);
     if (gb !== null) copyOut(agb, gb);
   },
