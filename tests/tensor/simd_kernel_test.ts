@@ -547,6 +547,23 @@ Deno.test("long arrays go through the kernels in chunks with the same results", 
       }
     }
   });
+  await t.step(
+    "add, sub, mul of float32 arrays (the float32 kernels), magnitudes 10⁻⁴⁵ to 10³⁸",
+    () => {
+      const wide = (n: number, seed: number) =>
+        Float32Array.from(draw(n, seed), (u, i) => u * 10 ** ((i * 7919 + seed) % 84 - 45));
+      for (const [n, py] of [[8191, 8191], [8193, 1], [16421, 16421], [64 * 300, 64]]) {
+        const x = wide(n, n);
+        const y = wide(py, n + 1);
+        for (const op of ["add", "sub", "mul"] as const) {
+          const [got, want] = [new Float32Array(n), new Float32Array(n)];
+          simdKernels.binary(op, x, n, y, py, got);
+          hotLoops.binary[op].forward(x, n, y, py, want);
+          assert.deepEqual(got, want, `${op} float32 n=${n} py=${py}`);
+        }
+      }
+    },
+  );
   await t.step("exp", () => {
     const x = draw(20001, 3);
     const [got, want] = [new Float64Array(x.length), new Float64Array(x.length)];

@@ -36,6 +36,12 @@ export const SIMD_EXPORTS = {
   sub: ["x", "y", "out", "n"],
   /** mul(x, y, out, n): out = x · y. */
   mul: ["x", "y", "out", "n"],
+  /** add32(x, y, out, n): float32 arrays, four lanes a vector. */
+  add32: ["x", "y", "out", "n"],
+  /** sub32(x, y, out, n): float32 arrays. */
+  sub32: ["x", "y", "out", "n"],
+  /** mul32(x, y, out, n): float32 arrays. */
+  mul32: ["x", "y", "out", "n"],
   /** exp(x, out, n). */
   exp: ["x", "out", "n"],
   /** tanh(x, out, n). */
@@ -134,6 +140,9 @@ export function simdModuleBytes(options: SimdModuleOptions): Uint8Array<ArrayBuf
     add: (f) => binary(f, (g) => g.f64x2Add()),
     sub: (f) => binary(f, (g) => g.f64x2Sub()),
     mul: (f) => binary(f, (g) => g.f64x2Mul()),
+    add32: (f) => binary32(f, (g) => g.f32x4Add()),
+    sub32: (f) => binary32(f, (g) => g.f32x4Sub()),
+    mul32: (f) => binary32(f, (g) => g.f32x4Mul()),
     exp: (f) => unary(f, emitExp, fused),
     tanh: (f) => unary(f, emitTanh, fused),
     gelu: (f) => unary(f, emitGelu, fused),
@@ -219,6 +228,27 @@ function loadScalar(f: FunctionBuilder, base: number, i: number) {
 function binary(f: FunctionBuilder, operation: (f: FunctionBuilder) => void) {
   const [x, y, out, n] = [0, 1, 2, 3];
   const end = vectorBytes(f, n);
+  const i = f.local("i32");
+  byteLoop(f, i, end, 16, () => {
+    store(f, out, i, () => {
+      load(f, x, i);
+      load(f, y, i);
+      operation(f);
+    });
+  });
+}
+
+/**
+ * x op y on float32 arrays, four lanes a vector (⌈n/4⌉ vectors), in float32 arithmetic. For
+ * +, − and × of two float32 values this equals the reference's float64 result rounded to
+ * float32: float64 has more than 2·24 + 2 significant bits, so rounding the float64 result
+ * again to float32 gives the correctly rounded float32 result (Figueroa, "When is double
+ * rounding innocuous?", 1995).
+ */
+function binary32(f: FunctionBuilder, operation: (f: FunctionBuilder) => void) {
+  const [x, y, out, n] = [0, 1, 2, 3];
+  const end = f.local("i32");
+  f.localGet(n).i32Const(3).i32Add().i32Const(-4).i32And().i32Const(4).i32Mul().localSet(end);
   const i = f.local("i32");
   byteLoop(f, i, end, 16, () => {
     store(f, out, i, () => {
