@@ -9,6 +9,7 @@ import { fc } from "../_seed.ts";
 import { hotLoops } from "../../lib/tensor/kernels/_elementwise.ts";
 import {
   setSimdMode,
+  SimdAdamMoments,
   simdKernels,
   type SimdMode,
   simdMode,
@@ -610,6 +611,35 @@ Deno.test("long arrays go through the kernels in chunks with the same results", 
     simdKernels.adam(theta32, grad32, m32, v32, settings);
     assert.deepEqual([theta32, m32, v32], want32);
   });
+});
+
+Deno.test("SimdAdamMoments: TensorAdamW's moments in the kernels' memory, in chunks, as the loop", () => {
+  for (const dtype of ["float32", "float64"] as const) {
+    const trained = (mode: SimdMode) =>
+      inMode(mode, () => {
+        const n = 2 * 8192 + 7;
+        const w = new Tensor(Float64Array.from({ length: n }, (_, i) => Math.sin(i)), [n], {
+          requiresGrad: true,
+          dtype,
+        });
+        const b = new Tensor(new Float64Array(5).fill(0.5), [5], { requiresGrad: true, dtype });
+        const optimizer = new TensorAdamW(new Map([["w", w], ["b", b]]), {
+          learningRate: 0.01,
+          weightDecay: 0.1,
+        });
+        for (let s = 0; s < 3; s++) {
+          optimizer.zeroGrad();
+          w.mul(w).sum().add(b.sum()).backward();
+          optimizer.step();
+        }
+        const state = optimizer.state();
+        return [[...w.data], [...b.data], [...state.slots.get("m")!.get("w")!.data]];
+      });
+    assert.deepEqual(trained("always"), trained("never"), dtype);
+  }
+  // Beyond 256 MiB of moments the optimizer keeps plain arrays (nothing is allocated here).
+  assert.equal(SimdAdamMoments.create([2 ** 25]), null);
+  assert.notEqual(SimdAdamMoments.create([2 ** 20]), null);
 });
 
 Deno.test("the module without fused multiply-add (machines without relaxed SIMD) is as accurate", () => {

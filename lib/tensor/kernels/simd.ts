@@ -78,11 +78,13 @@ export type SimdOp =
  *   2.07–2.38 · 2.20–2.24 at 64 · 256 · 1024 · 4096 · 32768; float64 0.82–0.84 · 1.01–1.10
  *   · 1.33–1.88 · 2.46 · 2.47–2.55 (two runs). On [512, 64] float32: 0.08 ms against 0.10
  *   for the kernel with sequential sums and widening copies it replaces.
- * - Adam (`lm`'s TensorAdamW, one parameter tensor at a time): 0.3–1.05 to 256, 1.1–1.3 from
- *   1024 (1.02–1.07 at 2²⁰). Float32 θ and g go to a kernel that widens them itself (`adam32`,
- *   copied without conversion): 0.90–0.93 of the time of widening copies on the names
- *   transformer's 204,544 float32 parameters (cold, median of 30 alternating steps); the
- *   kernel's three float64 divisions and square root an element bound it (≈ 2.9 ns).
+ * - Adam (`lm`'s TensorAdamW, one parameter tensor at a time, its moments kept in the
+ *   kernels' memory by {@link SimdAdamMoments}): float32 (θ and g copied as they are)
+ *   0.76–0.93 · 0.98 · 1.42 · 1.66 · 1.66 · 1.70 at 16 · 64 · 256 · 1024 · 4096 · 16384;
+ *   float64 0.74 · 1.01 · 1.27–1.32 · 1.31–1.34 · 1.35–1.39 · 1.43–1.85 (two runs). The
+ *   kernel's three float64 divisions and square root an element bound it (≈ 2.9 ns). On the
+ *   names transformer's 204,544 float32 parameters, cold: 0.67–0.70 of the time of the
+ *   kernel with widening copies of θ and g and copies of the moments in and out.
  * - Adam over one flat Float64Array (`nn`'s Adam and AdamW, parameters gathered): 0.4–0.9 to
  *   256, 1.0–1.05 to 65536, 0.85 at 2²⁰: that loop reads and writes float64 arrays of one kind
  *   only and is as fast as the copies; not routed.
@@ -106,7 +108,7 @@ export const SIMD_FROM: Readonly<Record<SimdOp, Readonly<Record<DType, SizeRange
   softmax: { float64: [64, Infinity], float32: [64, Infinity] },
   layerNormForward: { float64: [1024, Infinity], float32: [1024, Infinity] },
   layerNormBackward: { float64: [1024, Infinity], float32: [64, Infinity] },
-  adam: { float64: [1024, Infinity], float32: [1024, Infinity] },
+  adam: { float64: [256, Infinity], float32: [256, Infinity] },
   adamFlat: { float64: [Infinity, Infinity], float32: [Infinity, Infinity] },
 };
 
@@ -189,12 +191,9 @@ function routed(op: SimdOp, dtype: DType, length: number): boolean {
 // Relaxed SIMD's multiply-add where it validates (as the matrix kernels do); else separate.
 const FUSED = WebAssembly.validate(simdModuleBytes({ fused: true }));
 const memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
-const kernels = new WebAssembly.Instance(
-  new WebAssembly.Module(simdModuleBytes({ fused: FUSED })),
-  {
-    env: { memory },
-  },
-).exports as unknown as Kernels;
+const simdModule = new WebAssembly.Module(simdModuleBytes({ fused: FUSED }));
+const kernels = new WebAssembly.Instance(simdModule, { env: { memory } })
+  .exports as unknown as Kernels;
 
 // The batched attention kernels, on the same memory.
 const attentionKernels = new WebAssembly.Instance(
@@ -566,6 +565,111 @@ export const simdKernels = {
     }
   },
 };
+
+/** The largest moments (bytes of m and v together) that {@link SimdAdamMoments} keeps. */
+const MOMENTS_MAX_BYTES = 2 ** 28;
+
+/**
+ * Adam's moments m and v of a list of parameters, kept in a WebAssembly memory of their own
+ * (with room for one chunk of θ and of g), so that a step copies θ in and out and g in while
+ * the moments stay where the kernel reads and writes them: no copy of the moments, which are
+ * float64 and twice θ's size each. `m[i]` and `v[i]` are ordinary Float64Array views of that
+ * memory, which are the moments (a loop may update them as well).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SimdAdamMoments } from "./simd.ts";
+ * const moments = SimdAdamMoments.create([3])!;
+ * const theta = new Float64Array([1, 2, 3]);
+ * const settings = { beta1: 0.9, beta2: 0.999, correction1: 0.1, correction2: 0.001,
+ *   lr: 0.1, lambda: 0, eps: 1e-8, mode: 0 } as const;
+ * moments.update(0, theta, new Float64Array([1, 1, 1]), settings);
+ * assert.ok(theta[0] < 1 && moments.m[0][0] > 0);
+ * ```
+ */
+export class SimdAdamMoments {
+  /** First moments, one array a parameter. */
+  readonly m: readonly Float64Array[];
+  /** Second moments, one array a parameter. */
+  readonly v: readonly Float64Array[];
+  readonly #kernels: Kernels;
+  readonly #heap: Float64Array;
+  readonly #heap32: Float32Array;
+  readonly #mAt: readonly number[];
+  readonly #vAt: readonly number[];
+  readonly #thetaAt: number;
+  readonly #gradAt: number;
+
+  /**
+   * Zeroed moments for parameters of `sizes` elements, or null when they would take more than
+   * 256 MiB (the caller keeps its own arrays and copies them through `simdKernels.adam`).
+   */
+  static create(sizes: readonly number[]): SimdAdamMoments | null {
+    const bytes = sizes.reduce((total, n) => total + 16 * n, 0);
+    return bytes > MOMENTS_MAX_BYTES ? null : new SimdAdamMoments(sizes);
+  }
+
+  private constructor(sizes: readonly number[]) {
+    // Each array on a 16-byte boundary with 16 bytes of room after it (vectors run past).
+    let top = 16;
+    const room = (n: number) => {
+      const at = top;
+      top += Math.ceil(n / 2) * 16 + 16;
+      return at;
+    };
+    const mAt = sizes.map(room);
+    const vAt = sizes.map(room);
+    this.#thetaAt = room(CHUNK);
+    this.#gradAt = room(CHUNK);
+    const pages = Math.ceil(top / 65536);
+    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    this.#kernels = new WebAssembly.Instance(simdModule, { env: { memory } })
+      .exports as unknown as Kernels;
+    this.#heap = new Float64Array(memory.buffer);
+    this.#heap32 = new Float32Array(memory.buffer);
+    this.#mAt = mAt;
+    this.#vAt = vAt;
+    this.m = sizes.map((n, i) => new Float64Array(memory.buffer, mAt[i], n));
+    this.v = sizes.map((n, i) => new Float64Array(memory.buffer, vAt[i], n));
+  }
+
+  /**
+   * Adam's update of parameter `index`: `theta` in place from `grad` (null: zeros) and the
+   * moments, which are updated too; bit for bit `simdKernels.adam`'s.
+   */
+  update(index: number, theta: FloatArray, grad: FloatArray | null, settings: AdamSettings): void {
+    const { beta1, beta2, correction1, correction2, lr, lambda, eps, mode } = settings;
+    const [heap, heap32, at, ag] = [this.#heap, this.#heap32, this.#thetaAt, this.#gradAt];
+    const float32 = theta instanceof Float32Array &&
+      (grad === null || grad instanceof Float32Array);
+    for (let start = 0; start < theta.length; start += CHUNK) {
+      const end = Math.min(theta.length, start + CHUNK);
+      const n = end - start;
+      const target = float32 ? heap32 : heap;
+      const scale = float32 ? 4 : 8;
+      target.set(theta.subarray(start, end), at / scale);
+      if (grad === null) target.fill(0, ag / scale, ag / scale + n);
+      else target.set(grad.subarray(start, end), ag / scale);
+      (float32 ? this.#kernels.adam32 : this.#kernels.adam)(
+        at,
+        ag,
+        this.#mAt[index] + 8 * start,
+        this.#vAt[index] + 8 * start,
+        n,
+        beta1,
+        beta2,
+        correction1,
+        correction2,
+        lr,
+        lambda,
+        eps,
+        mode,
+      );
+      theta.set(target.subarray(at / scale, at / scale + n), start);
+    }
+  }
+}
 
 /**
  * The scalars of one Adam step (see `_simd_module.ts`'s `adam`).
