@@ -63,9 +63,22 @@ function paths(op: SimdOp, dtype: Dtype, n: number): Paths | null {
     case "tanh":
     case "gelu": {
       const x = random(n, dtype);
+      // GELU of float32 arrays: the float32 kernel, as routed.
+      const simd = op === "gelu" && x instanceof Float32Array
+        ? () => simdKernels.gelu32(x, out as Float32Array)
+        : () => simdKernels.unary(op, x, out);
+      return { ts: () => hotLoops.unary[op].forward(x, out), simd };
+    }
+    case "geluBackward": {
+      // float32 only (float64's backward has no kernel).
+      if (dtype !== "float32") return null;
+      const [x, grad, z] = [random(n, dtype), random(n, dtype), new Float32Array(n)];
+      hotLoops.unary.gelu.forward(x, z);
+      const g = out as Float32Array;
+      const loops = hotLoops.unary.gelu;
       return {
-        ts: () => hotLoops.unary[op].forward(x, out),
-        simd: () => simdKernels.unary(op, x, out),
+        ts: () => loops.backward32!(x as Float32Array, z, grad as Float32Array, g),
+        simd: () => simdKernels.geluBackward32(x as Float32Array, z, grad as Float32Array, g),
       };
     }
     case "softmax":
@@ -87,6 +100,22 @@ function paths(op: SimdOp, dtype: Dtype, n: number): Paths | null {
         return { ts: inMode("never", forward), simd: inMode("always", forward) };
       }
       const result = tensorOps.layerNorm.forward(inputs, { eps: 1e-5 });
+      // The float32 gradient's backward for float32 (as a float32 model's), else float64's.
+      if (dtype === "float32") {
+        const grad32 = random(n, "float32") as Float32Array;
+        const backward32 = () =>
+          tensorOps.layerNorm.backwardFloat32!(
+            {
+              grad: grad32,
+              inputs,
+              out: { data: result.data, shape: result.shape },
+              saved: result.saved,
+              needs: [true, true, true],
+              params: { eps: 1e-5 },
+            } as Parameters<NonNullable<typeof tensorOps.layerNorm.backwardFloat32>>[0],
+          );
+        return { ts: inMode("never", backward32), simd: inMode("always", backward32) };
+      }
       const grad = random(n, "float64") as Float64Array;
       const backward = () =>
         tensorOps.layerNorm.backward(
@@ -148,6 +177,7 @@ const ops: SimdOp[] = values.ops === ""
     "exp",
     "tanh",
     "gelu",
+    "geluBackward",
     "softmax",
     "layerNormForward",
     "layerNormBackward",
