@@ -2,23 +2,30 @@
  * The WebAssembly SIMD kernels of the element-wise hot ops, softmax, layer norm and Adam's
  * update, written as the code that emits them (see `_wasm_encoder.ts`).
  *
- * Every kernel computes in float64, two lanes a vector, as the engine does for both element
- * types (`_dtype.ts`: float32 storage is widened to float64 for arithmetic and the result
- * rounded once when stored); the caller converts float32 storage on its way into and out of
- * the kernels' memory. Arguments are byte addresses in that memory and element counts.
+ * The kernels compute as the engine does for both element types (`_dtype.ts`: float32 storage
+ * is widened to float64 for arithmetic and the result rounded once when stored): in float64,
+ * two lanes a vector. The float32 variants (names ending in 32) read and write float32 arrays
+ * as they are, widening each pair on load (`f64x2.promote_low_f32x4`, exact) and rounding on
+ * store (`f32x4.demote_f64x2_zero`, as a float32 store rounds), so that the caller copies
+ * float32 storage without conversion; `add32`, `sub32`, `mul32` and most of `gelu32` compute
+ * in float32 lanes, four a vector. Arguments are byte addresses in the kernels' memory and
+ * element counts.
  *
- * Vectors run past the end: an array of n elements is read and written as ⌈n/2⌉ vectors, so a
- * kernel has no scalar tail. The caller leaves 16 bytes of room after every array; within a
- * row-by-row kernel the extra lane of a row of odd width writes into the next row, which is
- * computed afterwards and overwrites it.
+ * Vectors run past the end: an array of n elements is read and written as whole vectors
+ * (⌈n/2⌉ of float64 pairs, ⌈n/4⌉ of float32 quadruples), so a kernel has no scalar tail. The
+ * caller leaves 16 bytes of room after every array; within a row-by-row kernel the extra
+ * lanes of a row write into the next row, which is computed afterwards and overwrites them.
  *
  * What is exact and what is not:
- * - `add`, `sub`, `mul`, `layerNormForward`, `layerNormBackward` and `adam` do the
- *   reference's IEEE operations (+, −, ×, ÷, √) in the reference's order, element by element,
- *   and keep every sum that runs over a row a sequential scalar sum in the reference's order:
- *   their results equal the TypeScript kernels' bit for bit.
+ * - `add`, `sub`, `mul`, `layerNormForward`, `layerNormBackward`, `adam`, `geluBackward32`
+ *   and their float32 variants do the reference's IEEE operations (+, −, ×, ÷, √) in the
+ *   reference's order, element by element, and every sum over a row in the reference's order
+ *   (`ops.ts`'s four interleaved partial sums of layer norm): their results equal the
+ *   TypeScript loops' bit for bit. (`add32`, `sub32`, `mul32` round once in float32 where
+ *   the reference rounds to float64 and then to float32: the same result, see `binary32`.)
  * - `exp`, `tanh`, `gelu` and `softmax` use {@link emitExp} in place of `Math.exp`: a few
- *   units in the last place apart (the property tests state the bounds).
+ *   units in the last place apart (the property tests state the bounds); `gelu32` is within
+ *   {@link GELU32_ULPS} float32 ulps, by the bound derived at {@link gelu32}.
  *
  * @module
  */

@@ -3,9 +3,10 @@
  * one table that says which ops use them, from which size: {@link SIMD_FROM}.
  *
  * Tensors live in ordinary ArrayBuffers, so a kernel call copies its operands into the
- * kernels' memory and its results back out (float32 storage is widened on the way in and
- * rounded on the way out, by the typed arrays' own conversion). A call therefore pays a
- * fixed cost and a copy per element; it is used only where it was measured to be faster than
+ * kernels' memory and its results back out (float32 storage as it is where the op has a
+ * float32 kernel, else widened on the way in and rounded on the way out by the typed arrays'
+ * own conversion; Adam's moments stay in a memory of their own, {@link SimdAdamMoments}). A
+ * call therefore pays a fixed cost and a copy per element; it is used only where it was measured to be faster than
  * the plain TypeScript loop, copies included. The TypeScript loops stay the reference: each
  * kernel is property-tested against them (`tests/tensor/simd_kernel_test.ts`).
  *
