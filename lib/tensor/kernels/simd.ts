@@ -6,8 +6,8 @@
  * kernels' memory and its results back out (float32 storage as it is where the op has a
  * float32 kernel, else widened on the way in and rounded on the way out by the typed arrays'
  * own conversion; Adam's moments stay in a memory of their own, {@link SimdAdamMoments}). A
- * call therefore pays a fixed cost and a copy per element; it is used only where it was measured to be faster than
- * the plain TypeScript loop, copies included. The TypeScript loops stay the reference: each
+ * call therefore pays a fixed cost and a copy per element; it is used only where it was
+ * measured to be faster than the plain TypeScript loop, copies included. The TypeScript loops stay the reference: each
  * kernel is property-tested against them (`tests/tensor/simd_kernel_test.ts`).
  *
  * @module
@@ -65,8 +65,9 @@ export type SimdOp =
  *   1.3 · 3.5 · 5.9 · 6.9 · 7.3 (at 8 elements 0.7; 3.1 times the float64-lane kernel on
  *   2¹⁷), so from 16.
  * - GELU's float32 backward (float64 lanes, bit for bit the loop's; no float64 kernel):
- *   0.16 · 0.44 · 0.87 · 1.11 · 1.17 at 16 · 64 · 256 · 1024 · 2¹⁷: the loop is already
- *   near the kernel's float64 arithmetic; the kernel saves its float32 loads and stores.
+ *   0.16 · 0.44 · 0.87 · 1.11 · 1.17 at 16 · 64 · 256 · 1024 · 2¹⁷ (1.56–1.61 on 2¹⁷ with
+ *   the arrays out of the cache, as in a training step): the loop is already near the
+ *   kernel's float64 arithmetic; the kernel saves its float32 loads and stores.
  * - softmax: 1.4–1.6 from one row of 64, 1.2–2.3 above.
  * - layer norm forward: the row sums in four interleaved partial sums (`ops.ts`'s `rowSum`,
  *   two vectors here) and no float64 copy of the normalized rows (backward computes them
