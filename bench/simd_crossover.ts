@@ -69,18 +69,6 @@ function paths(op: SimdOp, dtype: Dtype, n: number): Paths | null {
         : () => simdKernels.unary(op, x, out);
       return { ts: () => hotLoops.unary[op].forward(x, out), simd };
     }
-    case "geluBackward": {
-      // float32 only (float64's backward has no kernel).
-      if (dtype !== "float32") return null;
-      const [x, grad, z] = [random(n, dtype), random(n, dtype), new Float32Array(n)];
-      hotLoops.unary.gelu.forward(x, z);
-      const g = out as Float32Array;
-      const loops = hotLoops.unary.gelu;
-      return {
-        ts: () => loops.backward32!(x as Float32Array, z, grad as Float32Array, g),
-        simd: () => simdKernels.geluBackward32(x as Float32Array, z, grad as Float32Array, g),
-      };
-    }
     case "softmax":
     case "layerNormForward":
     case "layerNormBackward": {
@@ -177,7 +165,6 @@ const ops: SimdOp[] = values.ops === ""
     "exp",
     "tanh",
     "gelu",
-    "geluBackward",
     "softmax",
     "layerNormForward",
     "layerNormBackward",

@@ -17,8 +17,8 @@
  * lanes of a row write into the next row, which is computed afterwards and overwrites them.
  *
  * What is exact and what is not:
- * - `add`, `sub`, `mul`, `layerNormForward`, `layerNormBackward`, `adam`, `geluBackward32`
- *   and their float32 variants do the reference's IEEE operations (+, −, ×, ÷, √) in the
+ * - `add`, `sub`, `mul`, `layerNormForward`, `layerNormBackward`, `adam` and their float32
+ *   variants do the reference's IEEE operations (+, −, ×, ÷, √) in the
  *   reference's order, element by element, and every sum over a row in the reference's order
  *   (`ops.ts`'s four interleaved partial sums of layer norm): their results equal the
  *   TypeScript loops' bit for bit. (`add32`, `sub32`, `mul32` round once in float32 where
@@ -58,9 +58,6 @@ export const SIMD_EXPORTS = {
   /** gelu32(x, out, n): GELU of float32 arrays, four lanes a vector (see {@link gelu32}). */
   gelu32: ["x", "out", "n"],
   /** softmax(x, out, rows, width): over each row of `width`. */
-  /** geluBackward32(x, z, grad, g, n): float32 arrays; g = gelu′(x; z)·grad, computed in
-   * float64 as the reference does and rounded once. */
-  geluBackward32: ["x", "z", "grad", "g", "n"],
   softmax: ["x", "out", "rows", "width"],
   /** layerNormForward(x, w, b, out, mean, inverseStd, rows, width, eps). */
   layerNormForward: ["x", "w", "b", "out", "mean", "inverseStd", "rows", "width", "eps"],
@@ -154,7 +151,6 @@ export function simdModuleBytes(options: SimdModuleOptions): Uint8Array<ArrayBuf
     tanh: (f) => unary(f, emitTanh, fused),
     gelu: (f) => unary(f, emitGelu, fused),
     gelu32: (f) => gelu32(f, fused),
-    geluBackward32,
     softmax: (f) => softmax(f, fused),
     layerNormForward: (f) => layerNormForward(f, false),
     layerNormForward32: (f) => layerNormForward(f, true),
@@ -534,51 +530,6 @@ function gelu32(f: FunctionBuilder, fused: boolean) {
       f.f32x4Div();
     });
     f.end();
-  });
-}
-
-/**
- * GELU's derivative times the gradient, on float32 arrays (x, its result z, grad → g; n
- * elements as ⌈n/2⌉ pairs), operation for operation the scalar registry's `gradA` (σ = z/x,
- * or ½ where |x| < 10⁻³⁰; σ + 2x·σ(1 − σ)·C·(1 + 3K·x²)) and the product with grad, in
- * float64 lanes, each pair widened exactly on load and rounded once on store: bit for bit
- * the TypeScript loop's result.
- */
-function geluBackward32(f: FunctionBuilder) {
-  const [x, z, grad, g, n] = [0, 1, 2, 3, 4];
-  const GELU_C = Math.sqrt(2 / Math.PI);
-  const GELU_K = 0.044715;
-  const end = f.local("i32");
-  // Bytes of ⌈n/2⌉ pairs of float32s.
-  f.localGet(n).i32Const(1).i32Add().i32Const(-2).i32And().i32Const(4).i32Mul().localSet(end);
-  const i = f.local("i32");
-  const [a, sigma] = [f.local("v128"), f.local("v128")];
-  const [half, tiny, c, threeK] = [
-    splat(f, 0.5),
-    splat(f, 1e-30),
-    splat(f, GELU_C),
-    splat(f, 3 * GELU_K),
-  ];
-  const [one, two] = [splat(f, 1), splat(f, 2)];
-  const pair = (base: number) =>
-    f.localGet(base).localGet(i).i32Add().v128Load64Zero().f64x2PromoteLowF32x4();
-  byteLoop(f, i, end, 8, () => {
-    pair(x);
-    f.localSet(a);
-    // σ: bitselect(½, z/x, |x| < 10⁻³⁰).
-    f.localGet(half);
-    pair(z);
-    f.localGet(a).f64x2Div();
-    f.localGet(a).f64x2Abs().localGet(tiny).f64x2Lt().v128Bitselect().localSet(sigma);
-    f.localGet(g).localGet(i).i32Add();
-    // σ + (((2x·σ)·(1 − σ))·C)·(1 + (3K·x)·x), then · grad.
-    f.localGet(sigma);
-    f.localGet(two).localGet(a).f64x2Mul().localGet(sigma).f64x2Mul();
-    f.localGet(one).localGet(sigma).f64x2Sub().f64x2Mul().localGet(c).f64x2Mul();
-    f.localGet(one).localGet(threeK).localGet(a).f64x2Mul().localGet(a).f64x2Mul().f64x2Add();
-    f.f64x2Mul().f64x2Add();
-    pair(grad);
-    f.f64x2Mul().f32x4DemoteF64x2Zero().v128Store64Lane0();
   });
 }
 

@@ -37,7 +37,6 @@ export type SimdOp =
   | "exp"
   | "tanh"
   | "gelu"
-  | "geluBackward"
   | "softmax"
   | "layerNormForward"
   | "layerNormBackward"
@@ -64,10 +63,10 @@ export type SimdOp =
  *   arrays runs its own four-lane kernel (`gelu32`, float32 copied without conversion):
  *   1.3 · 3.5 · 5.9 · 6.9 · 7.3 (at 8 elements 0.7; 3.1 times the float64-lane kernel on
  *   2¹⁷), so from 16.
- * - GELU's float32 backward (float64 lanes, bit for bit the loop's; no float64 kernel):
- *   0.16 · 0.44 · 0.87 · 1.11 · 1.17 at 16 · 64 · 256 · 1024 · 2¹⁷ (1.56–1.61 on 2¹⁷ with
- *   the arrays out of the cache, as in a training step): the loop is already near the
- *   kernel's float64 arithmetic; the kernel saves its float32 loads and stores.
+ * - GELU's float32 backward: a kernel in float64 lanes (bit for bit the loop's) measured
+ *   1.1–1.2 times the loop from 1024 elements (1.6 with the arrays out of the cache), but
+ *   0.94–0.96 in the names transformer's step (the loop reads its three arrays once, the
+ *   kernel copies them): left out.
  * - softmax: 1.4–1.6 from one row of 64, 1.2–2.3 above.
  * - layer norm forward: the row sums in four interleaved partial sums (`ops.ts`'s `rowSum`,
  *   two vectors here) and no float64 copy of the normalized rows (backward computes them
@@ -106,7 +105,6 @@ export const SIMD_FROM: Readonly<Record<SimdOp, Readonly<Record<DType, SizeRange
   exp: { float64: [64, Infinity], float32: [64, Infinity] },
   tanh: { float64: [64, Infinity], float32: [64, Infinity] },
   gelu: { float64: [64, Infinity], float32: [16, Infinity] },
-  geluBackward: { float64: [Infinity, Infinity], float32: [1024, Infinity] },
   softmax: { float64: [64, Infinity], float32: [64, Infinity] },
   layerNormForward: { float64: [1024, Infinity], float32: [1024, Infinity] },
   layerNormBackward: { float64: [1024, Infinity], float32: [64, Infinity] },
@@ -219,7 +217,6 @@ interface Kernels {
   readonly tanh: F;
   readonly gelu: F;
   readonly gelu32: F;
-  readonly geluBackward32: F;
   readonly softmax: F;
   readonly layerNormForward: F;
   readonly layerNormForward32: F;
@@ -382,23 +379,6 @@ export const simdKernels = {
       heap32.set(x.subarray(from, to), ax / 4);
       kernels.gelu32(ax, ao, to - from);
       out.set(heap32.subarray(ao / 4, ao / 4 + (to - from)), from);
-    }
-  },
-  /**
-   * GELU's float32 backward, `g = gelu′(x; z)·grad`, bit for bit the TypeScript loop's
-   * (`_simd_module.ts`'s `geluBackward32`), the four arrays copied without conversion.
-   */
-  geluBackward32(x: Float32Array, z: Float32Array, grad: Float32Array, g: Float32Array): void {
-    const n = g.length;
-    const size = Math.ceil(Math.min(n, CHUNK) / 2);
-    const [ax, az, ag, ao] = place(size, size, size, size);
-    for (let from = 0; from < n; from += CHUNK) {
-      const to = Math.min(n, from + CHUNK);
-      heap32.set(x.subarray(from, to), ax / 4);
-      heap32.set(z.subarray(from, to), az / 4);
-      heap32.set(grad.subarray(from, to), ag / 4);
-      kernels.geluBackward32(ax, az, ag, ao, to - from);
-      g.set(heap32.subarray(ao / 4, ao / 4 + (to - from)), from);
     }
   },
   /** Softmax over each of `rows` rows of `width` elements. */
@@ -777,19 +757,7 @@ export function routedUnaryLoops(op: "exp" | "tanh" | "gelu", loops: UnaryLoops)
       } else simdKernels.unary(op, x, out);
     },
     backward: loops.backward,
-    backward32: op === "gelu" && loops.backward32 !== undefined
-      ? routedGeluBackward32(loops.backward32)
-      : loops.backward32,
-  };
-}
-
-/** GELU's float32 backward loop `own`, running the SIMD kernel where {@link SIMD_FROM} says. */
-function routedGeluBackward32(
-  own: NonNullable<UnaryLoops["backward32"]>,
-): UnaryLoops["backward32"] {
-  return (x, z, grad, g) => {
-    if (routed("geluBackward", "float32", g.length)) simdKernels.geluBackward32(x, z, grad, g);
-    else own(x, z, grad, g);
+    backward32: loops.backward32,
   };
 }
 
