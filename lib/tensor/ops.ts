@@ -2466,9 +2466,9 @@ export const tensorOps: TensorOpRegistry = {
     },
     backward: layerNormBackward,
     // A float32 gradient: ∂x in float32, each element computed in float64 exactly as
-    // `backward` does (the SIMD kernel widens its inputs anyway; the loop reads a widened
-    // copy, so that its loads stay of one type) and rounded once; ∂weight and ∂bias, sums
-    // over rows, stay float64 as `backward` makes them.
+    // `backward` does (the SIMD kernel widens float32 grad and x as it loads them; the loop
+    // reads a widened copy of grad, so that its loads stay of one type) and rounded once;
+    // ∂weight and ∂bias, sums over rows, stay float64 as `backward` makes them.
     backwardFloat32(context) {
       const { grad, inputs: [x, weight], saved, needs } = context;
       const { mean, inverseStd } = saved as LayerNormSaved;
