@@ -9,7 +9,12 @@
  * @module
  */
 
-import { SimdAdamMoments, simdKernels, simdRouted } from "../tensor/kernels/simd.ts";
+import {
+  firstNonFinite,
+  SimdAdamMoments,
+  simdKernels,
+  simdRouted,
+} from "../tensor/kernels/simd.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import type { OptimizerCheckpoint } from "./checkpoint.ts";
 import { CheckpointError } from "./checkpoint.ts";
@@ -146,13 +151,12 @@ export class TensorAdamW {
     tensors.forEach((p, i) => {
       const g = p.grad?.data;
       if (g === undefined) return;
-      for (let e = 0; e < g.length; e++) {
-        if (!Number.isFinite(g[e])) {
-          throw new RangeError(
-            `TensorAdamW: step ${this.#stepCount + 1} refused, nothing changed: parameter ` +
-              `"${[...this.parameters.keys()][i]}" element ${e} has gradient ${g[e]}`,
-          );
-        }
+      const e = firstNonFinite(g);
+      if (e >= 0) {
+        throw new RangeError(
+          `TensorAdamW: step ${this.#stepCount + 1} refused, nothing changed: parameter ` +
+            `"${[...this.parameters.keys()][i]}" element ${e} has gradient ${g[e]}`,
+        );
       }
     });
     const t = this.#stepCount + 1;

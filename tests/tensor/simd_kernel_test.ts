@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { fc } from "../_seed.ts";
 import { hotLoops } from "../../lib/tensor/kernels/_elementwise.ts";
 import {
+  firstNonFinite,
   setSimdMode,
   SimdAdamMoments,
   simdKernels,
@@ -582,6 +583,28 @@ Deno.test("long arrays go through the kernels in chunks with the same results", 
     simdKernels.adam(theta32, grad32, m32, v32, settings);
     assert.deepEqual([theta32, m32, v32], want32);
   });
+});
+
+Deno.test("SIMD finiteness test finds the first ±∞ or NaN as the loop does", () => {
+  const reference = (x: FloatArray) => {
+    for (let e = 0; e < x.length; e++) if (!Number.isFinite(x[e])) return e;
+    return -1;
+  };
+  fc.assert(
+    fc.property(
+      dtype,
+      fc.oneof(length, fc.integer({ min: 8190, max: 2 * 8192 + 5 })),
+      fc.array(fc.tuple(fc.nat(), fc.constantFrom(NaN, Infinity, -Infinity))),
+      fc.constantFrom(0, 1, 1e-45, 3.4e38, -3.4e38, 1.7e308),
+      (dtype, n, bad, fill) => {
+        const x = allocate(dtype, n).fill(fill);
+        for (const [at, value] of bad) if (n > 0) x[at % n] = value;
+        assert.equal(simdKernels.firstNonFinite(x), reference(x), `${dtype} n=${n}`);
+        assert.equal(firstNonFinite(x), reference(x));
+      },
+    ),
+    { numRuns: 300 },
+  );
 });
 
 Deno.test("SimdAdamMoments: TensorAdamW's moments in the kernels' memory, in chunks, as the loop", () => {

@@ -49,6 +49,10 @@ export const SIMD_EXPORTS = {
   sub32: ["x", "y", "out", "n"],
   /** mul32(x, y, out, n): float32 arrays. */
   mul32: ["x", "y", "out", "n"],
+  /** nonFinite32(x, n) → i32: 1 when some element of the float32 array is ±∞ or NaN. */
+  nonFinite32: ["x", "n"],
+  /** nonFinite64(x, n) → i32: 1 when some element of the float64 array is ±∞ or NaN. */
+  nonFinite64: ["x", "n"],
   /** exp(x, out, n). */
   exp: ["x", "out", "n"],
   /** tanh(x, out, n). */
@@ -144,6 +148,8 @@ export function simdModuleBytes(options: SimdModuleOptions): Uint8Array<ArrayBuf
     add: (f) => binary(f, (g) => g.f64x2Add()),
     sub: (f) => binary(f, (g) => g.f64x2Sub()),
     mul: (f) => binary(f, (g) => g.f64x2Mul()),
+    nonFinite32: (f) => nonFinite(f, true),
+    nonFinite64: (f) => nonFinite(f, false),
     add32: (f) => binary32(f, (g) => g.f32x4Add()),
     sub32: (f) => binary32(f, (g) => g.f32x4Sub()),
     mul32: (f) => binary32(f, (g) => g.f32x4Mul()),
@@ -162,7 +168,7 @@ export function simdModuleBytes(options: SimdModuleOptions): Uint8Array<ArrayBuf
   return encodeModule(
     (Object.keys(SIMD_EXPORTS) as Name[]).map((name) => {
       const params = SIMD_EXPORTS[name].map((p) => (F64_PARAMS.has(p) ? "f64" : "i32"));
-      const f = new FunctionBuilder(params, []);
+      const f = new FunctionBuilder(params, name.startsWith("nonFinite") ? ["i32"] : []);
       builders[name](f);
       return { name, body: f };
     }),
@@ -260,6 +266,36 @@ function binary32(f: FunctionBuilder, operation: (f: FunctionBuilder) => void) {
       operation(f);
     });
   });
+}
+
+/**
+ * Whether an array (x, n elements, read as whole vectors: the caller zeroes the lanes past
+ * the end) holds ±∞ or NaN: an element whose exponent bits are all ones, or-ed over the
+ * vectors and tested once at the end.
+ */
+function nonFinite(f: FunctionBuilder, float32: boolean) {
+  const [x, n] = [0, 1];
+  const end = f.local("i32");
+  const [seen, exponent] = [f.local("v128"), f.local("v128")];
+  if (float32) {
+    f.localGet(n).i32Const(3).i32Add().i32Const(-4).i32And().i32Const(4).i32Mul();
+    f.f32Const(Infinity).f32x4Splat().localSet(exponent); // bits 0x7f800000
+  } else {
+    f.localGet(n).i32Const(1).i32Add().i32Const(-2).i32And().i32Const(8).i32Mul();
+    f.f64Const(Infinity).f64x2Splat().localSet(exponent); // bits 0x7ff0000000000000
+  }
+  f.localSet(end);
+  f.i32Const(0).i32x4Splat().localSet(seen);
+  const i = f.local("i32");
+  byteLoop(f, i, end, 16, () => {
+    f.localGet(seen);
+    load(f, x, i);
+    f.localGet(exponent).v128And().localGet(exponent);
+    if (float32) f.i32x4Eq();
+    else f.i64x2Eq();
+    f.v128Or().localSet(seen);
+  });
+  f.localGet(seen).v128AnyTrue();
 }
 
 /** An emitter of a function of one vector: reads local `x`, leaves the result on the stack. */

@@ -357,6 +357,18 @@ export class FunctionBuilder {
   i32x4GtS(): this {
     return this.op(...simd(0x3b));
   }
+  v128And(): this {
+    return this.op(...simd(0x4e));
+  }
+  v128Or(): this {
+    return this.op(...simd(0x50));
+  }
+  i32x4Eq(): this {
+    return this.op(...simd(0x37));
+  }
+  i64x2Eq(): this {
+    return this.op(...simd(0xd6));
+  }
   /** Whether any bit of the vector is set (an i32). */
   v128AnyTrue(): this {
     return this.op(...simd(0x53));

@@ -41,7 +41,8 @@ export type SimdOp =
   | "layerNormForward"
   | "layerNormBackward"
   | "adam"
-  | "adamFlat";
+  | "adamFlat"
+  | "nonFinite";
 
 /**
  * For which numbers of elements each op runs its SIMD kernel, per element type of its
@@ -86,6 +87,11 @@ export type SimdOp =
  *   kernel's three float64 divisions and square root an element bound it (≈ 2.9 ns). On the
  *   names transformer's 204,544 float32 parameters, cold: 0.67–0.70 of the time of the
  *   kernel with widening copies of θ and g and copies of the moments in and out.
+ * - The finiteness test of a gradient (TensorAdamW refuses a step with a non-finite one):
+ *   float32 (copied as it is) 0.09 · 0.32 · 0.93 · 1.75 · 2.15 at 16 · 64 · 256 · 1024 ·
+ *   16384, float64 0.27 · 0.99 · 2.12 · 3.46 · 3.86; in the names transformer's step
+ *   (TensorAdamW's test and update of 204,544 float32 parameters) 1.15–1.21 ms against
+ *   1.69–1.70 with the loop, three alternating runs.
  * - Adam over one flat Float64Array (`nn`'s Adam and AdamW, parameters gathered): 0.4–0.9 to
  *   256, 1.0–1.05 to 65536, 0.85 at 2²⁰: that loop reads and writes float64 arrays of one kind
  *   only and is as fast as the copies; not routed.
@@ -110,6 +116,7 @@ export const SIMD_FROM: Readonly<Record<SimdOp, Readonly<Record<DType, SizeRange
   layerNormBackward: { float64: [1024, Infinity], float32: [64, Infinity] },
   adam: { float64: [256, Infinity], float32: [256, Infinity] },
   adamFlat: { float64: [Infinity, Infinity], float32: [Infinity, Infinity] },
+  nonFinite: { float64: [256, Infinity], float32: [1024, Infinity] },
 };
 
 /**
@@ -202,6 +209,7 @@ const attentionKernels = new WebAssembly.Instance(
 ).exports as unknown as AttentionKernels;
 
 type F = (...args: number[]) => void;
+type Test = (...args: number[]) => number;
 interface AttentionKernels {
   readonly forward: F;
   readonly backward: F;
@@ -224,6 +232,8 @@ interface Kernels {
   readonly layerNormBackward32: F;
   readonly adam: F;
   readonly adam32: F;
+  readonly nonFinite32: Test;
+  readonly nonFinite64: Test;
 }
 
 let heap = new Float64Array(memory.buffer);
@@ -380,6 +390,25 @@ export const simdKernels = {
       kernels.gelu32(ax, ao, to - from);
       out.set(heap32.subarray(ao / 4, ao / 4 + (to - from)), from);
     }
+  },
+  /**
+   * The index of the first element of `data` that is ±∞ or NaN, or −1: the kernel tests
+   * each chunk (copied as it is, its last vector's lanes past the end zeroed), and only a
+   * chunk that holds one is searched element by element.
+   */
+  firstNonFinite(data: FloatArray): number {
+    const n = data.length;
+    const float32 = data instanceof Float32Array;
+    const [at] = place(Math.min(n, CHUNK));
+    const [view, scale] = float32 ? [heap32, 4] : [heap, 8];
+    for (let from = 0; from < n; from += CHUNK) {
+      const to = Math.min(n, from + CHUNK);
+      view.set(data.subarray(from, to), at / scale);
+      view.fill(0, at / scale + to - from, at / scale + to - from + 16 / scale);
+      if ((float32 ? kernels.nonFinite32 : kernels.nonFinite64)(at, to - from) === 0) continue;
+      for (let e = from; e < to; e++) if (!Number.isFinite(data[e])) return e;
+    }
+    return -1;
   },
   /** Softmax over each of `rows` rows of `width` elements. */
   softmax(x: FloatArray, out: FloatArray, rows: number, width: number): void {
@@ -759,6 +788,24 @@ export function routedUnaryLoops(op: "exp" | "tanh" | "gelu", loops: UnaryLoops)
     backward: loops.backward,
     backward32: loops.backward32,
   };
+}
+
+/**
+ * The index of the first element of `data` that is ±∞ or NaN, or −1; by the SIMD kernel where
+ * {@link SIMD_FROM} routes `nonFinite`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { firstNonFinite } from "./simd.ts";
+ * assert.equal(firstNonFinite(new Float32Array([1, 2, NaN, Infinity])), 2);
+ * assert.equal(firstNonFinite(new Float64Array([1, -0, 3e300])), -1);
+ * ```
+ */
+export function firstNonFinite(data: FloatArray): number {
+  if (routed("nonFinite", dtypeOf(data), data.length)) return simdKernels.firstNonFinite(data);
+  for (let e = 0; e < data.length; e++) if (!Number.isFinite(data[e])) return e;
+  return -1;
 }
 
 /**
