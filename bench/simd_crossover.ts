@@ -125,6 +125,16 @@ function paths(op: SimdOp, dtype: Dtype, n: number): Paths | null {
       const step = () => optimizer.step();
       return { ts: inMode("never", step), simd: inMode("always", step) };
     }
+    case "nonFinite": {
+      const x = random(n, dtype);
+      return {
+        ts: () => {
+          for (let e = 0; e < x.length; e++) if (!Number.isFinite(x[e])) return e;
+          return -1;
+        },
+        simd: () => simdKernels.firstNonFinite(x),
+      };
+    }
     case "adamFlat": {
       // nn's AdamW: every parameter gathered into one Float64Array, updated, scattered back.
       const w = new Tensor(random(n, dtype), [n], { requiresGrad: true, dtype });
@@ -170,6 +180,7 @@ const ops: SimdOp[] = values.ops === ""
     "layerNormBackward",
     "adam",
     "adamFlat",
+    "nonFinite",
   ]
   : values.ops.split(",") as SimdOp[];
 
