@@ -63,10 +63,11 @@ function paths(op: SimdOp, dtype: Dtype, n: number): Paths | null {
     case "tanh":
     case "gelu": {
       const x = random(n, dtype);
-      return {
-        ts: () => hotLoops.unary[op].forward(x, out),
-        simd: () => simdKernels.unary(op, x, out),
-      };
+      // GELU of float32 arrays: the float32 kernel, as routed.
+      const simd = op === "gelu" && x instanceof Float32Array
+        ? () => simdKernels.gelu32(x, out as Float32Array)
+        : () => simdKernels.unary(op, x, out);
+      return { ts: () => hotLoops.unary[op].forward(x, out), simd };
     }
     case "softmax":
     case "layerNormForward":
@@ -87,6 +88,22 @@ function paths(op: SimdOp, dtype: Dtype, n: number): Paths | null {
         return { ts: inMode("never", forward), simd: inMode("always", forward) };
       }
       const result = tensorOps.layerNorm.forward(inputs, { eps: 1e-5 });
+      // The float32 gradient's backward for float32 (as a float32 model's), else float64's.
+      if (dtype === "float32") {
+        const grad32 = random(n, "float32") as Float32Array;
+        const backward32 = () =>
+          tensorOps.layerNorm.backwardFloat32!(
+            {
+              grad: grad32,
+              inputs,
+              out: { data: result.data, shape: result.shape },
+              saved: result.saved,
+              needs: [true, true, true],
+              params: { eps: 1e-5 },
+            } as Parameters<NonNullable<typeof tensorOps.layerNorm.backwardFloat32>>[0],
+          );
+        return { ts: inMode("never", backward32), simd: inMode("always", backward32) };
+      }
       const grad = random(n, "float64") as Float64Array;
       const backward = () =>
         tensorOps.layerNorm.backward(
@@ -107,6 +124,16 @@ function paths(op: SimdOp, dtype: Dtype, n: number): Paths | null {
       const optimizer = new TensorAdamW(new Map([["w", w]]), { learningRate: 1e-6 });
       const step = () => optimizer.step();
       return { ts: inMode("never", step), simd: inMode("always", step) };
+    }
+    case "nonFinite": {
+      const x = random(n, dtype);
+      return {
+        ts: () => {
+          for (let e = 0; e < x.length; e++) if (!Number.isFinite(x[e])) return e;
+          return -1;
+        },
+        simd: () => simdKernels.firstNonFinite(x),
+      };
     }
     case "adamFlat": {
       // nn's AdamW: every parameter gathered into one Float64Array, updated, scattered back.
@@ -153,6 +180,7 @@ const ops: SimdOp[] = values.ops === ""
     "layerNormBackward",
     "adam",
     "adamFlat",
+    "nonFinite",
   ]
   : values.ops.split(",") as SimdOp[];
 

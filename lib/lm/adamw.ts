@@ -9,7 +9,12 @@
  * @module
  */
 
-import { simdKernels, simdRouted } from "../tensor/kernels/simd.ts";
+import {
+  firstNonFinite,
+  SimdAdamMoments,
+  simdKernels,
+  simdRouted,
+} from "../tensor/kernels/simd.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import type { OptimizerCheckpoint } from "./checkpoint.ts";
 import { CheckpointError } from "./checkpoint.ts";
@@ -79,8 +84,10 @@ export class TensorAdamW {
   readonly weightDecay: number;
   readonly #learningRate: number | ((step: number) => number);
   readonly #decays: readonly boolean[];
-  readonly #m: Float64Array[];
-  readonly #v: Float64Array[];
+  readonly #m: readonly Float64Array[];
+  readonly #v: readonly Float64Array[];
+  /** The moments in the SIMD kernels' own memory (null: too large; #m and #v plain arrays). */
+  readonly #moments: SimdAdamMoments | null;
   #stepCount = 0;
 
   /**
@@ -105,8 +112,10 @@ export class TensorAdamW {
     this.#learningRate = options.learningRate;
     const decays = options.decays ?? (() => true);
     this.#decays = [...this.parameters].map(([name, t]) => decays(name, t));
-    this.#m = [...this.parameters.values()].map((t) => new Float64Array(t.size));
-    this.#v = [...this.parameters.values()].map((t) => new Float64Array(t.size));
+    const sizes = [...this.parameters.values()].map((t) => t.size);
+    this.#moments = SimdAdamMoments.create(sizes);
+    this.#m = this.#moments?.m ?? sizes.map((n) => new Float64Array(n));
+    this.#v = this.#moments?.v ?? sizes.map((n) => new Float64Array(n));
   }
 
   /** How many steps have been taken. */
@@ -142,13 +151,12 @@ export class TensorAdamW {
     tensors.forEach((p, i) => {
       const g = p.grad?.data;
       if (g === undefined) return;
-      for (let e = 0; e < g.length; e++) {
-        if (!Number.isFinite(g[e])) {
-          throw new RangeError(
-            `TensorAdamW: step ${this.#stepCount + 1} refused, nothing changed: parameter ` +
-              `"${[...this.parameters.keys()][i]}" element ${e} has gradient ${g[e]}`,
-          );
-        }
+      const e = firstNonFinite(g);
+      if (e >= 0) {
+        throw new RangeError(
+          `TensorAdamW: step ${this.#stepCount + 1} refused, nothing changed: parameter ` +
+            `"${[...this.parameters.keys()][i]}" element ${e} has gradient ${g[e]}`,
+        );
       }
     });
     const t = this.#stepCount + 1;
@@ -163,9 +171,12 @@ export class TensorAdamW {
       const lambda = this.#decays[i] ? this.weightDecay : 0;
       const mode = lambda > 0 ? 1 : 0;
       const settings = { beta1, beta2, correction1, correction2, lr, lambda, eps, mode } as const;
-      if (simdRouted("adam", theta, () => simdKernels.adam(theta, grad ?? null, m, v, settings))) {
-        return;
-      }
+      const moments = this.#moments;
+      const simd = () =>
+        moments === null
+          ? simdKernels.adam(theta, grad ?? null, m, v, settings)
+          : moments.update(i, theta, grad ?? null, settings);
+      if (simdRouted("adam", theta, simd)) return;
       for (let e = 0; e < theta.length; e++) {
         const g = grad === undefined ? 0 : grad[e];
         m[e] = beta1 * m[e] + (1 - beta1) * g;
@@ -190,7 +201,7 @@ export class TensorAdamW {
    */
   state(): OptimizerCheckpoint {
     const names = [...this.parameters.keys()];
-    const slot = (arrays: Float64Array[]) =>
+    const slot = (arrays: readonly Float64Array[]) =>
       new Map(names.map((name, i) => [name, this.#copy(name, arrays[i])]));
     return {
       slots: new Map([["m", slot(this.#m)], ["v", slot(this.#v)]]),

@@ -1022,9 +1022,48 @@ export interface LayerNormParams {
   readonly eps: number;
 }
 
+/** Per row: the mean and 1/σ. Backward computes the normalized rows n = (x − μ)·(1/σ) again
+ * from x, with the same operations: cheaper than keeping a float64 copy of every row. */
 interface LayerNormSaved {
-  readonly normalized: Float64Array;
+  readonly mean: Float64Array;
   readonly inverseStd: Float64Array;
+}
+
+/**
+ * Σ (data[base + i] − shift), or of its squares, over i < width, as four interleaved partial
+ * sums (i mod 4) added in order and combined as (s₀ + s₂) + (s₁ + s₃): four chains of
+ * additions in place of one (a row sum is bound by the latency of its additions, not their
+ * number), in the order of the SIMD kernel's two-lane vectors, which thus equals it bit for
+ * bit.
+ */
+function rowSum(data: FloatArray, base: number, width: number, shift: number, squares: boolean) {
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  let i = base;
+  const end = base + width;
+  if (squares) {
+    for (; i + 4 <= end; i += 4) {
+      const d0 = data[i] - shift, d1 = data[i + 1] - shift;
+      const d2 = data[i + 2] - shift, d3 = data[i + 3] - shift;
+      s0 += d0 * d0;
+      s1 += d1 * d1;
+      s2 += d2 * d2;
+      s3 += d3 * d3;
+    }
+    if (i < end) s0 += (data[i] - shift) * (data[i] - shift);
+    if (i + 1 < end) s1 += (data[i + 1] - shift) * (data[i + 1] - shift);
+    if (i + 2 < end) s2 += (data[i + 2] - shift) * (data[i + 2] - shift);
+  } else {
+    for (; i + 4 <= end; i += 4) {
+      s0 += data[i] - shift;
+      s1 += data[i + 1] - shift;
+      s2 += data[i + 2] - shift;
+      s3 += data[i + 3] - shift;
+    }
+    if (i < end) s0 += data[i] - shift;
+    if (i + 1 < end) s1 += data[i + 1] - shift;
+    if (i + 2 < end) s2 += data[i + 2] - shift;
+  }
+  return (s0 + s2) + (s1 + s3);
 }
 
 /** layerNorm's backward (float64 gradient). */
@@ -1032,33 +1071,59 @@ function layerNormBackward(
   { grad, inputs: [x, weight], saved, needs }: BackwardContext<LayerNormParams>,
 ): (Float64Array | null)[] {
   // With n = (x − μ)·s and d = g·w: ∂L/∂x = s·(d − mean(d) − n·mean(d·n)).
-  const { normalized, inverseStd } = saved as LayerNormSaved;
+  const { mean, inverseStd } = saved as LayerNormSaved;
   const [rowCount, width] = rows("layerNorm", x);
   const gx = needs[0] ? gradientArrayToOverwrite(x.data.length) : null; // all written
   const gw = needs[1] ? gradientArray(width) : null;
   const gb = needs[2] ? gradientArray(width) : null;
   const simd = () =>
-    simdKernels.layerNormBackward(grad, weight.data, normalized, inverseStd, gx, gw, gb);
+    simdKernels.layerNormBackward(grad, weight.data, x.data, mean, inverseStd, gx, gw, gb);
   if (simdRouted("layerNormBackward", grad, simd)) return [gx, gw, gb];
+  const data = x.data;
   for (let r = 0; r < rowCount; r++) {
     const base = r * width;
+    const mu = mean[r];
+    const s = inverseStd[r];
     if (gx !== null) {
-      let meanD = 0;
-      let meanDN = 0;
-      for (let i = 0; i < width; i++) {
-        const d = grad[base + i] * weight.data[i];
-        meanD += d;
-        meanDN += d * normalized[base + i];
+      // mean(d) and mean(d·n), each in four interleaved partial sums (rowSum's order).
+      const w = weight.data;
+      let d0 = 0, d1 = 0, d2 = 0, d3 = 0, e0 = 0, e1 = 0, e2 = 0, e3 = 0;
+      let i = 0;
+      for (; i + 4 <= width; i += 4) {
+        const a0 = grad[base + i] * w[i], a1 = grad[base + i + 1] * w[i + 1];
+        const a2 = grad[base + i + 2] * w[i + 2], a3 = grad[base + i + 3] * w[i + 3];
+        d0 += a0;
+        d1 += a1;
+        d2 += a2;
+        d3 += a3;
+        e0 += a0 * ((data[base + i] - mu) * s);
+        e1 += a1 * ((data[base + i + 1] - mu) * s);
+        e2 += a2 * ((data[base + i + 2] - mu) * s);
+        e3 += a3 * ((data[base + i + 3] - mu) * s);
       }
-      meanD /= width;
-      meanDN /= width;
+      for (let k = 0; i < width; i++, k++) {
+        const a = grad[base + i] * w[i];
+        const an = a * ((data[base + i] - mu) * s);
+        if (k === 0) {
+          d0 += a;
+          e0 += an;
+        } else if (k === 1) {
+          d1 += a;
+          e1 += an;
+        } else {
+          d2 += a;
+          e2 += an;
+        }
+      }
+      const meanD = ((d0 + d2) + (d1 + d3)) / width;
+      const meanDN = ((e0 + e2) + (e1 + e3)) / width;
       for (let i = 0; i < width; i++) {
         const d = grad[base + i] * weight.data[i];
-        gx[base + i] = inverseStd[r] * (d - meanD - normalized[base + i] * meanDN);
+        gx[base + i] = s * (d - meanD - ((data[base + i] - mu) * s) * meanDN);
       }
     }
     for (let i = 0; i < width; i++) {
-      if (gw !== null) gw[i] += grad[base + i] * normalized[base + i];
+      if (gw !== null) gw[i] += grad[base + i] * ((data[base + i] - mu) * s);
       if (gb !== null) gb[i] += grad[base + i];
     }
   }
@@ -2379,34 +2444,22 @@ export const tensorOps: TensorOpRegistry = {
         throw new RangeError(`layerNorm: eps must be a finite number > 0, got ${eps}`);
       }
       const data = x.data;
-      const normalized = new Float64Array(data.length);
+      const mean = new Float64Array(rowCount);
       const inverseStd = new Float64Array(rowCount);
       const out = allocate(resultDType([x, weight, bias]), data.length);
-      const saved: LayerNormSaved = { normalized, inverseStd };
+      const saved: LayerNormSaved = { mean, inverseStd };
       const simd = () =>
-        simdKernels.layerNormForward(
-          data,
-          weight.data,
-          bias.data,
-          eps,
-          out,
-          normalized,
-          inverseStd,
-        );
+        simdKernels.layerNormForward(data, weight.data, bias.data, eps, out, mean, inverseStd);
       if (simdRouted("layerNormForward", data, simd)) return { data: out, shape: x.shape, saved };
       for (let r = 0; r < rowCount; r++) {
         const base = r * width;
-        let mean = 0;
-        for (let i = 0; i < width; i++) mean += data[base + i];
-        mean /= width;
-        let variance = 0;
-        for (let i = 0; i < width; i++) variance += (data[base + i] - mean) ** 2;
-        variance /= width;
+        const mu = rowSum(data, base, width, 0, false) / width;
+        const variance = rowSum(data, base, width, mu, true) / width;
         const inv = 1 / Math.sqrt(variance + eps);
+        mean[r] = mu;
         inverseStd[r] = inv;
         for (let i = 0; i < width; i++) {
-          const n = (data[base + i] - mean) * inv;
-          normalized[base + i] = n;
+          const n = (data[base + i] - mu) * inv;
           out[base + i] = n * weight.data[i] + bias.data[i];
         }
       }
@@ -2414,17 +2467,17 @@ export const tensorOps: TensorOpRegistry = {
     },
     backward: layerNormBackward,
     // A float32 gradient: ∂x in float32, each element computed in float64 exactly as
-    // `backward` does (the SIMD kernel widens its inputs anyway; the loop reads a widened
-    // copy, so that its loads stay of one type) and rounded once; ∂weight and ∂bias, sums
-    // over rows, stay float64 as `backward` makes them.
+    // `backward` does (the SIMD kernel widens float32 grad and x as it loads them; the loop
+    // reads a widened copy of grad, so that its loads stay of one type) and rounded once;
+    // ∂weight and ∂bias, sums over rows, stay float64 as `backward` makes them.
     backwardFloat32(context) {
       const { grad, inputs: [x, weight], saved, needs } = context;
-      const { normalized, inverseStd } = saved as LayerNormSaved;
+      const { mean, inverseStd } = saved as LayerNormSaved;
       const gx = needs[0] ? float32GradientArrayToOverwrite(x.data.length) : null;
       const gw = needs[1] ? gradientArray(weight.data.length) : null;
       const gb = needs[2] ? gradientArray(weight.data.length) : null;
       const simd = () =>
-        simdKernels.layerNormBackward(grad, weight.data, normalized, inverseStd, gx, gw, gb);
+        simdKernels.layerNormBackward(grad, weight.data, x.data, mean, inverseStd, gx, gw, gb);
       if (simdRouted("layerNormBackward", grad, simd)) return [gx, gw, gb];
       releaseGradientArrays([gw, gb]);
       const wide = gradientArrayToOverwrite(grad.length);

@@ -2,23 +2,30 @@
  * The WebAssembly SIMD kernels of the element-wise hot ops, softmax, layer norm and Adam's
  * update, written as the code that emits them (see `_wasm_encoder.ts`).
  *
- * Every kernel computes in float64, two lanes a vector, as the engine does for both element
- * types (`_dtype.ts`: float32 storage is widened to float64 for arithmetic and the result
- * rounded once when stored); the caller converts float32 storage on its way into and out of
- * the kernels' memory. Arguments are byte addresses in that memory and element counts.
+ * The kernels compute as the engine does for both element types (`_dtype.ts`: float32 storage
+ * is widened to float64 for arithmetic and the result rounded once when stored): in float64,
+ * two lanes a vector. The float32 variants (names ending in 32) read and write float32 arrays
+ * as they are, widening each pair on load (`f64x2.promote_low_f32x4`, exact) and rounding on
+ * store (`f32x4.demote_f64x2_zero`, as a float32 store rounds), so that the caller copies
+ * float32 storage without conversion; `add32`, `sub32`, `mul32` and most of `gelu32` compute
+ * in float32 lanes, four a vector. Arguments are byte addresses in the kernels' memory and
+ * element counts.
  *
- * Vectors run past the end: an array of n elements is read and written as ⌈n/2⌉ vectors, so a
- * kernel has no scalar tail. The caller leaves 16 bytes of room after every array; within a
- * row-by-row kernel the extra lane of a row of odd width writes into the next row, which is
- * computed afterwards and overwrites it.
+ * Vectors run past the end: an array of n elements is read and written as whole vectors
+ * (⌈n/2⌉ of float64 pairs, ⌈n/4⌉ of float32 quadruples), so a kernel has no scalar tail. The
+ * caller leaves 16 bytes of room after every array; within a row-by-row kernel the extra
+ * lanes of a row write into the next row, which is computed afterwards and overwrites them.
  *
  * What is exact and what is not:
- * - `add`, `sub`, `mul`, `layerNormForward`, `layerNormBackward` and `adam` do the
- *   reference's IEEE operations (+, −, ×, ÷, √) in the reference's order, element by element,
- *   and keep every sum that runs over a row a sequential scalar sum in the reference's order:
- *   their results equal the TypeScript kernels' bit for bit.
+ * - `add`, `sub`, `mul`, `layerNormForward`, `layerNormBackward`, `adam` and their float32
+ *   variants do the reference's IEEE operations (+, −, ×, ÷, √) in the
+ *   reference's order, element by element, and every sum over a row in the reference's order
+ *   (`ops.ts`'s four interleaved partial sums of layer norm): their results equal the
+ *   TypeScript loops' bit for bit. (`add32`, `sub32`, `mul32` round once in float32 where
+ *   the reference rounds to float64 and then to float32: the same result, see `binary32`.)
  * - `exp`, `tanh`, `gelu` and `softmax` use {@link emitExp} in place of `Math.exp`: a few
- *   units in the last place apart (the property tests state the bounds).
+ *   units in the last place apart (the property tests state the bounds); `gelu32` is within
+ *   {@link GELU32_ULPS} float32 ulps, by the bound derived at {@link gelu32}.
  *
  * @module
  */
@@ -36,28 +43,73 @@ export const SIMD_EXPORTS = {
   sub: ["x", "y", "out", "n"],
   /** mul(x, y, out, n): out = x · y. */
   mul: ["x", "y", "out", "n"],
+  /** add32(x, y, out, n): float32 arrays, four lanes a vector. */
+  add32: ["x", "y", "out", "n"],
+  /** sub32(x, y, out, n): float32 arrays. */
+  sub32: ["x", "y", "out", "n"],
+  /** mul32(x, y, out, n): float32 arrays. */
+  mul32: ["x", "y", "out", "n"],
+  /** nonFinite32(x, n) → i32: 1 when some element of the float32 array is ±∞ or NaN. */
+  nonFinite32: ["x", "n"],
+  /** nonFinite64(x, n) → i32: 1 when some element of the float64 array is ±∞ or NaN. */
+  nonFinite64: ["x", "n"],
   /** exp(x, out, n). */
   exp: ["x", "out", "n"],
   /** tanh(x, out, n). */
   tanh: ["x", "out", "n"],
   /** gelu(x, out, n): x·σ(2u), the scalar registry's form. */
   gelu: ["x", "out", "n"],
+  /** gelu32(x, out, n): GELU of float32 arrays, four lanes a vector (see {@link gelu32}). */
+  gelu32: ["x", "out", "n"],
   /** softmax(x, out, rows, width): over each row of `width`. */
   softmax: ["x", "out", "rows", "width"],
-  /** layerNormForward(x, w, b, out, normalized, inverseStd, rows, width, eps). */
-  layerNormForward: ["x", "w", "b", "out", "normalized", "inverseStd", "rows", "width", "eps"],
-  /** layerNormBackward(grad, w, normalized, inverseStd, gx, gw, gb, rows, width): gx, gw, gb
+  /** layerNormForward(x, w, b, out, mean, inverseStd, rows, width, eps). */
+  layerNormForward: ["x", "w", "b", "out", "mean", "inverseStd", "rows", "width", "eps"],
+  /** layerNormForward32(…): `layerNormForward` with x and out float32 arrays. */
+  layerNormForward32: ["x", "w", "b", "out", "mean", "inverseStd", "rows", "width", "eps"],
+  /** layerNormBackward(grad, w, x, mean, inverseStd, gx, gw, gb, rows, width): gx, gw, gb
    * at address 0 are not wanted. gw and gb are added to. */
   layerNormBackward: [
     "grad",
     "w",
-    "normalized",
+    "x",
+    "mean",
     "inverseStd",
     "gx",
     "gw",
     "gb",
     "rows",
     "width",
+  ],
+  /** layerNormBackward32(…): `layerNormBackward` with grad, x and gx float32 arrays. */
+  layerNormBackward32: [
+    "grad",
+    "w",
+    "x",
+    "mean",
+    "inverseStd",
+    "gx",
+    "gw",
+    "gb",
+    "rows",
+    "width",
+  ],
+  /** adam32(theta, grad, m, v, n, …): `adam` with theta and grad float32 arrays (widened
+   * on load, θ rounded once on store), m and v float64. */
+  adam32: [
+    "theta",
+    "grad",
+    "m",
+    "v",
+    "n",
+    "beta1",
+    "beta2",
+    "c1",
+    "c2",
+    "lr",
+    "lambda",
+    "eps",
+    "mode",
   ],
   /** adam(theta, grad, m, v, n, beta1, beta2, c1, c2, lr, lambda, eps, mode): in place;
    * mode 0 without weight decay, 1 decoupled (AdamW), 2 coupled (Adam's L2 term). */
@@ -96,18 +148,27 @@ export function simdModuleBytes(options: SimdModuleOptions): Uint8Array<ArrayBuf
     add: (f) => binary(f, (g) => g.f64x2Add()),
     sub: (f) => binary(f, (g) => g.f64x2Sub()),
     mul: (f) => binary(f, (g) => g.f64x2Mul()),
+    nonFinite32: (f) => nonFinite(f, true),
+    nonFinite64: (f) => nonFinite(f, false),
+    add32: (f) => binary32(f, (g) => g.f32x4Add()),
+    sub32: (f) => binary32(f, (g) => g.f32x4Sub()),
+    mul32: (f) => binary32(f, (g) => g.f32x4Mul()),
     exp: (f) => unary(f, emitExp, fused),
     tanh: (f) => unary(f, emitTanh, fused),
     gelu: (f) => unary(f, emitGelu, fused),
+    gelu32: (f) => gelu32(f, fused),
     softmax: (f) => softmax(f, fused),
-    layerNormForward,
-    layerNormBackward,
-    adam,
+    layerNormForward: (f) => layerNormForward(f, false),
+    layerNormForward32: (f) => layerNormForward(f, true),
+    layerNormBackward: (f) => layerNormBackward(f, false),
+    layerNormBackward32: (f) => layerNormBackward(f, true),
+    adam: (f) => adam(f, false),
+    adam32: (f) => adam(f, true),
   };
   return encodeModule(
     (Object.keys(SIMD_EXPORTS) as Name[]).map((name) => {
       const params = SIMD_EXPORTS[name].map((p) => (F64_PARAMS.has(p) ? "f64" : "i32"));
-      const f = new FunctionBuilder(params, []);
+      const f = new FunctionBuilder(params, name.startsWith("nonFinite") ? ["i32"] : []);
       builders[name](f);
       return { name, body: f };
     }),
@@ -184,6 +245,57 @@ function binary(f: FunctionBuilder, operation: (f: FunctionBuilder) => void) {
       operation(f);
     });
   });
+}
+
+/**
+ * x op y on float32 arrays, four lanes a vector (⌈n/4⌉ vectors), in float32 arithmetic. For
+ * +, − and × of two float32 values this equals the reference's float64 result rounded to
+ * float32: float64 has more than 2·24 + 2 significant bits, so rounding the float64 result
+ * again to float32 gives the correctly rounded float32 result (Figueroa, "When is double
+ * rounding innocuous?", 1995).
+ */
+function binary32(f: FunctionBuilder, operation: (f: FunctionBuilder) => void) {
+  const [x, y, out, n] = [0, 1, 2, 3];
+  const end = f.local("i32");
+  f.localGet(n).i32Const(3).i32Add().i32Const(-4).i32And().i32Const(4).i32Mul().localSet(end);
+  const i = f.local("i32");
+  byteLoop(f, i, end, 16, () => {
+    store(f, out, i, () => {
+      load(f, x, i);
+      load(f, y, i);
+      operation(f);
+    });
+  });
+}
+
+/**
+ * Whether an array (x, n elements, read as whole vectors: the caller zeroes the lanes past
+ * the end) holds ±∞ or NaN: an element whose exponent bits are all ones, or-ed over the
+ * vectors and tested once at the end.
+ */
+function nonFinite(f: FunctionBuilder, float32: boolean) {
+  const [x, n] = [0, 1];
+  const end = f.local("i32");
+  const [seen, exponent] = [f.local("v128"), f.local("v128")];
+  if (float32) {
+    f.localGet(n).i32Const(3).i32Add().i32Const(-4).i32And().i32Const(4).i32Mul();
+    f.f32Const(Infinity).f32x4Splat().localSet(exponent); // bits 0x7f800000
+  } else {
+    f.localGet(n).i32Const(1).i32Add().i32Const(-2).i32And().i32Const(8).i32Mul();
+    f.f64Const(Infinity).f64x2Splat().localSet(exponent); // bits 0x7ff0000000000000
+  }
+  f.localSet(end);
+  f.i32Const(0).i32x4Splat().localSet(seen);
+  const i = f.local("i32");
+  byteLoop(f, i, end, 16, () => {
+    f.localGet(seen);
+    load(f, x, i);
+    f.localGet(exponent).v128And().localGet(exponent);
+    if (float32) f.i32x4Eq();
+    else f.i64x2Eq();
+    f.v128Or().localSet(seen);
+  });
+  f.localGet(seen).v128AnyTrue();
 }
 
 /** An emitter of a function of one vector: reads local `x`, leaves the result on the stack. */
@@ -333,6 +445,131 @@ const emitGelu: VectorFunction = (f, x, s) => {
 };
 
 // ---------------------------------------------------------------------------------------
+// GELU of float32 arrays, four lanes a vector
+// ---------------------------------------------------------------------------------------
+
+/** The float32 Taylor coefficients (ln 2)ʲ/j!, j = 7 down to 0, of 2ᶠ = e^(f·ln 2). */
+export const EXP2_TAYLOR_32: readonly number[] = (() => {
+  const c: number[] = [];
+  for (let j = 0, term = 1; j <= 7; j++, term *= Math.LN2 / j) c.push(Math.fround(term));
+  return c.reverse();
+})();
+
+/**
+ * Where the float32 kernel's four-lane path ends: vectors with a lane whose scale exponent k
+ * exceeds it (x below about −9.8, where the result nears float32's subnormal range, and ±∞
+ * on the negative side) are computed by the float64 kernel's {@link emitGelu} instead.
+ */
+export const GELU32_FAST_K = 120;
+
+/** The float32 GELU kernel's error bound, in float32 ulps from the reference (see {@link gelu32}). */
+export const GELU32_ULPS = 5;
+
+/**
+ * GELU of float32 arrays (x, out: float32 addresses; n elements, read and written as ⌈n/4⌉
+ * vectors), the scalar registry's x / (1 + eᵘ), u = −2C·(x + K·x³), to within a few float32
+ * ulps of the reference (which computes in float64 and rounds once).
+ *
+ * The exponent is where float32 arithmetic would lose: u reaches ±100, so a float32 u would
+ * err by 100·2⁻²⁴ and eᵘ by as much relatively. So each half vector is widened (exactly) to
+ * float64 lanes for v = u·log₂e = x·(A + B·x²), k = nearest(v) and f = v − k (exact), and
+ * only f ∈ [−½, ½] and k go back to float32 and integer lanes. The rest runs four lanes a
+ * vector: 2ᶠ by a Taylor polynomial, eᵘ = 2ᵏ·2ᶠ (2ᵏ built in the exponent field), and
+ * x / (1 + eᵘ). v is clamped below at −126 (eᵘ < 2⁻¹²⁶: 1 + eᵘ rounds to 1 and the result
+ * is x, as the reference's is); a vector with k > {@link GELU32_FAST_K} in some lane (the
+ * result would be near or below float32's normal range, where a quotient's relative error
+ * is no longer what counts) is computed by the float64 kernel and rounded once, as a whole.
+ * NaN stays NaN, +∞ gives +∞ and −∞ NaN (−∞/∞), as in the reference.
+ *
+ * Error bound, with u = 2⁻²⁴ (float32's unit roundoff, half an ulp at 1), relative to the
+ * exact value y = x / (1 + eᵘ) of the reference's formula on the float32 input x:
+ * - v in float64 (x² exact, three roundings): |Δv| ≤ 5·2⁻⁵³·|v| < 2⁻⁴³ for |v| ≤ 127, so
+ *   eᵘ = 2ᵛ is off by < 2⁻¹⁹·u relative. f = v − k is exact.
+ * - p = 2ᶠ (all relative to 2ᶠ ≥ 0.707): f rounded to float32 (|Δf| ≤ u·|f|: ln2·|f|·u);
+ *   the Taylor remainder of degree 7 in y = f·ln2, |y|⁸/8!·e^|y| ≤ 7.3·10⁻⁹ ≈ 0.12u; the
+ *   coefficients' rounding to float32, ≤ u·Σⱼ≥₁ cⱼ·|f|ʲ; Horner's rule (hⱼ = hⱼ₊₁·f + cⱼ),
+ *   whose rounding at step j reaches the end multiplied by fʲ: ≤ u·Σⱼ |f|ʲ·|Hⱼ| (Hⱼ the exact
+ *   partial sums) with one rounding a step (fused), plus u·Σⱼ |f|ʲ⁺¹·|Hⱼ₊₁| for the products'
+ *   own roundings (unfused). Summed and maximised over f ∈ [−½, ½] (at f = −½; the kernel
+ *   test evaluates it): δₚ ≤ 2.61u fused, ≤ 3.11u unfused.
+ * - 2ᵏ·p: exact (a power of two times p, normal for −126 ≤ k ≤ 120).
+ * - 1 + eᵘ: one rounding, u; eᵘ's error reaches it scaled by eᵘ/(1 + eᵘ) < 1.
+ * - x / (1 + eᵘ): one rounding, u.
+ * Together (second-order terms being ~u²): |result − y| ≤ δ·|y| with δ < 5.12u. The
+ * reference is within half an ulp of y (its float64 error, ≈ 2⁻⁵⁰ relative, is negligible);
+ * an ulp at y ∈ [2ᵉ, 2ᵉ⁺¹) is 2u·2ᵉ > u·|y|, so δ·|y| < 5.12 ulps and the two float32 values
+ * are at most ⌊5.12 + 0.5⌋ = 5 ulps apart ({@link GELU32_ULPS}). Subnormal results arise on
+ * this path only as x/(1 + eᵘ) with |x| < 2⁻¹²⁵, where δ·|y| is far below the subnormal
+ * spacing; the float64 path is within 1 ulp.
+ */
+function gelu32(f: FunctionBuilder, fused: boolean) {
+  const [x, out, n] = [0, 1, 2];
+  const GELU_C = Math.sqrt(2 / Math.PI);
+  const GELU_K = 0.044715;
+  const end = f.local("i32");
+  f.localGet(n).i32Const(3).i32Add().i32Const(-4).i32And().i32Const(4).i32Mul().localSet(end);
+  const i = f.local("i32");
+  const s = new Scratch(f, fused);
+  // v = u·log₂e = x·(A + B·x²).
+  const a = splat(f, -2 * GELU_C * Math.LOG2E);
+  const b = splat(f, -2 * GELU_C * GELU_K * Math.LOG2E);
+  const lowest = splat(f, -126);
+  const taylor = EXP2_TAYLOR_32.map((c) => {
+    const local = f.local("v128");
+    f.f32Const(c).f32x4Splat().localSet(local);
+    return local;
+  });
+  const one = taylor[taylor.length - 1]; // c₀ = 1
+  const bias = f.local("v128");
+  f.i32Const(127).i32x4Splat().localSet(bias);
+  const fastK = f.local("v128");
+  f.i32Const(GELU32_FAST_K).i32x4Splat().localSet(fastK);
+  const wide = [f.local("v128"), f.local("v128")]; // x's halves in float64 lanes
+  const [v, kf] = [f.local("v128"), f.local("v128")];
+  const fractions = [f.local("v128"), f.local("v128")];
+  const exponents = [f.local("v128"), f.local("v128")];
+  const [fr, k, p] = [f.local("v128"), f.local("v128"), f.local("v128")];
+  const madd = (x: number, y: number, z: number) => {
+    if (fused) f.localGet(x).localGet(y).localGet(z).f32x4RelaxedMadd();
+    else f.localGet(x).localGet(y).f32x4Mul().localGet(z).f32x4Add();
+  };
+  byteLoop(f, i, end, 16, () => {
+    for (const h of [0, 1]) {
+      f.localGet(x).localGet(i).i32Add().v128Load64Zero(8 * h).f64x2PromoteLowF32x4();
+      f.localTee(wide[h]).localGet(wide[h]).f64x2Mul();
+      if (fused) f.localGet(b).localGet(a).f64x2RelaxedMadd();
+      else f.localGet(b).f64x2Mul().localGet(a).f64x2Add();
+      // v < lowest ? lowest : v keeps a NaN v.
+      f.localGet(wide[h]).f64x2Mul().localGet(lowest).f64x2Pmax().localTee(v);
+      f.f64x2Nearest().localTee(kf).i32x4TruncSatF64x2SZero().localSet(exponents[h]);
+      f.localGet(v).localGet(kf).f64x2Sub().f32x4DemoteF64x2Zero().localSet(fractions[h]);
+    }
+    f.localGet(fractions[0]).localGet(fractions[1]).i64x2ConcatLow().localSet(fr);
+    f.localGet(exponents[0]).localGet(exponents[1]).i64x2ConcatLow().localTee(k);
+    f.localGet(fastK).i32x4GtS().v128AnyTrue().if();
+    for (const h of [0, 1]) {
+      f.localGet(out).localGet(i).i32Add();
+      emitGelu(f, wide[h], s);
+      f.f32x4DemoteF64x2Zero().v128Store64Lane0(8 * h);
+    }
+    f.else();
+    // p = 2ᶠ by Horner's rule; then 1 + 2ᵏ·p, the bits of 2ᵏ being (k + 127) << 23.
+    f.localGet(taylor[0]).localSet(p);
+    for (const c of taylor.slice(1)) {
+      madd(p, fr, c);
+      f.localSet(p);
+    }
+    f.localGet(k).localGet(bias).i32x4Add().i32Const(23).i32x4Shl().localSet(k);
+    store(f, out, i, () => {
+      load(f, x, i);
+      madd(k, p, one);
+      f.f32x4Div();
+    });
+    f.end();
+  });
+}
+
+// ---------------------------------------------------------------------------------------
 // Softmax and layer norm, row by row
 // ---------------------------------------------------------------------------------------
 
@@ -381,109 +618,259 @@ function softmax(f: FunctionBuilder, fused: boolean) {
   f.br(0).end().end();
 }
 
-function layerNormForward(f: FunctionBuilder) {
-  const [x, w, b, out, normalized, inverseStd, rows, width, eps] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+/**
+ * New locals holding the masks of a row's last block of four elements, when it is partial:
+ * lane j (0, 1 in the first, 2, 3 in the second) all ones when j < width mod 4.
+ */
+function lastBlockMasks(f: FunctionBuilder, width: number): [number, number] {
+  const [maskLow, maskHigh] = [f.local("v128"), f.local("v128")];
+  const rest = f.local("v128");
+  f.localGet(width).i32Const(3).i32And().f64ConvertI32S().f64x2Splat().localSet(rest);
+  for (const [mask, first] of [[maskLow, 0], [maskHigh, 2]]) {
+    f.f64Const(first).f64x2Splat().f64Const(first + 1).f64x2ReplaceLane(1);
+    f.localGet(rest).f64x2Lt().localSet(mask);
+  }
+  return [maskLow, maskHigh];
+}
+
+/**
+ * Layer norm's forward over rows of `width`: x and out float64 arrays, or float32 ones with
+ * `float32` (x widened exactly on load, out rounded once on store); w, b float64; each row's
+ * mean and 1/σ stored in float64 at `mean` and `inverseStd`. The two row sums (of x, then of (x − mean)²) are `ops.ts`'s `rowSum`:
+ * four interleaved partial sums, here the lanes of two vectors, combined as (s₀ + s₂) +
+ * (s₁ + s₃); the lanes past the row's end in its last block are masked to +0, which leaves a
+ * sum unchanged. Bit for bit the TypeScript loop's results.
+ */
+function layerNormForward(f: FunctionBuilder, float32: boolean) {
+  const [x, w, b, out, means, inverseStd, rows, width, eps] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
   const vectorEnd = vectorBytes(f, width);
-  const rowEnd = scalarBytes(f, width);
-  const [r, i] = [f.local("i32"), f.local("i32")];
-  const [mean, variance, d, inv] = [f.local("f64"), f.local("f64"), f.local("f64"), f.local("f64")];
+  const size = float32 ? 4 : 8; // bytes of an element of x and out
+  const rowBytes = f.local("i32");
+  f.localGet(width).i32Const(size).i32Mul().localSet(rowBytes);
+  // Whole blocks of 4 end at blockEnd (element bytes); the rest, width mod 4, is masked.
+  const blockEnd = f.local("i32");
+  f.localGet(width).i32Const(-4).i32And().i32Const(size).i32Mul().localSet(blockEnd);
+  const [maskLow, maskHigh] = lastBlockMasks(f, width);
+  const [r, i, e] = [f.local("i32"), f.local("i32"), f.local("i32")];
+  const [mean, inv] = [f.local("f64"), f.local("f64")];
+  const [low, high, shift, zero] = [
+    f.local("v128"),
+    f.local("v128"),
+    f.local("v128"),
+    splat(f, 0),
+  ];
   const [meanV, invV, n] = [f.local("v128"), f.local("v128"), f.local("v128")];
+  /** Pushes the two elements of x at element byte `at` + `offset`, as float64 lanes. */
+  const pair = (at: number, offset: number) => {
+    f.localGet(x).localGet(at).i32Add();
+    if (float32) f.v128Load64Zero(offset).f64x2PromoteLowF32x4();
+    else f.v128Load(2 * offset);
+  };
+  /** Pushes the term of a pair: x − shift, squared when `squares`, masked by `mask`. */
+  const term = (at: number, offset: number, squares: boolean, mask: number | null) => {
+    const d = f.local("v128");
+    pair(at, offset);
+    f.localGet(shift).f64x2Sub();
+    if (squares) f.localTee(d).localGet(d).f64x2Mul();
+    if (mask !== null) f.localGet(zero).localGet(mask).v128Bitselect();
+  };
+  /** Leaves on the stack the row sum of x − shift (or its squares) at row byte `e`. */
+  const rowSum = (squares: boolean) => {
+    f.localGet(zero).localSet(low).localGet(zero).localSet(high);
+    byteLoop(f, i, blockEnd, 4 * size, () => {
+      f.localGet(low);
+      term(i, 0, squares, null);
+      f.f64x2Add().localSet(low);
+      f.localGet(high);
+      term(i, 2 * 4, squares, null);
+      f.f64x2Add().localSet(high);
+    });
+    f.localGet(blockEnd).localGet(rowBytes).i32LtS().if();
+    f.localGet(low);
+    term(blockEnd, 0, squares, maskLow);
+    f.f64x2Add().localSet(low);
+    f.localGet(high);
+    term(blockEnd, 2 * 4, squares, maskHigh);
+    f.f64x2Add().localSet(high);
+    f.end();
+    // (s₀ + s₂) + (s₁ + s₃)
+    f.localGet(low).localGet(high).f64x2Add().localTee(low).f64x2ExtractLane(0);
+    f.localGet(low).f64x2ExtractLane(1).f64Add();
+  };
   f.localGet(rows).localSet(r);
   f.block().loop();
   f.localGet(r).i32Eqz().brIf(1);
-  f.f64Const(0).localSet(mean);
-  byteLoop(f, i, rowEnd, 8, () => {
-    f.localGet(mean);
-    loadScalar(f, x, i);
-    f.f64Add().localSet(mean);
-  });
-  f.localGet(mean).localGet(width).f64ConvertI32S().f64Div().localSet(mean);
-  f.f64Const(0).localSet(variance);
-  byteLoop(f, i, rowEnd, 8, () => {
-    loadScalar(f, x, i);
-    f.localGet(mean).f64Sub().localSet(d);
-    f.localGet(variance).localGet(d).localGet(d).f64Mul().f64Add().localSet(variance);
-  });
-  f.localGet(variance).localGet(width).f64ConvertI32S().f64Div();
+  f.localGet(zero).localSet(shift);
+  rowSum(false);
+  f.localGet(width).f64ConvertI32S().f64Div().localTee(mean).f64x2Splat().localSet(shift);
+  rowSum(true);
+  f.localGet(width).f64ConvertI32S().f64Div();
   f.localGet(eps).f64Add().f64Sqrt().localSet(inv);
   f.f64Const(1).localGet(inv).f64Div().localSet(inv);
   f.localGet(inverseStd).localGet(inv).f64Store();
+  f.localGet(means).localGet(mean).f64Store();
   f.localGet(mean).f64x2Splat().localSet(meanV);
   f.localGet(inv).f64x2Splat().localSet(invV);
   byteLoop(f, i, vectorEnd, 16, () => {
-    load(f, x, i);
+    // e: the byte of element i/8 in x and out.
+    if (float32) f.localGet(i).i32Const(1).i32ShrU().localSet(e);
+    pair(float32 ? e : i, 0);
     f.localGet(meanV).f64x2Sub().localGet(invV).f64x2Mul().localSet(n);
-    store(f, normalized, i, () => f.localGet(n));
-    store(f, out, i, () => {
+    const value = () => {
       f.localGet(n);
       f.localGet(w).localGet(i).i32Add().v128Load().f64x2Mul();
       f.localGet(b).localGet(i).i32Add().v128Load().f64x2Add();
-    });
+    };
+    if (float32) {
+      f.localGet(out).localGet(e).i32Add();
+      value();
+      f.f32x4DemoteF64x2Zero().v128Store64Lane0();
+    } else store(f, out, i, value);
   });
-  for (const base of [x, out, normalized]) {
-    f.localGet(base).localGet(rowEnd).i32Add().localSet(base);
-  }
+  f.localGet(x).localGet(rowBytes).i32Add().localSet(x);
+  f.localGet(out).localGet(rowBytes).i32Add().localSet(out);
+  f.localGet(means).i32Const(8).i32Add().localSet(means);
   f.localGet(inverseStd).i32Const(8).i32Add().localSet(inverseStd);
   f.localGet(r).i32Const(1).i32Sub().localSet(r);
   f.br(0).end().end();
 }
 
-function layerNormBackward(f: FunctionBuilder) {
-  const [grad, w, normalized, inverseStd, gx, gw, gb, rows, width] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-  const vectorEnd = vectorBytes(f, width);
-  const rowEnd = scalarBytes(f, width);
-  const [r, i] = [f.local("i32"), f.local("i32")];
-  const [meanD, meanDN, d] = [f.local("f64"), f.local("f64"), f.local("f64")];
-  const [meanDV, meanDNV, invV, g] = [
+/**
+ * Layer norm's backward over rows of `width`, from the forward's x and per-row mean and 1/σ
+ * (n = (x − μ)·(1/σ) computed again as the forward computes it): gx = s·((d − mean(d)) −
+ * n·mean(d·n)) with d = g·w, and gw += g·n, gb += g row after row. grad, x and gx are float64
+ * arrays, or float32 ones with `float32` (widened exactly on load, gx rounded once on store);
+ * w, gw and gb float64. The two row sums are four interleaved partial sums combined as in
+ * `ops.ts`'s `rowSum` (the lanes of two vectors; the last block's lanes past the row masked
+ * to +0). Bit for bit the TypeScript loop's results.
+ */
+function layerNormBackward(f: FunctionBuilder, float32: boolean) {
+  const [grad, w, x, means, inverseStd, gx, gw, gb, rows, width] = [
+    0,
+    1,
+    2,
+    3,
+    4,
+    5,
+    6,
+    7,
+    8,
+    9,
+  ];
+  const size = float32 ? 4 : 8; // bytes of an element of grad, x and gx
+  const vectorEnd = vectorBytes(f, width); // float64 bytes of ⌈width/2⌉ pairs
+  const rowBytes = f.local("i32");
+  f.localGet(width).i32Const(size).i32Mul().localSet(rowBytes);
+  const [blockEnd, rowEnd] = [f.local("i32"), f.local("i32")]; // float64 bytes
+  f.localGet(width).i32Const(-4).i32And().i32Const(8).i32Mul().localSet(blockEnd);
+  f.localGet(width).i32Const(8).i32Mul().localSet(rowEnd);
+  const [maskLow, maskHigh] = lastBlockMasks(f, width);
+  const [r, i, e] = [f.local("i32"), f.local("i32"), f.local("i32")];
+  const widthF = f.local("f64");
+  f.localGet(width).f64ConvertI32S().localSet(widthF);
+  const [muV, invV, meanDV, meanDNV, g, d] = [
+    f.local("v128"),
+    f.local("v128"),
     f.local("v128"),
     f.local("v128"),
     f.local("v128"),
     f.local("v128"),
   ];
-  const widthF = f.local("f64");
-  f.localGet(width).f64ConvertI32S().localSet(widthF);
+  const [dLow, dHigh, nLow, nHigh, zero] = [
+    f.local("v128"),
+    f.local("v128"),
+    f.local("v128"),
+    f.local("v128"),
+    splat(f, 0),
+  ];
+  /** e = the byte in grad, x and gx of the element at float64 byte `at`. */
+  const setE = (at: number) => {
+    if (float32) f.localGet(at).i32Const(1).i32ShrU().localSet(e);
+    else f.localGet(at).localSet(e);
+  };
+  /** Pushes the pair of `base` (grad or x) at element byte e + `offset` elements·size. */
+  const pair = (base: number, offset: number) => {
+    f.localGet(base).localGet(e).i32Add();
+    if (float32) f.v128Load64Zero(offset * 4).f64x2PromoteLowF32x4();
+    else f.v128Load(offset * 8);
+  };
+  /** Pushes n = (x − μ)·s of the pair at element offset `offset`. */
+  const normalized = (offset: number) => {
+    pair(x, offset);
+    f.localGet(muV).f64x2Sub().localGet(invV).f64x2Mul();
+  };
+  /** Adds d = g·w and d·n of the pair at `offset` (masked by `mask`) into `sums`, `sumsN`. */
+  const accumulate = (
+    at: number,
+    offset: number,
+    sums: number,
+    sumsN: number,
+    mask: number | null,
+  ) => {
+    pair(grad, offset);
+    f.localGet(w).localGet(at).i32Add().v128Load(offset * 8).f64x2Mul().localSet(d);
+    f.localGet(sums).localGet(d);
+    if (mask !== null) f.localGet(zero).localGet(mask).v128Bitselect();
+    f.f64x2Add().localSet(sums);
+    f.localGet(sumsN).localGet(d);
+    normalized(offset);
+    f.f64x2Mul();
+    if (mask !== null) f.localGet(zero).localGet(mask).v128Bitselect();
+    f.f64x2Add().localSet(sumsN);
+  };
+  /** Pushes the mean over the row of the sums in two vectors: ((s₀ + s₂) + (s₁ + s₃))/width. */
+  const rowMean = (low: number, high: number) => {
+    f.localGet(low).localGet(high).f64x2Add().localTee(low).f64x2ExtractLane(0);
+    f.localGet(low).f64x2ExtractLane(1).f64Add().localGet(widthF).f64Div();
+  };
   f.localGet(rows).localSet(r);
   f.block().loop();
   f.localGet(r).i32Eqz().brIf(1);
+  f.localGet(means).v128Load64Splat().localSet(muV);
+  f.localGet(inverseStd).v128Load64Splat().localSet(invV);
   f.localGet(gx).if();
   {
-    f.f64Const(0).localSet(meanD);
-    f.f64Const(0).localSet(meanDN);
-    byteLoop(f, i, rowEnd, 8, () => {
-      loadScalar(f, grad, i);
-      loadScalar(f, w, i);
-      f.f64Mul().localSet(d);
-      f.localGet(meanD).localGet(d).f64Add().localSet(meanD);
-      f.localGet(meanDN).localGet(d);
-      loadScalar(f, normalized, i);
-      f.f64Mul().f64Add().localSet(meanDN);
+    for (const sum of [dLow, dHigh, nLow, nHigh]) f.localGet(zero).localSet(sum);
+    byteLoop(f, i, blockEnd, 32, () => {
+      setE(i);
+      accumulate(i, 0, dLow, nLow, null);
+      accumulate(i, 2, dHigh, nHigh, null);
     });
-    f.localGet(meanD).localGet(widthF).f64Div().f64x2Splat().localSet(meanDV);
-    f.localGet(meanDN).localGet(widthF).f64Div().f64x2Splat().localSet(meanDNV);
-    f.localGet(inverseStd).v128Load64Splat().localSet(invV);
+    f.localGet(blockEnd).localGet(rowEnd).i32LtS().if();
+    setE(blockEnd);
+    accumulate(blockEnd, 0, dLow, nLow, maskLow);
+    accumulate(blockEnd, 2, dHigh, nHigh, maskHigh);
+    f.end();
+    rowMean(dLow, dHigh);
+    f.f64x2Splat().localSet(meanDV);
+    rowMean(nLow, nHigh);
+    f.f64x2Splat().localSet(meanDNV);
     // gx = s·((g·w − mean(d)) − n·mean(d·n))
     byteLoop(f, i, vectorEnd, 16, () => {
-      store(f, gx, i, () => {
-        f.localGet(invV);
-        load(f, grad, i);
-        load(f, w, i);
-        f.f64x2Mul().localGet(meanDV).f64x2Sub();
-        load(f, normalized, i);
-        f.localGet(meanDNV).f64x2Mul().f64x2Sub().f64x2Mul();
-      });
+      setE(i);
+      f.localGet(gx).localGet(e).i32Add();
+      f.localGet(invV);
+      pair(grad, 0);
+      load(f, w, i);
+      f.f64x2Mul().localGet(meanDV).f64x2Sub();
+      normalized(0);
+      f.localGet(meanDNV).f64x2Mul().f64x2Sub().f64x2Mul();
+      if (float32) f.f32x4DemoteF64x2Zero().v128Store64Lane0();
+      else f.v128Store();
     });
-    f.localGet(gx).localGet(rowEnd).i32Add().localSet(gx);
+    f.localGet(gx).localGet(rowBytes).i32Add().localSet(gx);
   }
   f.end();
   // gw += g·n and gb += g, column by column: the same order over rows as the reference.
   byteLoop(f, i, vectorEnd, 16, () => {
-    load(f, grad, i);
+    setE(i);
+    pair(grad, 0);
     f.localSet(g);
     f.localGet(gw).if();
     store(f, gw, i, () => {
       load(f, gw, i);
       f.localGet(g);
-      load(f, normalized, i);
+      normalized(0);
       f.f64x2Mul().f64x2Add();
     });
     f.end();
@@ -494,10 +881,8 @@ function layerNormBackward(f: FunctionBuilder) {
     });
     f.end();
   });
-  for (const base of [grad, normalized]) {
-    f.localGet(base).localGet(rowEnd).i32Add().localSet(base);
-  }
-  f.localGet(inverseStd).i32Const(8).i32Add().localSet(inverseStd);
+  for (const base of [grad, x]) f.localGet(base).localGet(rowBytes).i32Add().localSet(base);
+  for (const base of [means, inverseStd]) f.localGet(base).i32Const(8).i32Add().localSet(base);
   f.localGet(r).i32Const(1).i32Sub().localSet(r);
   f.br(0).end().end();
 }
@@ -507,12 +892,14 @@ function layerNormBackward(f: FunctionBuilder) {
 // ---------------------------------------------------------------------------------------
 
 /**
- * Adam's update in place, operation for operation the reference's (`lib/lm/adamw.ts`,
+ * Adam's update in place (θ and g float64 arrays, or with `float32` float32 arrays widened on
+ * load and θ rounded once on store, as a float32 store rounds), operation for operation the
+ * reference's (`lib/lm/adamw.ts`,
  * `lib/nn/optim.ts`):
  *   g ← g + λθ (coupled only); m ← β₁m + (1−β₁)g; v ← β₂v + ((1−β₂)g)g;
  *   θ ← θ′ − (lr·m/c₁) / (√(v/c₂) + ε), θ′ = θ − (lr·λ)θ when decoupled, else θ.
  */
-function adam(f: FunctionBuilder) {
+function adam(f: FunctionBuilder, float32: boolean) {
   const [theta, grad, m, v, n, beta1, beta2, c1, c2, lr, lambda, eps, mode] = [
     0,
     1,
@@ -547,10 +934,17 @@ function adam(f: FunctionBuilder) {
   const lrLambda = vector(() => f.localGet(lr).localGet(lambda).f64Mul());
   const epsV = vector(() => f.localGet(eps));
   const [t, g, mNew, vNew] = [f.local("v128"), f.local("v128"), f.local("v128"), f.local("v128")];
+  // θ and g: two float64s at byte i, or two float32s at byte i/2 widened (exactly).
+  const half = f.local("i32");
+  const loadPair = (base: number) => {
+    if (!float32) return load(f, base, i);
+    f.localGet(base).localGet(half).i32Add().v128Load64Zero().f64x2PromoteLowF32x4();
+  };
   byteLoop(f, i, end, 16, () => {
-    load(f, theta, i);
+    if (float32) f.localGet(i).i32Const(1).i32ShrU().localSet(half);
+    loadPair(theta);
     f.localSet(t);
-    load(f, grad, i);
+    loadPair(grad);
     f.localSet(g);
     f.localGet(mode).i32Const(2).i32Eq().if();
     f.localGet(g).localGet(lambdaV).localGet(t).f64x2Mul().f64x2Add().localSet(g);
@@ -567,11 +961,16 @@ function adam(f: FunctionBuilder) {
     f.localGet(mode).i32Const(1).i32Eq().if();
     f.localGet(t).localGet(lrLambda).localGet(t).f64x2Mul().f64x2Sub().localSet(t);
     f.end();
-    store(f, theta, i, () => {
+    const update = () => {
       f.localGet(t);
       f.localGet(lrV).localGet(mNew).localGet(c1V).f64x2Div().f64x2Mul();
       f.localGet(vNew).localGet(c2V).f64x2Div().f64x2Sqrt().localGet(epsV).f64x2Add();
       f.f64x2Div().f64x2Sub();
-    });
+    };
+    if (float32) {
+      f.localGet(theta).localGet(half).i32Add();
+      update();
+      f.f32x4DemoteF64x2Zero().v128Store64Lane0();
+    } else store(f, theta, i, update);
   });
 }

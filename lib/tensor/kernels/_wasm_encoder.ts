@@ -277,6 +277,16 @@ export class FunctionBuilder {
   f64x2Pmax(): this {
     return this.op(...simd(0xf7));
   }
+  f64x2ExtractLane(lane: number): this {
+    return this.op(...simd(0x21), lane);
+  }
+  f64x2ReplaceLane(lane: number): this {
+    return this.op(...simd(0x22), lane);
+  }
+  /** Lane-wise a < b: all ones where true. */
+  f64x2Lt(): this {
+    return this.op(...simd(0x49));
+  }
   f64x2Abs(): this {
     return this.op(...simd(0xec));
   }
@@ -299,9 +309,8 @@ export class FunctionBuilder {
     return this.op(...simd(0xcb));
   }
 
-  // Float32 lanes and scalars (attention's float32 kernels): the arithmetic the float64 ops
-  // above have, the conversions between the widths, and the 32-bit integer shift that builds
-  // a float32 power of two.
+  // float32 lanes (four a vector) and scalars, the conversions between float32 and float64
+  // lanes, and the 32-bit integer lanes that build a float32 power of two from its exponent.
   f32x4Sub(): this {
     return this.op(...simd(0xe5));
   }
@@ -313,6 +322,39 @@ export class FunctionBuilder {
   }
   f32x4Nearest(): this {
     return this.op(...simd(0x6a));
+  }
+  f32x4Sqrt(): this {
+    return this.op(...simd(0xe3));
+  }
+  /** Loads 8 bytes (two f32s) into the low half of a vector and zeroes the high half. */
+  v128Load64Zero(offset = 0): this {
+    return this.op(...simd(0x5d), 3, ...unsignedLeb128(offset));
+  }
+  /** Stores the low 8 bytes (two f32s) of a vector. */
+  v128Store64Lane0(offset = 0): this {
+    return this.op(...simd(0x5b), 3, ...unsignedLeb128(offset), 0);
+  }
+  /** Widens the two low f32 lanes to two f64 lanes (exact). */
+  f64x2PromoteLowF32x4(): this {
+    return this.op(...simd(0x5f));
+  }
+  /** Rounds two f64 lanes to f32 (to nearest, ties to even) in the low lanes; high lanes 0. */
+  f32x4DemoteF64x2Zero(): this {
+    return this.op(...simd(0x5e));
+  }
+  /** Truncates two f64 lanes to i32 in the low lanes (saturating; NaN gives 0); high lanes 0. */
+  i32x4TruncSatF64x2SZero(): this {
+    return this.op(...simd(0xfc));
+  }
+  /** The low 8 bytes of the first operand, then the low 8 bytes of the second. */
+  i64x2ConcatLow(): this {
+    return this.i8x16Shuffle([0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]);
+  }
+  i32x4Splat(): this {
+    return this.op(...simd(0x11));
+  }
+  i32x4Add(): this {
+    return this.op(...simd(0xae));
   }
   i32x4Shl(): this {
     return this.op(...simd(0xab));
@@ -328,6 +370,25 @@ export class FunctionBuilder {
   }
   i8x16Shuffle(lanes: readonly number[]): this {
     return this.op(...simd(0x0d), ...lanes);
+  }
+  i32x4GtS(): this {
+    return this.op(...simd(0x3b));
+  }
+  v128And(): this {
+    return this.op(...simd(0x4e));
+  }
+  v128Or(): this {
+    return this.op(...simd(0x50));
+  }
+  i32x4Eq(): this {
+    return this.op(...simd(0x37));
+  }
+  i64x2Eq(): this {
+    return this.op(...simd(0xd6));
+  }
+  /** Whether any bit of the vector is set (an i32). */
+  v128AnyTrue(): this {
+    return this.op(...simd(0x53));
   }
 
   /** The code-section entry: size, locals (one group per local), instructions, `end`. */

@@ -3,10 +3,11 @@
  * one table that says which ops use them, from which size: {@link SIMD_FROM}.
  *
  * Tensors live in ordinary ArrayBuffers, so a kernel call copies its operands into the
- * kernels' memory and its results back out (float32 storage is widened on the way in and
- * rounded on the way out, by the typed arrays' own conversion). A call therefore pays a
- * fixed cost and a copy per element; it is used only where it was measured to be faster than
- * the plain TypeScript loop, copies included. The TypeScript loops stay the reference: each
+ * kernels' memory and its results back out (float32 storage as it is where the op has a
+ * float32 kernel, else widened on the way in and rounded on the way out by the typed arrays'
+ * own conversion; Adam's moments stay in a memory of their own, {@link SimdAdamMoments}). A
+ * call therefore pays a fixed cost and a copy per element; it is used only where it was
+ * measured to be faster than the plain TypeScript loop, copies included. The TypeScript loops stay the reference: each
  * kernel is property-tested against them (`tests/tensor/simd_kernel_test.ts`).
  *
  * @module
@@ -40,7 +41,8 @@ export type SimdOp =
   | "layerNormForward"
   | "layerNormBackward"
   | "adam"
-  | "adamFlat";
+  | "adamFlat"
+  | "nonFinite";
 
 /**
  * For which numbers of elements each op runs its SIMD kernel, per element type of its
@@ -54,15 +56,42 @@ export type SimdOp =
  *   0.25 · 0.9 · 1.8 · 2.4 · 2.8 · 3.0 · 2.4 (the loop's float32 stores round one by one, the
  *   copy out in one native loop). All three alike. A repeated row of 64 (a bias): float32
  *   1.8–3.9 from 256; float64 0.9–1.0 for mul in every run and for add under load (see
- *   `repeatable`).
- * - exp, tanh, GELU: 0.6–0.95 · 1.4–1.9 · 2.0–2.6, then 2.1–5.3 above.
+ *   `repeatable`). Float32 arrays now go to float32 kernels (four lanes, the same results,
+ *   copied without conversion): add against the float64-lane kernel 1.3 · 1.9 · 2.5 · 2.5 ·
+ *   2.8 · 2.7 at 64 · 256 · 1024 · 4096 · 32768 · 2¹⁸ (a repeated row of 64: 1.6–1.9), and
+ *   against the loop 0.45 · 1.16 · 2.2 · 2.6 · 2.6 · 2.9 (a row: 0.9 · 1.3 · 1.6 · 1.4 · 1.6).
+ * - exp, tanh, GELU: 0.6–0.95 · 1.4–1.9 · 2.0–2.6, then 2.1–5.3 above. GELU of float32
+ *   arrays runs its own four-lane kernel (`gelu32`, float32 copied without conversion):
+ *   1.3 · 3.5 · 5.9 · 6.9 · 7.3 (at 8 elements 0.7; 3.1 times the float64-lane kernel on
+ *   2¹⁷), so from 16.
+ * - GELU's float32 backward: a kernel in float64 lanes (bit for bit the loop's) measured
+ *   1.1–1.2 times the loop from 1024 elements (1.6 with the arrays out of the cache), but
+ *   0.94–0.96 in the names transformer's step (the loop reads its three arrays once, the
+ *   kernel copies them): left out.
  * - softmax: 1.4–1.6 from one row of 64, 1.2–2.3 above.
- * - layer norm forward: float64 0.85–0.94 from 256; float32 0.9–1.6 and unsteady under load.
- *   Its two row sums stay sequential (for bit-identical results) and it copies three arrays
- *   out, so the kernel saves little; not routed.
- * - layer norm backward: 0.6–1.8 at 64, 1.2–1.3 at 256, 1.2–2.4 from 1024.
- * - Adam (`lm`'s TensorAdamW, one parameter tensor at a time): 0.3–1.05 to 256, 1.1–1.3 from
- *   1024 (1.02–1.07 at 2²⁰).
+ * - layer norm forward: the row sums in four interleaved partial sums (`ops.ts`'s `rowSum`,
+ *   two vectors here) and no float64 copy of the normalized rows (backward computes them
+ *   again): float32 (x and out copied as they are) 0.85–0.93 · 0.84–0.98 · 1.08–1.61 ·
+ *   1.62–1.65 · 1.48–1.94 at 64 · 256 · 1024 · 4096 · 32768; float64 0.98 · 0.94–0.97 ·
+ *   1.39–2.28 · 2.15–2.31 · 2.10–2.12 (two runs). On the names transformer's [512, 64]
+ *   float32 rows: 0.058 ms against 0.120 for the loop of sequential sums it replaces.
+ * - layer norm backward, its row sums in `rowSum`'s order and n computed again from x:
+ *   float32 (grad, x and ∂x copied as they are) 1.20–1.23 · 1.56–1.60 · 1.94–1.98 ·
+ *   2.07–2.38 · 2.20–2.24 at 64 · 256 · 1024 · 4096 · 32768; float64 0.82–0.84 · 1.01–1.10
+ *   · 1.33–1.88 · 2.46 · 2.47–2.55 (two runs). On [512, 64] float32: 0.08 ms against 0.10
+ *   for the kernel with sequential sums and widening copies it replaces.
+ * - Adam (`lm`'s TensorAdamW, one parameter tensor at a time, its moments kept in the
+ *   kernels' memory by {@link SimdAdamMoments}): float32 (θ and g copied as they are)
+ *   0.76–0.93 · 0.98 · 1.42 · 1.66 · 1.66 · 1.70 at 16 · 64 · 256 · 1024 · 4096 · 16384;
+ *   float64 0.74 · 1.01 · 1.27–1.32 · 1.31–1.34 · 1.35–1.39 · 1.43–1.85 (two runs). The
+ *   kernel's three float64 divisions and square root an element bound it (≈ 2.9 ns). On the
+ *   names transformer's 204,544 float32 parameters, cold: 0.67–0.70 of the time of the
+ *   kernel with widening copies of θ and g and copies of the moments in and out.
+ * - The finiteness test of a gradient (TensorAdamW refuses a step with a non-finite one):
+ *   float32 (copied as it is) 0.09 · 0.32 · 0.93 · 1.75 · 2.15 at 16 · 64 · 256 · 1024 ·
+ *   16384, float64 0.27 · 0.99 · 2.12 · 3.46 · 3.86; in the names transformer's step
+ *   (TensorAdamW's test and update of 204,544 float32 parameters) 1.15–1.21 ms against
+ *   1.69–1.70 with the loop, three alternating runs.
  * - Adam over one flat Float64Array (`nn`'s Adam and AdamW, parameters gathered): 0.4–0.9 to
  *   256, 1.0–1.05 to 65536, 0.85 at 2²⁰: that loop reads and writes float64 arrays of one kind
  *   only and is as fast as the copies; not routed.
@@ -81,12 +110,13 @@ export const SIMD_FROM: Readonly<Record<SimdOp, Readonly<Record<DType, SizeRange
   mul: { float64: [1024, 2 ** 19], float32: [256, Infinity] },
   exp: { float64: [64, Infinity], float32: [64, Infinity] },
   tanh: { float64: [64, Infinity], float32: [64, Infinity] },
-  gelu: { float64: [64, Infinity], float32: [64, Infinity] },
+  gelu: { float64: [64, Infinity], float32: [16, Infinity] },
   softmax: { float64: [64, Infinity], float32: [64, Infinity] },
-  layerNormForward: { float64: [Infinity, Infinity], float32: [Infinity, Infinity] },
-  layerNormBackward: { float64: [1024, Infinity], float32: [1024, Infinity] },
-  adam: { float64: [1024, Infinity], float32: [1024, Infinity] },
+  layerNormForward: { float64: [1024, Infinity], float32: [1024, Infinity] },
+  layerNormBackward: { float64: [1024, Infinity], float32: [64, Infinity] },
+  adam: { float64: [256, Infinity], float32: [256, Infinity] },
   adamFlat: { float64: [Infinity, Infinity], float32: [Infinity, Infinity] },
+  nonFinite: { float64: [256, Infinity], float32: [1024, Infinity] },
 };
 
 /**
@@ -168,12 +198,9 @@ function routed(op: SimdOp, dtype: DType, length: number): boolean {
 // Relaxed SIMD's multiply-add where it validates (as the matrix kernels do); else separate.
 const FUSED = WebAssembly.validate(simdModuleBytes({ fused: true }));
 const memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
-const kernels = new WebAssembly.Instance(
-  new WebAssembly.Module(simdModuleBytes({ fused: FUSED })),
-  {
-    env: { memory },
-  },
-).exports as unknown as Kernels;
+const simdModule = new WebAssembly.Module(simdModuleBytes({ fused: FUSED }));
+const kernels = new WebAssembly.Instance(simdModule, { env: { memory } })
+  .exports as unknown as Kernels;
 
 // The batched attention kernels, on the same memory.
 const attentionKernels = new WebAssembly.Instance(
@@ -182,6 +209,7 @@ const attentionKernels = new WebAssembly.Instance(
 ).exports as unknown as AttentionKernels;
 
 type F = (...args: number[]) => void;
+type Test = (...args: number[]) => number;
 interface AttentionKernels {
   readonly forward: F;
   readonly backward: F;
@@ -192,16 +220,26 @@ interface Kernels {
   readonly add: F;
   readonly sub: F;
   readonly mul: F;
+  readonly add32: F;
+  readonly sub32: F;
+  readonly mul32: F;
   readonly exp: F;
   readonly tanh: F;
   readonly gelu: F;
+  readonly gelu32: F;
   readonly softmax: F;
   readonly layerNormForward: F;
+  readonly layerNormForward32: F;
   readonly layerNormBackward: F;
+  readonly layerNormBackward32: F;
   readonly adam: F;
+  readonly adam32: F;
+  readonly nonFinite32: Test;
+  readonly nonFinite64: Test;
 }
 
 let heap = new Float64Array(memory.buffer);
+let heap32 = new Float32Array(memory.buffer);
 let top = 0;
 
 /**
@@ -220,7 +258,10 @@ function place(...lengths: number[]): number[] {
     memory.grow(Math.ceil((top - memory.buffer.byteLength) / 65536));
   }
   // A shared memory's old buffers stay valid when it grows: only the view's length changes.
-  if (heap.length * 8 !== memory.buffer.byteLength) heap = new Float64Array(memory.buffer);
+  if (heap.length * 8 !== memory.buffer.byteLength) {
+    heap = new Float64Array(memory.buffer);
+    heap32 = new Float32Array(memory.buffer);
+  }
   return addresses;
 }
 
@@ -249,6 +290,22 @@ function copyRepeated(
   if (period === 1) heap.fill(data[0], start, start + length);
   else if (period >= from + length) heap.set(data.subarray(from, from + length), start);
   else for (let at = 0; at < length; at += period) heap.set(data.subarray(0, period), start + at);
+}
+
+/** {@link copyRepeated} for float32 data into float32 storage at byte `address`. */
+function copyRepeated32(
+  data: Float32Array,
+  period: number,
+  from: number,
+  length: number,
+  address: number,
+): void {
+  const start = address / 4;
+  if (period === 1) heap32.fill(data[0], start, start + length);
+  else if (period >= from + length) heap32.set(data.subarray(from, from + length), start);
+  else {
+    for (let at = 0; at < length; at += period) heap32.set(data.subarray(0, period), start + at);
+  }
 }
 
 /**
@@ -291,6 +348,17 @@ export const simdKernels = {
     const chunk = row * Math.max(1, Math.floor(CHUNK / row));
     const size = Math.min(n, chunk);
     const [ax, ay, ao] = place(size, size, size);
+    if (x instanceof Float32Array && y instanceof Float32Array && out instanceof Float32Array) {
+      // Float32 arrays as they are, to the float32 kernel (the same results: see add32).
+      for (let from = 0; from < n; from += chunk) {
+        const length = Math.min(chunk, n - from);
+        copyRepeated32(x, px, from, length, ax);
+        copyRepeated32(y, py, from, length, ay);
+        kernels[`${op}32`](ax, ay, ao, length);
+        out.set(heap32.subarray(ao / 4, ao / 4 + length), from);
+      }
+      return;
+    }
     for (let from = 0; from < n; from += chunk) {
       const length = Math.min(chunk, n - from);
       copyRepeated(x, px, from, length, ax);
@@ -310,6 +378,40 @@ export const simdKernels = {
       copyOut(ao, out.subarray(from, to));
     }
   },
+  /**
+   * GELU of float32 arrays by the four-lane float32 kernel (`_simd_module.ts`'s `gelu32`:
+   * within 6 float32 ulps of the reference), copied in and out without conversion.
+   */
+  gelu32(x: Float32Array, out: Float32Array): void {
+    const n = out.length;
+    // place() counts float64s: n float32s take ⌈n/2⌉ of them.
+    const [ax, ao] = place(Math.ceil(Math.min(n, CHUNK) / 2), Math.ceil(Math.min(n, CHUNK) / 2));
+    for (let from = 0; from < n; from += CHUNK) {
+      const to = Math.min(n, from + CHUNK);
+      heap32.set(x.subarray(from, to), ax / 4);
+      kernels.gelu32(ax, ao, to - from);
+      out.set(heap32.subarray(ao / 4, ao / 4 + (to - from)), from);
+    }
+  },
+  /**
+   * The index of the first element of `data` that is ±∞ or NaN, or −1: the kernel tests
+   * each chunk (copied as it is, its last vector's lanes past the end zeroed), and only a
+   * chunk that holds one is searched element by element.
+   */
+  firstNonFinite(data: FloatArray): number {
+    const n = data.length;
+    const float32 = data instanceof Float32Array;
+    const [at] = place(Math.min(n, CHUNK));
+    const [view, scale] = float32 ? [heap32, 4] : [heap, 8];
+    for (let from = 0; from < n; from += CHUNK) {
+      const to = Math.min(n, from + CHUNK);
+      view.set(data.subarray(from, to), at / scale);
+      view.fill(0, at / scale + to - from, at / scale + to - from + 16 / scale);
+      if ((float32 ? kernels.nonFinite32 : kernels.nonFinite64)(at, to - from) === 0) continue;
+      for (let e = from; e < to; e++) if (!Number.isFinite(data[e])) return e;
+    }
+    return -1;
+  },
   /** Softmax over each of `rows` rows of `width` elements. */
   softmax(x: FloatArray, out: FloatArray, rows: number, width: number): void {
     const [ax, ao] = place(x.length, x.length);
@@ -317,41 +419,58 @@ export const simdKernels = {
     kernels.softmax(ax, ao, rows, width);
     copyOut(ao, out);
   },
-  /** Layer norm's forward over rows of `weight.length`, as `ops.ts` computes it. */
+  /** Layer norm's forward over rows of `weight.length`, as `ops.ts` computes it: out, and
+   * each row's mean and 1/σ. */
   layerNormForward(
     x: FloatArray,
     weight: FloatArray,
     bias: FloatArray,
     eps: number,
     out: FloatArray,
-    normalized: Float64Array,
+    mean: Float64Array,
     inverseStd: Float64Array,
   ): void {
     const width = weight.length;
-    const [ax, aw, ab, ao, an, as] = place(
+    const [ax, aw, ab, ao, am, as] = place(
       x.length,
       width,
       width,
       x.length,
-      x.length,
+      mean.length,
       inverseStd.length,
     );
-    copyIn(x, ax);
+    // float32 x and out are copied as they are, for the float32 kernel.
+    const float32 = x instanceof Float32Array && out instanceof Float32Array;
+    if (float32) heap32.set(x, ax / 4);
+    else copyIn(x, ax);
     copyIn(weight, aw);
     copyIn(bias, ab);
-    kernels.layerNormForward(ax, aw, ab, ao, an, as, inverseStd.length, width, eps);
-    copyOut(ao, out);
-    copyOut(an, normalized);
+    (float32 ? kernels.layerNormForward32 : kernels.layerNormForward)(
+      ax,
+      aw,
+      ab,
+      ao,
+      am,
+      as,
+      inverseStd.length,
+      width,
+      eps,
+    );
+    if (float32) out.set(heap32.subarray(ao / 4, ao / 4 + out.length));
+    else copyOut(ao, out);
+    copyOut(am, mean);
     copyOut(as, inverseStd);
   },
   /**
-   * Layer norm's backward: writes gx, adds into gw and gb (each may be null). A float32 grad
-   * is widened on the way in and a float32 gx rounded on the way out.
+   * Layer norm's backward from the forward's x and per-row mean and 1/σ: writes gx, adds
+   * into gw and gb (each may be null). A float32 grad or x is widened on the way in and a
+   * float32 gx rounded on the way out.
    */
   layerNormBackward(
     grad: FloatArray,
     weight: FloatArray,
-    normalized: Float64Array,
+    x: FloatArray,
+    mean: Float64Array,
     inverseStd: Float64Array,
     gx: FloatArray | null,
     gw: Float64Array | null,
@@ -359,25 +478,36 @@ export const simdKernels = {
   ): void {
     const width = weight.length;
     const n = grad.length;
-    const [ag, aw, an, as, ax, agw, agb] = place(
+    const [ag, aw, axi, am, as, ax, agw, agb] = place(
       n,
       width,
       n,
+      mean.length,
       inverseStd.length,
       gx === null ? 0 : n,
       gw === null ? 0 : width,
       gb === null ? 0 : width,
     );
-    copyIn(grad, ag);
+    // float32 grad, x and gx are copied as they are, for the float32 kernel.
+    const float32 = grad instanceof Float32Array && x instanceof Float32Array &&
+      (gx === null || gx instanceof Float32Array);
+    if (float32) {
+      heap32.set(grad, ag / 4);
+      heap32.set(x, axi / 4);
+    } else {
+      copyIn(grad, ag);
+      copyIn(x, axi);
+    }
     copyIn(weight, aw);
-    copyIn(normalized, an);
+    copyIn(mean, am);
     copyIn(inverseStd, as);
     if (gw !== null) copyIn(gw, agw);
     if (gb !== null) copyIn(gb, agb);
-    kernels.layerNormBackward(
+    (float32 ? kernels.layerNormBackward32 : kernels.layerNormBackward)(
       ag,
       aw,
-      an,
+      axi,
+      am,
       as,
       gx === null ? 0 : ax,
       gw === null ? 0 : agw,
@@ -385,7 +515,8 @@ export const simdKernels = {
       inverseStd.length,
       width,
     );
-    if (gx !== null) copyOut(ax, gx);
+    if (gx !== null && float32) gx.set(heap32.subarray(ax / 4, ax / 4 + gx.length));
+    else if (gx !== null) copyOut(ax, gx);
     if (gw !== null) copyOut(agw, gw);
     if (gb !== null) copyOut(agb, gb);
   },
@@ -408,15 +539,24 @@ export const simdKernels = {
     const size = Math.min(to - from, CHUNK);
     const [at, ag, am, av] = place(size, size, size, size);
     const { beta1, beta2, correction1, correction2, lr, lambda, eps, mode } = settings;
+    // float32 θ and g are copied as they are (no conversion) for the float32 kernel.
+    const float32 = theta instanceof Float32Array && thetaOut instanceof Float32Array &&
+      (grad === null || grad instanceof Float32Array);
     for (let start = from; start < to; start += CHUNK) {
       const end = Math.min(to, start + CHUNK);
       const n = end - start;
-      copyIn(theta.subarray(start, end), at);
-      if (grad === null) heap.fill(0, ag / 8, ag / 8 + n);
-      else copyIn(grad.subarray(start, end), ag);
+      if (float32) {
+        heap32.set(theta.subarray(start, end), at / 4);
+        if (grad === null) heap32.fill(0, ag / 4, ag / 4 + n);
+        else heap32.set(grad.subarray(start, end), ag / 4);
+      } else {
+        copyIn(theta.subarray(start, end), at);
+        if (grad === null) heap.fill(0, ag / 8, ag / 8 + n);
+        else copyIn(grad.subarray(start, end), ag);
+      }
       copyIn(m.subarray(start, end), am);
       copyIn(v.subarray(start, end), av);
-      kernels.adam(
+      (float32 ? kernels.adam32 : kernels.adam)(
         at,
         ag,
         am,
@@ -431,12 +571,118 @@ export const simdKernels = {
         eps,
         mode,
       );
-      copyOut(at, thetaOut.subarray(start, end));
+      if (float32) thetaOut.set(heap32.subarray(at / 4, at / 4 + n), start);
+      else copyOut(at, thetaOut.subarray(start, end));
       copyOut(am, mOut.subarray(start, end));
       copyOut(av, vOut.subarray(start, end));
     }
   },
 };
+
+/** The largest moments (bytes of m and v together) that {@link SimdAdamMoments} keeps. */
+const MOMENTS_MAX_BYTES = 2 ** 28;
+
+/**
+ * Adam's moments m and v of a list of parameters, kept in a WebAssembly memory of their own
+ * (with room for one chunk of θ and of g), so that a step copies θ in and out and g in while
+ * the moments stay where the kernel reads and writes them: no copy of the moments, which are
+ * float64 and twice θ's size each. `m[i]` and `v[i]` are ordinary Float64Array views of that
+ * memory, which are the moments (a loop may update them as well).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SimdAdamMoments } from "./simd.ts";
+ * const moments = SimdAdamMoments.create([3])!;
+ * const theta = new Float64Array([1, 2, 3]);
+ * const settings = { beta1: 0.9, beta2: 0.999, correction1: 0.1, correction2: 0.001,
+ *   lr: 0.1, lambda: 0, eps: 1e-8, mode: 0 } as const;
+ * moments.update(0, theta, new Float64Array([1, 1, 1]), settings);
+ * assert.ok(theta[0] < 1 && moments.m[0][0] > 0);
+ * ```
+ */
+export class SimdAdamMoments {
+  /** First moments, one array a parameter. */
+  readonly m: readonly Float64Array[];
+  /** Second moments, one array a parameter. */
+  readonly v: readonly Float64Array[];
+  readonly #kernels: Kernels;
+  readonly #heap: Float64Array;
+  readonly #heap32: Float32Array;
+  readonly #mAt: readonly number[];
+  readonly #vAt: readonly number[];
+  readonly #thetaAt: number;
+  readonly #gradAt: number;
+
+  /**
+   * Zeroed moments for parameters of `sizes` elements, or null when they would take more than
+   * 256 MiB (the caller keeps its own arrays and copies them through `simdKernels.adam`).
+   */
+  static create(sizes: readonly number[]): SimdAdamMoments | null {
+    const bytes = sizes.reduce((total, n) => total + 16 * n, 0);
+    return bytes > MOMENTS_MAX_BYTES ? null : new SimdAdamMoments(sizes);
+  }
+
+  private constructor(sizes: readonly number[]) {
+    // Each array on a 16-byte boundary with 16 bytes of room after it (vectors run past).
+    let top = 16;
+    const room = (n: number) => {
+      const at = top;
+      top += Math.ceil(n / 2) * 16 + 16;
+      return at;
+    };
+    const mAt = sizes.map(room);
+    const vAt = sizes.map(room);
+    this.#thetaAt = room(CHUNK);
+    this.#gradAt = room(CHUNK);
+    const pages = Math.ceil(top / 65536);
+    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    this.#kernels = new WebAssembly.Instance(simdModule, { env: { memory } })
+      .exports as unknown as Kernels;
+    this.#heap = new Float64Array(memory.buffer);
+    this.#heap32 = new Float32Array(memory.buffer);
+    this.#mAt = mAt;
+    this.#vAt = vAt;
+    this.m = sizes.map((n, i) => new Float64Array(memory.buffer, mAt[i], n));
+    this.v = sizes.map((n, i) => new Float64Array(memory.buffer, vAt[i], n));
+  }
+
+  /**
+   * Adam's update of parameter `index`: `theta` in place from `grad` (null: zeros) and the
+   * moments, which are updated too; bit for bit `simdKernels.adam`'s.
+   */
+  update(index: number, theta: FloatArray, grad: FloatArray | null, settings: AdamSettings): void {
+    const { beta1, beta2, correction1, correction2, lr, lambda, eps, mode } = settings;
+    const [heap, heap32, at, ag] = [this.#heap, this.#heap32, this.#thetaAt, this.#gradAt];
+    const float32 = theta instanceof Float32Array &&
+      (grad === null || grad instanceof Float32Array);
+    for (let start = 0; start < theta.length; start += CHUNK) {
+      const end = Math.min(theta.length, start + CHUNK);
+      const n = end - start;
+      const target = float32 ? heap32 : heap;
+      const scale = float32 ? 4 : 8;
+      target.set(theta.subarray(start, end), at / scale);
+      if (grad === null) target.fill(0, ag / scale, ag / scale + n);
+      else target.set(grad.subarray(start, end), ag / scale);
+      (float32 ? this.#kernels.adam32 : this.#kernels.adam)(
+        at,
+        ag,
+        this.#mAt[index] + 8 * start,
+        this.#vAt[index] + 8 * start,
+        n,
+        beta1,
+        beta2,
+        correction1,
+        correction2,
+        lr,
+        lambda,
+        eps,
+        mode,
+      );
+      theta.set(target.subarray(at / scale, at / scale + n), start);
+    }
+  }
+}
 
 /**
  * The scalars of one Adam step (see `_simd_module.ts`'s `adam`).
@@ -517,8 +763,9 @@ export function routedBinaryLoops(op: "add" | "sub" | "mul", loops: BinaryLoops)
 }
 
 /**
- * `loops` with forward running the SIMD kernel of `op` where {@link SIMD_FROM} routes it;
- * backward (and backward32) is `loops`' own.
+ * `loops` with forward running the SIMD kernel of `op` where {@link SIMD_FROM} routes it
+ * (GELU of float32 arrays: the four-lane float32 kernel); backward (and backward32) is
+ * `loops`' own.
  *
  * @example
  * ```ts
@@ -534,12 +781,33 @@ export function routedBinaryLoops(op: "add" | "sub" | "mul", loops: BinaryLoops)
 export function routedUnaryLoops(op: "exp" | "tanh" | "gelu", loops: UnaryLoops): UnaryLoops {
   return {
     forward(x, out) {
-      if (routed(op, dtypeOf(x), out.length)) simdKernels.unary(op, x, out);
-      else loops.forward(x, out);
+      const dtype = dtypeOf(x);
+      if (!routed(op, dtype, out.length)) loops.forward(x, out);
+      else if (op === "gelu" && dtype === "float32" && dtypeOf(out) === "float32") {
+        simdKernels.gelu32(x as Float32Array, out as Float32Array);
+      } else simdKernels.unary(op, x, out);
     },
     backward: loops.backward,
     backward32: loops.backward32,
   };
+}
+
+/**
+ * The index of the first element of `data` that is ±∞ or NaN, or −1; by the SIMD kernel where
+ * {@link SIMD_FROM} routes `nonFinite`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { firstNonFinite } from "./simd.ts";
+ * assert.equal(firstNonFinite(new Float32Array([1, 2, NaN, Infinity])), 2);
+ * assert.equal(firstNonFinite(new Float64Array([1, -0, 3e300])), -1);
+ * ```
+ */
+export function firstNonFinite(data: FloatArray): number {
+  if (routed("nonFinite", dtypeOf(data), data.length)) return simdKernels.firstNonFinite(data);
+  for (let e = 0; e < data.length; e++) if (!Number.isFinite(data[e])) return e;
+  return -1;
 }
 
 /**
