@@ -15,7 +15,12 @@
 
 import { parseArgs } from "node:util";
 import { hotLoops } from "../lib/tensor/kernels/_elementwise.ts";
-import { setSimdMode, simdKernels, type SimdOp } from "../lib/tensor/kernels/simd.ts";
+import {
+  firstNonFinite,
+  setSimdMode,
+  simdKernels,
+  type SimdOp,
+} from "../lib/tensor/kernels/simd.ts";
 import { tensorOps } from "../lib/tensor/ops.ts";
 import { TensorAdamW } from "../lib/lm/adamw.ts";
 import { AdamW } from "../lib/nn/optim.ts";
@@ -127,13 +132,8 @@ function paths(op: SimdOp, dtype: Dtype, n: number): Paths | null {
     }
     case "nonFinite": {
       const x = random(n, dtype);
-      return {
-        ts: () => {
-          for (let e = 0; e < x.length; e++) if (!Number.isFinite(x[e])) return e;
-          return -1;
-        },
-        simd: () => simdKernels.firstNonFinite(x),
-      };
+      const test = () => firstNonFinite(x);
+      return { ts: inMode("never", test), simd: inMode("always", test) };
     }
     case "adamFlat": {
       // nn's AdamW: every parameter gathered into one Float64Array, updated, scattered back.

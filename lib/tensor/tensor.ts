@@ -29,7 +29,7 @@ import {
   type FloatArray,
   resultDType,
 } from "./_dtype.ts";
-import { firstNonFinite } from "./kernels/_finite.ts";
+import { firstNonFinite } from "./kernels/simd.ts";
 import {
   argmaxPositions,
   type AttentionParams,

@@ -607,6 +607,22 @@ Deno.test("SIMD finiteness test finds the first ±∞ or NaN as the loop does", 
   );
 });
 
+Deno.test("SIMD finiteness test finds one culprit at every place of a group of vectors and of a chunk", () => {
+  for (const dtype of ["float32", "float64"] as const) {
+    const n = 2 * 8192 + 21; // two chunks and part of a third, not a whole group of vectors
+    const x = allocate(dtype, n).fill(1.5);
+    const places = [0, 1, 2, 3, 4, 7, 8, 15, 16, 31, 8191, 8192, 8193, 16384, n - 2, n - 1];
+    for (const at of places) {
+      for (const value of [NaN, Infinity, -Infinity]) {
+        x[at] = value;
+        assert.equal(simdKernels.firstNonFinite(x), at, `${dtype}[${at}] = ${value}`);
+        x[at] = 1.5;
+      }
+    }
+    assert.equal(simdKernels.firstNonFinite(x), -1);
+  }
+});
+
 Deno.test("SimdAdamMoments: TensorAdamW's moments in the kernels' memory, in chunks, as the loop", () => {
   for (const dtype of ["float32", "float64"] as const) {
     const trained = (mode: SimdMode) =>

@@ -269,33 +269,45 @@ function binary32(f: FunctionBuilder, operation: (f: FunctionBuilder) => void) {
 }
 
 /**
- * Whether an array (x, n elements, read as whole vectors: the caller zeroes the lanes past
- * the end) holds ±∞ or NaN: an element whose exponent bits are all ones, or-ed over the
- * vectors and tested once at the end.
+ * Whether an array (x, n elements, read as whole groups of four vectors: the caller zeroes
+ * the 64 bytes past the end) holds ±∞ or NaN. x·0 is ±0 for every finite x and NaN for ±∞
+ * and NaN, so four vector sums of such products (four, so that the additions' latencies
+ * overlap) stay ±0 until a non-finite element joins them; their total is tested once, at
+ * the end, for a lane whose exponent bits are all ones.
  */
 function nonFinite(f: FunctionBuilder, float32: boolean) {
   const [x, n] = [0, 1];
-  const end = f.local("i32");
-  const [seen, exponent] = [f.local("v128"), f.local("v128")];
-  if (float32) {
-    f.localGet(n).i32Const(3).i32Add().i32Const(-4).i32And().i32Const(4).i32Mul();
-    f.f32Const(Infinity).f32x4Splat().localSet(exponent); // bits 0x7f800000
-  } else {
-    f.localGet(n).i32Const(1).i32Add().i32Const(-2).i32And().i32Const(8).i32Mul();
-    f.f64Const(Infinity).f64x2Splat().localSet(exponent); // bits 0x7ff0000000000000
+  const [at, end] = [f.local("i32"), f.local("i32")];
+  const sums = [0, 1, 2, 3].map(() => f.local("v128"));
+  const zero = f.local("v128"); // locals start as zeros: the vector of +0s
+  const exponent = f.local("v128");
+  const add = () => (float32 ? f.f32x4Add() : f.f64x2Add());
+  // end = x + the bytes of n elements, rounded up to a whole group of 64.
+  f.localGet(n).i32Const(float32 ? 4 : 8).i32Mul().i32Const(63).i32Add().i32Const(-64)
+    .i32And().localGet(x).i32Add().localSet(end);
+  f.localGet(x).localSet(at);
+  f.block().loop();
+  f.localGet(at).localGet(end).i32GeS().brIf(1);
+  for (let u = 0; u < 4; u++) {
+    f.localGet(sums[u]).localGet(at).v128Load(16 * u).localGet(zero);
+    if (float32) f.f32x4Mul();
+    else f.f64x2Mul();
+    add();
+    f.localSet(sums[u]);
   }
-  f.localSet(end);
-  f.i32Const(0).i32x4Splat().localSet(seen);
-  const i = f.local("i32");
-  byteLoop(f, i, end, 16, () => {
-    f.localGet(seen);
-    load(f, x, i);
-    f.localGet(exponent).v128And().localGet(exponent);
-    if (float32) f.i32x4Eq();
-    else f.i64x2Eq();
-    f.v128Or().localSet(seen);
-  });
-  f.localGet(seen).v128AnyTrue();
+  f.localGet(at).i32Const(64).i32Add().localSet(at);
+  f.br(0).end().end();
+  if (float32) f.f32Const(Infinity).f32x4Splat().localSet(exponent); // bits 0x7f800000
+  else f.f64Const(Infinity).f64x2Splat().localSet(exponent); // bits 0x7ff0000000000000
+  f.localGet(sums[0]).localGet(sums[1]);
+  add();
+  f.localGet(sums[2]).localGet(sums[3]);
+  add();
+  add();
+  f.localGet(exponent).v128And().localGet(exponent);
+  if (float32) f.i32x4Eq();
+  else f.i64x2Eq();
+  f.v128AnyTrue();
 }
 
 /** An emitter of a function of one vector: reads local `x`, leaves the result on the stack. */
