@@ -35,6 +35,23 @@ import { encodeModule, FunctionBuilder } from "./_wasm_encoder.ts";
 /** Largest memory, in 64 KiB pages, the kernels may address (1 GiB). */
 export const MAX_PAGES = 16384;
 
+/** The parameters of Adam's kernels (float64 and float32 parameters alike). */
+const ADAM_PARAMS = [
+  "theta",
+  "grad",
+  "m",
+  "v",
+  "n",
+  "beta1",
+  "beta2",
+  "c1",
+  "c2",
+  "lr",
+  "lambda",
+  "eps",
+  "mode",
+] as const;
+
 /** The exported functions, in order, with their parameters (i32 unless named in F64_PARAMS). */
 export const SIMD_EXPORTS = {
   /** add(x, y, out, n): out = x + y. */
@@ -96,38 +113,10 @@ export const SIMD_EXPORTS = {
   ],
   /** adam32(theta, grad, m, v, n, …): `adam` with theta and grad float32 arrays (widened
    * on load, θ rounded once on store), m and v float64. */
-  adam32: [
-    "theta",
-    "grad",
-    "m",
-    "v",
-    "n",
-    "beta1",
-    "beta2",
-    "c1",
-    "c2",
-    "lr",
-    "lambda",
-    "eps",
-    "mode",
-  ],
+  adam32: ADAM_PARAMS,
   /** adam(theta, grad, m, v, n, beta1, beta2, c1, c2, lr, lambda, eps, mode): in place;
    * mode 0 without weight decay, 1 decoupled (AdamW), 2 coupled (Adam's L2 term). */
-  adam: [
-    "theta",
-    "grad",
-    "m",
-    "v",
-    "n",
-    "beta1",
-    "beta2",
-    "c1",
-    "c2",
-    "lr",
-    "lambda",
-    "eps",
-    "mode",
-  ],
+  adam: ADAM_PARAMS,
 } as const;
 
 const F64_PARAMS = new Set(["eps", "beta1", "beta2", "c1", "c2", "lr", "lambda"]);
