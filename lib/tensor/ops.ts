@@ -2639,7 +2639,7 @@ export const tensorOps: TensorOpRegistry = {
       const headCount = outer * heads * time * d;
       // In qkv's element type: float32 runs attention's float32 products, as PyTorch does.
       const dtype = dtypeOf(qkv.data);
-      if (d > 0 && simdAttentionRouted(time, d)) {
+      if (d > 0 && simdAttentionRouted(time, d, dtype)) {
         // Small heads: every head's attention in one call of the batched SIMD kernel, which
         // reads the heads from qkv and writes them into the result in place.
         const result = allocate(dtype, outer * time * width);

@@ -18,19 +18,27 @@ import { assertWithin, maxAbs } from "./_within.ts";
 
 type DType = "float64" | "float32";
 
-const problem = fc.record({
-  outer: fc.integer({ min: 1, max: 3 }),
-  heads: fc.integer({ min: 1, max: 3 }),
-  tq: fc.integer({ min: 1, max: 20 }),
-  extraKeys: fc.integer({ min: 0, max: 5 }),
-  d: fc.integer({ min: 1, max: 19 }),
-  // Columns before the heads in a row, as k and v sit after q in a fused projection.
-  column: fc.integer({ min: 0, max: 3 }),
-  causal: fc.boolean(),
-  scale: fc.constantFrom(undefined, 0.7),
-  dtype: fc.constantFrom<DType>("float64", "float32"),
-  seed: fc.integer({ min: 0, max: 1e9 }),
-});
+/** Problems with at most `outer` leading positions, queries in `tq` and head sizes in `d`. */
+const problemOf = (
+  { outer, tq, d }: { outer: number; tq: [number, number]; d: [number, number] },
+) =>
+  fc.record({
+    outer: fc.integer({ min: 1, max: outer }),
+    heads: fc.integer({ min: 1, max: 3 }),
+    tq: fc.integer({ min: tq[0], max: tq[1] }),
+    extraKeys: fc.integer({ min: 0, max: 5 }),
+    d: fc.integer({ min: d[0], max: d[1] }),
+    // Columns before the heads in a row, as k and v sit after q in a fused projection.
+    column: fc.integer({ min: 0, max: 3 }),
+    causal: fc.boolean(),
+    scale: fc.constantFrom(undefined, 0.7),
+    dtype: fc.constantFrom<DType>("float64", "float32"),
+    seed: fc.integer({ min: 0, max: 1e9 }),
+  });
+/** Every remainder of T and d by the vector widths, on small problems. */
+const problem = problemOf({ outer: 3, tq: [1, 20], d: [1, 19] });
+/** The sizes float32 is routed up to (SIMD_ATTENTION_UP_TO): T to 64 keys, d to 64. */
+const largeProblem = problemOf({ outer: 1, tq: [30, 59], d: [20, 64] });
 
 function draws(length: number, seed: number, dtype: DType): FloatArray {
   let s = seed >>> 0;
@@ -60,93 +68,111 @@ function split(from: AttentionHeads, outer: number, rows: number, d: number): Fl
 }
 
 Deno.test("the batched SIMD attention kernels agree with the reference kernels", () => {
-  fc.assert(
-    fc.property(problem, (p) => {
-      const { outer, heads, tq, d, column, causal, dtype, seed } = p;
-      const tk = tq + p.extraKeys;
-      const batch = outer * heads, width = heads * d;
-      const scale = p.scale ?? 1 / Math.sqrt(d);
-      const sizes = { batch, tq, tk, d, scale, causal };
-      // Queries and gradients in rows of [column pad | heads], keys and values side by side.
-      const qRows = draws(outer * tq * (column + width), seed, dtype);
-      const kvRows = draws(outer * tk * (column + 2 * width), seed + 1, dtype);
-      const gRows = draws(outer * tq * width, seed + 2, dtype);
-      const q = { data: qRows, heads, rowWidth: column + width, column };
-      const k = { data: kvRows, heads, rowWidth: column + 2 * width, column };
-      const v = { data: kvRows, heads, rowWidth: column + 2 * width, column: column + width };
-      const g = { data: gRows, heads, rowWidth: width, column: 0 };
-      const like = (n: number) => dtype === "float32" ? new Float32Array(n) : new Float64Array(n);
-      const out = { data: like(outer * tq * width), heads, rowWidth: width, column: 0 };
-      const probs = simdAttention.forward(q, k, v, out, sizes);
-      assert.equal(probs instanceof Float32Array, dtype === "float32");
-
-      const [rq, rk, rv, rg] = [split(q, outer, tq, d), split(k, outer, tk, d)].concat([
-        split(v, outer, tk, d),
-        split(g, outer, tq, d),
-      ]);
-      const want = attentionForward(rq, rk, rv, sizes);
-      // Bounds: each path is within a worst-case error bound of the exact result, both
-      // computing in the storage's precision (the float32 kernels in float32 lanes), so they
-      // are within the sum: u = 2·EPSILON[dtype]. Per path, as in attention_kernel_test.ts:
-      // |S| ≤ a, |G·Vᵀ| ≤ gv; a score error δ moves P by ≤ 2δ in sum; each result is a chain
-      // of folds of at most tk + d terms, each rounded with EPSILON, and ≤ 4 roundings more:
-      // the scale's product, P's division by its sum (the sum in float64, rounded once),
-      // and the float32 kernels' exp, within 3·2⁻²⁴ = 1.5·EPSILON (see emitExp32).
-      const u = 2 * EPSILON[dtype], n = tk + d + 4;
-      const [mq, mk, mv, mg] = [rq, rk, rv, rg].map(maxAbs);
-      const a = scale * d * mq * mk, gv = d * mg * mv, spread = 1 + 2 * a;
-      assertWithin("out", split(out, outer, tq, d), want.out, n * u * mv * spread);
-      const gx = { data: like(outer * tk * (column + 2 * width)), heads, column };
-      const dq = { data: like(outer * tq * (column + width)), heads, rowWidth: column + width };
-      const dqHeads = { ...dq, column };
-      const dkHeads = { ...gx, rowWidth: column + 2 * width };
-      const dvHeads = { ...dkHeads, column: column + width };
-      simdAttention.backward(g, q, k, v, sizes, dqHeads, dkHeads, dvHeads, probs);
-      const [wq, wk, wv] = attentionBackward(rg, rq, rk, rv, want.probs, sizes, [
-        true,
-        true,
-        true,
-      ]);
-      assertWithin("∂v", split(dvHeads, outer, tk, d), wv!, n * u * tq * mg * spread);
-      assertWithin(
-        "∂q",
-        split(dqHeads, outer, tq, d),
-        wq!,
-        n * u * scale * tk * 2 * gv * mk * spread,
-      );
-      assertWithin(
-        "∂k",
-        split(dkHeads, outer, tk, d),
-        wk!,
-        n * u * scale * tq * 2 * gv * mq * spread,
-      );
-      // The kernel writes only the heads: the columns before them stay as they were (0).
-      for (let r = 0; r < outer * tk; r++) {
-        for (let c = 0; c < column; c++) assert.equal(gx.data[r * (column + 2 * width) + c], 0);
-      }
-      if (probs !== null) {
-        // Without forward's probabilities, backward has them computed again: the same bits.
-        const dqAgain = { ...dqHeads, data: like(dqHeads.data.length) };
-        const gxAgain = like(gx.data.length);
-        const [dkAgain, dvAgain] = [dkHeads, dvHeads].map((h) => ({ ...h, data: gxAgain }));
-        simdAttention.backward(g, q, k, v, sizes, dqAgain, dkAgain, dvAgain);
-        assert.deepEqual(dqAgain.data, dqHeads.data);
-        assert.deepEqual(gxAgain, gx.data);
-      }
-    }),
-    { numRuns: 80 },
-  );
+  fc.assert(fc.property(problem, agreesWithReference), { numRuns: 80 });
 });
 
+Deno.test("the batched SIMD attention kernels agree with the reference kernels on large heads", () => {
+  fc.assert(fc.property(largeProblem, agreesWithReference), { numRuns: 20 });
+});
+
+/** Runs one problem on the kernels and on the reference kernels and compares them. */
+function agreesWithReference(p: {
+  outer: number;
+  heads: number;
+  tq: number;
+  extraKeys: number;
+  d: number;
+  column: number;
+  causal: boolean;
+  scale: number | undefined;
+  dtype: DType;
+  seed: number;
+}): void {
+  const { outer, heads, tq, d, column, causal, dtype, seed } = p;
+  const tk = tq + p.extraKeys;
+  const batch = outer * heads, width = heads * d;
+  const scale = p.scale ?? 1 / Math.sqrt(d);
+  const sizes = { batch, tq, tk, d, scale, causal };
+  // Queries and gradients in rows of [column pad | heads], keys and values side by side.
+  const qRows = draws(outer * tq * (column + width), seed, dtype);
+  const kvRows = draws(outer * tk * (column + 2 * width), seed + 1, dtype);
+  const gRows = draws(outer * tq * width, seed + 2, dtype);
+  const q = { data: qRows, heads, rowWidth: column + width, column };
+  const k = { data: kvRows, heads, rowWidth: column + 2 * width, column };
+  const v = { data: kvRows, heads, rowWidth: column + 2 * width, column: column + width };
+  const g = { data: gRows, heads, rowWidth: width, column: 0 };
+  const like = (n: number) => dtype === "float32" ? new Float32Array(n) : new Float64Array(n);
+  const out = { data: like(outer * tq * width), heads, rowWidth: width, column: 0 };
+  const probs = simdAttention.forward(q, k, v, out, sizes);
+  assert.equal(probs instanceof Float32Array, dtype === "float32");
+
+  const [rq, rk, rv, rg] = [split(q, outer, tq, d), split(k, outer, tk, d)].concat([
+    split(v, outer, tk, d),
+    split(g, outer, tq, d),
+  ]);
+  const want = attentionForward(rq, rk, rv, sizes);
+  // Bounds: each path is within a worst-case error bound of the exact result, both
+  // computing in the storage's precision (the float32 kernels in float32 lanes), so they
+  // are within the sum: u = 2·EPSILON[dtype]. Per path, as in attention_kernel_test.ts:
+  // |S| ≤ a, |G·Vᵀ| ≤ gv; a score error δ moves P by ≤ 2δ in sum; each result is a chain
+  // of folds of at most tk + d terms, each rounded with EPSILON, and ≤ 4 roundings more:
+  // the scale's product, P's division by its sum (the sum in float64, rounded once),
+  // and the float32 kernels' exp, within 3·2⁻²⁴ = 1.5·EPSILON (see emitExp32).
+  const u = 2 * EPSILON[dtype], n = tk + d + 4;
+  const [mq, mk, mv, mg] = [rq, rk, rv, rg].map(maxAbs);
+  const a = scale * d * mq * mk, gv = d * mg * mv, spread = 1 + 2 * a;
+  assertWithin("out", split(out, outer, tq, d), want.out, n * u * mv * spread);
+  const gx = { data: like(outer * tk * (column + 2 * width)), heads, column };
+  const dq = { data: like(outer * tq * (column + width)), heads, rowWidth: column + width };
+  const dqHeads = { ...dq, column };
+  const dkHeads = { ...gx, rowWidth: column + 2 * width };
+  const dvHeads = { ...dkHeads, column: column + width };
+  simdAttention.backward(g, q, k, v, sizes, dqHeads, dkHeads, dvHeads, probs);
+  const [wq, wk, wv] = attentionBackward(rg, rq, rk, rv, want.probs, sizes, [
+    true,
+    true,
+    true,
+  ]);
+  assertWithin("∂v", split(dvHeads, outer, tk, d), wv!, n * u * tq * mg * spread);
+  assertWithin(
+    "∂q",
+    split(dqHeads, outer, tq, d),
+    wq!,
+    n * u * scale * tk * 2 * gv * mk * spread,
+  );
+  assertWithin(
+    "∂k",
+    split(dkHeads, outer, tk, d),
+    wk!,
+    n * u * scale * tq * 2 * gv * mq * spread,
+  );
+  // The kernel writes only the heads: the columns before them stay as they were (0).
+  for (let r = 0; r < outer * tk; r++) {
+    for (let c = 0; c < column; c++) assert.equal(gx.data[r * (column + 2 * width) + c], 0);
+  }
+  if (probs !== null) {
+    // Without forward's probabilities, backward has them computed again: the same bits.
+    const dqAgain = { ...dqHeads, data: like(dqHeads.data.length) };
+    const gxAgain = like(gx.data.length);
+    const [dkAgain, dvAgain] = [dkHeads, dvHeads].map((h) => ({ ...h, data: gxAgain }));
+    simdAttention.backward(g, q, k, v, sizes, dqAgain, dkAgain, dvAgain);
+    assert.deepEqual(dqAgain.data, dqHeads.data);
+    assert.deepEqual(gxAgain, gx.data);
+  }
+}
+
 Deno.test("setSimdAttention turns the kernel's routing off and on, and refuses a non-boolean", () => {
-  assert.ok(simdAttentionRouted(16, 16));
+  assert.ok(simdAttentionRouted(16, 16, "float64"));
+  assert.ok(simdAttentionRouted(64, 32, "float32"));
+  assert.ok(!simdAttentionRouted(64, 32, "float64"));
   setSimdAttention(false);
   try {
-    assert.ok(!simdAttentionRouted(16, 16));
+    assert.ok(!simdAttentionRouted(16, 16, "float64"));
+    assert.ok(!simdAttentionRouted(16, 16, "float32"));
   } finally {
     setSimdAttention(true);
   }
-  assert.ok(!simdAttentionRouted(100_000, 16));
+  assert.ok(!simdAttentionRouted(100_000, 16, "float32"));
   assert.throws(
     () => setSimdAttention("no" as unknown as boolean),
     /TypeError: setSimdAttention.*no/,

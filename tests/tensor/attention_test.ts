@@ -109,7 +109,7 @@ Deno.test("selfAttention equals slicing, splitting heads, attention and merging,
   for (const kernel of [true, false]) {
     setSimdAttention(kernel);
     try {
-      assert.equal(simdAttentionRouted(3, 3), kernel);
+      assert.equal(simdAttentionRouted(3, 3, "float64"), kernel);
       assert.ok(
         gradcheckTensor((x) => selfAttention(x, { heads: 2 }).mul(weights).sum(), [small]).passed,
         `kernel ${kernel}`,

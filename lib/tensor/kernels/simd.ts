@@ -900,24 +900,33 @@ export interface AttentionHeads {
 }
 
 /**
- * The largest sizes for which selfAttention runs the batched SIMD kernel: keys (T) and head
- * size d. Set from `bench/attention_step.ts --grid` (selfAttention's forward and backward
+ * The largest sizes for which selfAttention runs the batched SIMD kernel, by element type:
+ * keys (T) and head size d. Set from `bench/attention_step.ts --grid` (selfAttention's forward and backward
  * alone on [8, T, 3·4·d], float32, kernel time / reference time, median of 20 alternating
  * pairs, 2 shared cores): d = 16: 0.85 · 0.88 · 0.94 at T = 16 · 32 · 64; d = 32: 0.96 ·
  * 1.06 · 1.16; d = 64: 1.13 · 1.21 · 1.38 (the reference's products grow efficient with d,
  * while the kernel's copies of the heads and its float64 arithmetic grow with it). With the
  * float32 kernels (float32 lanes, the heads read in place), d = 16: 0.74 · 0.81 · 0.84; routed
  * beyond these sizes too, float32 measured d = 32: 0.83 · 0.94 · 1.01 and d = 64: 0.96 · 1.00
- * · 0.81 (10 pairs, 2 loaded cores): too close to call, so the sizes stay.
+ * · 0.81 (10 pairs, 2 loaded cores): too close to call then. After the float32 kernels came
+ * to keep the probabilities for backward and to fold in two interleaved chains, the same grid
+ * on the quiet machine (20 pairs, routing widened for the run): d = 16: 0.47 · 0.46 · 0.48; d
+ * = 32: 0.55 · 0.59 · 0.59; d = 64: 0.58 · 0.64 · 0.68 at T = 16 · 32 · 64: float32 is routed
+ * up to d = 64 (the Shakespeare GPT's heads are 32 wide, its T 64).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { SIMD_ATTENTION_UP_TO } from "./simd.ts";
- * assert.ok(SIMD_ATTENTION_UP_TO.keys >= 16);
+ * assert.ok(SIMD_ATTENTION_UP_TO.float32.d >= SIMD_ATTENTION_UP_TO.float64.d);
  * ```
  */
-export const SIMD_ATTENTION_UP_TO: Readonly<{ keys: number; d: number }> = { keys: 64, d: 16 };
+export const SIMD_ATTENTION_UP_TO: Readonly<
+  Record<DType, Readonly<{ keys: number; d: number }>>
+> = {
+  float64: { keys: 64, d: 16 },
+  float32: { keys: 64, d: 64 },
+};
 
 let attentionKernel = true;
 
@@ -931,7 +940,7 @@ let attentionKernel = true;
  * import assert from "node:assert/strict";
  * import { setSimdAttention, simdAttentionRouted } from "./simd.ts";
  * setSimdAttention(false);
- * assert.ok(!simdAttentionRouted(16, 16));
+ * assert.ok(!simdAttentionRouted(16, 16, "float64"));
  * setSimdAttention(true);
  * ```
  */
@@ -943,20 +952,21 @@ export function setSimdAttention(enabled: boolean): void {
 }
 
 /**
- * Whether attention over `keys` keys of head size `d` runs the batched SIMD kernel.
+ * Whether attention over `keys` keys of head size `d` in `dtype` runs the batched SIMD kernel.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { setSimdMode, simdAttentionRouted } from "./simd.ts";
  * setSimdMode("always");
- * assert.ok(simdAttentionRouted(1000, 1000));
+ * assert.ok(simdAttentionRouted(1000, 1000, "float64"));
  * setSimdMode("measured");
  * ```
  */
-export function simdAttentionRouted(keys: number, d: number): boolean {
+export function simdAttentionRouted(keys: number, d: number, dtype: DType): boolean {
   if (mode !== "measured") return mode === "always";
-  return attentionKernel && keys <= SIMD_ATTENTION_UP_TO.keys && d <= SIMD_ATTENTION_UP_TO.d;
+  const upTo = SIMD_ATTENTION_UP_TO[dtype];
+  return attentionKernel && keys <= upTo.keys && d <= upTo.d;
 }
 
 /** Rounds up to even: rows padded to whole vectors. */
