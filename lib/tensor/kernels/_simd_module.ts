@@ -35,6 +35,20 @@ import { encodeModule, FunctionBuilder } from "./_wasm_encoder.ts";
 /** Largest memory, in 64 KiB pages, the kernels may address (1 GiB). */
 export const MAX_PAGES = 16384;
 
+/** The parameters of layer norm's backward kernels (float64 and float32 alike). */
+const LAYER_NORM_BACKWARD_PARAMS = [
+  "grad",
+  "w",
+  "x",
+  "mean",
+  "inverseStd",
+  "gx",
+  "gw",
+  "gb",
+  "rows",
+  "width",
+] as const;
+
 /** The parameters of Adam's kernels (float64 and float32 parameters alike). */
 const ADAM_PARAMS = [
   "theta",
@@ -86,31 +100,9 @@ export const SIMD_EXPORTS = {
   layerNormForward32: ["x", "w", "b", "out", "mean", "inverseStd", "rows", "width", "eps"],
   /** layerNormBackward(grad, w, x, mean, inverseStd, gx, gw, gb, rows, width): gx, gw, gb
    * at address 0 are not wanted. gw and gb are added to. */
-  layerNormBackward: [
-    "grad",
-    "w",
-    "x",
-    "mean",
-    "inverseStd",
-    "gx",
-    "gw",
-    "gb",
-    "rows",
-    "width",
-  ],
+  layerNormBackward: LAYER_NORM_BACKWARD_PARAMS,
   /** layerNormBackward32(…): `layerNormBackward` with grad, x and gx float32 arrays. */
-  layerNormBackward32: [
-    "grad",
-    "w",
-    "x",
-    "mean",
-    "inverseStd",
-    "gx",
-    "gw",
-    "gb",
-    "rows",
-    "width",
-  ],
+  layerNormBackward32: LAYER_NORM_BACKWARD_PARAMS,
   /** adam32(theta, grad, m, v, n, …): `adam` with theta and grad float32 arrays (widened
    * on load, θ rounded once on store), m and v float64. */
   adam32: ADAM_PARAMS,
