@@ -22,7 +22,7 @@
  *   reference's order, element by element, and every sum over a row in the reference's order
  *   (`ops.ts`'s four interleaved partial sums of layer norm): their results equal the
  *   TypeScript loops' bit for bit. (`add32`, `sub32`, `mul32` round once in float32 where
- *   the reference rounds to float64 and then to float32: the same result, see `binary32`.)
+ *   the reference rounds to float64 and then to float32: the same result, see `binary`.)
  * - `exp`, `tanh`, `gelu` and `softmax` use {@link emitExp} in place of `Math.exp`: a few
  *   units in the last place apart (the property tests state the bounds); `gelu32` is within
  *   {@link GELU32_ULPS} float32 ulps, by the bound derived at {@link gelu32}.
@@ -126,14 +126,14 @@ export interface SimdModuleOptions {
 export function simdModuleBytes(options: SimdModuleOptions): Uint8Array<ArrayBuffer> {
   const fused = options.fused;
   const builders: Record<Name, (f: FunctionBuilder) => void> = {
-    add: (f) => binary(f, (g) => g.f64x2Add()),
-    sub: (f) => binary(f, (g) => g.f64x2Sub()),
-    mul: (f) => binary(f, (g) => g.f64x2Mul()),
+    add: (f) => binary(f, (g) => g.f64x2Add(), 8),
+    sub: (f) => binary(f, (g) => g.f64x2Sub(), 8),
+    mul: (f) => binary(f, (g) => g.f64x2Mul(), 8),
     nonFinite32: (f) => nonFinite(f, true),
     nonFinite64: (f) => nonFinite(f, false),
-    add32: (f) => binary32(f, (g) => g.f32x4Add()),
-    sub32: (f) => binary32(f, (g) => g.f32x4Sub()),
-    mul32: (f) => binary32(f, (g) => g.f32x4Mul()),
+    add32: (f) => binary(f, (g) => g.f32x4Add(), 4),
+    sub32: (f) => binary(f, (g) => g.f32x4Sub(), 4),
+    mul32: (f) => binary(f, (g) => g.f32x4Mul(), 4),
     exp: (f) => unary(f, emitExp, fused),
     tanh: (f) => unary(f, emitTanh, fused),
     gelu: (f) => unary(f, emitGelu, fused),
@@ -177,10 +177,15 @@ export function byteLoop(
   f.br(0).end().end();
 }
 
-/** A new local holding the bytes of ⌈n/2⌉ vectors of `n` float64s (n a local). */
-function vectorBytes(f: FunctionBuilder, n: number): number {
+/**
+ * A new local holding the bytes of the whole vectors that `n` elements of `bytes` bytes take
+ * (n a local): ⌈n/2⌉ vectors of float64s, ⌈n/4⌉ of float32s.
+ */
+function vectorBytes(f: FunctionBuilder, n: number, bytes: 4 | 8 = 8): number {
+  const lanes = 16 / bytes;
   const end = f.local("i32");
-  f.localGet(n).i32Const(1).i32Add().i32Const(-2).i32And().i32Const(8).i32Mul().localSet(end);
+  f.localGet(n).i32Const(lanes - 1).i32Add().i32Const(-lanes).i32And().i32Const(bytes).i32Mul()
+    .localSet(end);
   return end;
 }
 
@@ -215,30 +220,16 @@ function loadScalar(f: FunctionBuilder, base: number, i: number) {
   f.localGet(base).localGet(i).i32Add().f64Load();
 }
 
-function binary(f: FunctionBuilder, operation: (f: FunctionBuilder) => void) {
-  const [x, y, out, n] = [0, 1, 2, 3];
-  const end = vectorBytes(f, n);
-  const i = f.local("i32");
-  byteLoop(f, i, end, 16, () => {
-    store(f, out, i, () => {
-      load(f, x, i);
-      load(f, y, i);
-      operation(f);
-    });
-  });
-}
-
 /**
- * x op y on float32 arrays, four lanes a vector (⌈n/4⌉ vectors), in float32 arithmetic. For
- * +, − and × of two float32 values this equals the reference's float64 result rounded to
- * float32: float64 has more than 2·24 + 2 significant bits, so rounding the float64 result
- * again to float32 gives the correctly rounded float32 result (Figueroa, "When is double
- * rounding innocuous?", 1995).
+ * out = x op y over ⌈n/2⌉ float64 vectors or, with `bytes` 4, ⌈n/4⌉ float32 vectors in
+ * float32 arithmetic. For +, − and × of two float32 values this equals the reference's
+ * float64 result rounded to float32: float64 has more than 2·24 + 2 significant bits, so
+ * rounding the float64 result again to float32 gives the correctly rounded float32 result
+ * (Figueroa, "When is double rounding innocuous?", 1995).
  */
-function binary32(f: FunctionBuilder, operation: (f: FunctionBuilder) => void) {
+function binary(f: FunctionBuilder, operation: (f: FunctionBuilder) => void, bytes: 4 | 8) {
   const [x, y, out, n] = [0, 1, 2, 3];
-  const end = f.local("i32");
-  f.localGet(n).i32Const(3).i32Add().i32Const(-4).i32And().i32Const(4).i32Mul().localSet(end);
+  const end = vectorBytes(f, n, bytes);
   const i = f.local("i32");
   byteLoop(f, i, end, 16, () => {
     store(f, out, i, () => {
@@ -499,8 +490,7 @@ function gelu32(f: FunctionBuilder, fused: boolean) {
   const [x, out, n] = [0, 1, 2];
   const GELU_C = Math.sqrt(2 / Math.PI);
   const GELU_K = 0.044715;
-  const end = f.local("i32");
-  f.localGet(n).i32Const(3).i32Add().i32Const(-4).i32And().i32Const(4).i32Mul().localSet(end);
+  const end = vectorBytes(f, n, 4);
   const i = f.local("i32");
   const s = new Scratch(f, fused);
   // v = u·log₂e = x·(A + B·x²).
