@@ -312,6 +312,31 @@ Deno.test("every micro-kernel shape gives the left fold bit for bit", () => {
   );
 });
 
+// A product A·B (A m×k row-major, B k×n, stored transposed with `tB`) into a new array.
+function productRun(
+  a: FloatArray,
+  b: FloatArray,
+  m: number,
+  k: number,
+  n: number,
+  tB = false,
+): () => FloatArray {
+  return () => {
+    const out = a instanceof Float32Array ? new Float32Array(m * n) : new Float64Array(m * n);
+    gemm(
+      { data: a, offset: 0, transposed: false },
+      { data: b, offset: 0, transposed: tB },
+      out,
+      0,
+      m,
+      k,
+      n,
+      false,
+    );
+    return out;
+  };
+}
+
 // Runs `run` with the pool until the worker, once started, has taken part (or 5 s have
 // passed), checking every result against `expected`; fails if the worker never took part.
 function runOnPool(run: () => FloatArray, expected: FloatArray): void {
@@ -331,20 +356,7 @@ Deno.test("gemm on worker threads gives the same bits as on one thread", () => {
   const b = randn([k * n], { seed: 2 }).data;
   // B stored transposed, then row-major: packed from either storage.
   for (const tB of [true, false]) {
-    const run = () => {
-      const out = new Float64Array(m * n);
-      gemm(
-        { data: a, offset: 0, transposed: false },
-        { data: b, offset: 0, transposed: tB },
-        out,
-        0,
-        m,
-        k,
-        n,
-        false,
-      );
-      return out;
-    };
+    const run = productRun(a, b, m, k, n, tB);
     try {
       setGemmThreads({ workers: 0 });
       const single = run();
@@ -361,20 +373,7 @@ Deno.test("the pool, stopped, starts again on the next parallel product", () => 
   const m = 40, k = 30, n = 20;
   const a = Float32Array.from(randn([m * k], { seed: 21 }).data);
   const b = Float32Array.from(randn([k * n], { seed: 22 }).data);
-  const run = () => {
-    const out = new Float32Array(m * n);
-    gemm(
-      { data: a, offset: 0, transposed: false },
-      { data: b, offset: 0, transposed: false },
-      out,
-      0,
-      m,
-      k,
-      n,
-      false,
-    );
-    return out;
-  };
+  const run = productRun(a, b, m, k, n);
   try {
     setGemmThreads({ workers: 0 });
     const single = run();
