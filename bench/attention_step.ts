@@ -16,7 +16,7 @@ import { parseArgs } from "node:util";
 import { sequenceLoss, TensorAdamW, Transformer } from "../lib/lm/mod.ts";
 import { randn, selfAttention } from "../lib/tensor/tensor.ts";
 import { setSimdAttention } from "../lib/tensor/kernels/simd.ts";
-import { batchAt, namesData } from "../examples/names.ts";
+import { batchAt, configOf, namesData, parseNamesArgs } from "../examples/names.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -32,14 +32,8 @@ const pairs = Number(values.pairs);
 const warmup = Number(values.warmup);
 const dtype = values.dtype as "float64" | "float32";
 const data = namesData(await Deno.readTextFile(values["input-file"] as string));
-const config = {
-  vocabSize: data.tokenizer.vocabSize,
-  blockSize: data.blockSize,
-  nLayer: 4,
-  nHead: 4,
-  nEmbd: 64,
-  nEmbd2: 64,
-};
+// makemore's default sizes, as examples/names.ts runs without flags.
+const config = configOf(parseNamesArgs([]), data);
 const model = new Transformer(config, { seed: 3407, dtype });
 const optimizer = new TensorAdamW(model.namedParameters(), {
   learningRate: 5e-4,

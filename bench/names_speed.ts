@@ -11,7 +11,7 @@
 
 import { parseArgs } from "node:util";
 import { createModel, sequenceLoss, TensorAdamW, Transformer } from "../lib/lm/mod.ts";
-import { batchAt, namesData } from "../examples/names.ts";
+import { batchAt, configOf, namesData, parseNamesArgs } from "../examples/names.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -27,14 +27,8 @@ const type = values.type as string;
 const steps = Number(values.steps);
 const warmup = Number(values.warmup);
 const data = namesData(await Deno.readTextFile(values["input-file"] as string));
-const config = {
-  vocabSize: data.tokenizer.vocabSize,
-  blockSize: data.blockSize,
-  nLayer: 4,
-  nHead: 4,
-  nEmbd: 64,
-  nEmbd2: 64,
-};
+// makemore's default sizes, as examples/names.ts runs without flags.
+const config = configOf(parseNamesArgs([]), data);
 const dtype = values.dtype as "float64" | "float32";
 // The transformer trains in float32 too, as PyTorch does; the other models in float64 only.
 const model = type === "transformer"

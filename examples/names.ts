@@ -264,7 +264,8 @@ function printSamples(groups: { train: string[]; test: string[]; fresh: string[]
   console.log(line);
 }
 
-function configOf(options: NamesOptions, data: NamesData): ModelConfig {
+/** The model config of `options` (its sizes) for the corpus `data` (its vocabulary and block). */
+export function configOf(options: NamesOptions, data: NamesData): ModelConfig {
   return {
     vocabSize: data.tokenizer.vocabSize,
     blockSize: data.blockSize,
