@@ -5,7 +5,7 @@
  */
 
 import { Value } from "../scalar/value.ts";
-import { simdKernels, simdRouted } from "../tensor/kernels/simd.ts";
+import { firstNonFinite, simdKernels, simdRouted } from "../tensor/kernels/simd.ts";
 import { checkedLearningRate, checkedNonEmpty, checkedOptions } from "../util/_checks.ts";
 
 /**
@@ -548,11 +548,6 @@ function isFlatParameter(p: unknown): p is FlatParameter {
   const q = p as Record<string, unknown>;
   return typeof q.readValues === "function" && typeof q.readGrads === "function" &&
     typeof q.writeValues === "function" && typeof q.zeroGrad === "function";
-}
-
-function firstNonFinite(xs: Float64Array): number {
-  for (let i = 0; i < xs.length; i++) if (!Number.isFinite(xs[i])) return i;
-  return -1;
 }
 
 function checkedFraction(where: string, what: string, x: number): number {
