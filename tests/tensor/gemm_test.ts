@@ -251,7 +251,7 @@ function moduleProduct(
   }
   const [aRow, aCol] = tA ? [E, m * E] : [k * E, E];
   const [bRow, bCol] = tB ? [E, k * E] : [n * E, E];
-  exports.packB(offB, bRow, bCol, k, n, panels, offBp);
+  exports.packB(offB, bRow, bCol, k, n, panels, offBp, 0);
   for (let i0 = 0; i0 < rows; i0 += chunkRows) {
     const from = start !== null ? 1 : bias !== null ? 2 : 0;
     const params = [offA, aRow, aCol, offBp, offC, ldc * E, m, k, panels, from, offBias];

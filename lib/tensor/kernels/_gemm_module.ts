@@ -34,7 +34,7 @@ import { encodeModule, FunctionBuilder } from "./_wasm_encoder.ts";
  * Depth (rows of B, columns of A) of one packed block. A panel of B is then KC·NR elements,
  * 16 KiB in either element type, and stays in L1 beside the rows of A that meet it. 512
  * rather than 256: on 512 × 512 products with two threads, 2–3% faster (one k-block, so C is
- * written once and B's packing is shared out in one round), the same on one thread.
+ * written once), the same on one thread.
  */
 export const KC = 512;
 /** Steps of p per iteration of the micro-kernel's loop (a power of two). */
@@ -49,8 +49,9 @@ export const GEMM_EXPORTS = {
   /** microRows(ap, bp, c, ldcBytes, kc, start, bias, aRow): micro with A's rows read in place
    * (row-major, rows aRow bytes apart) instead of packed. */
   microRows: ["ap", "bp", "c", "ldcBytes", "kc", "start", "bias", "aRow"],
-  /** packB(offB, rowStride, colStride, k, n, panels, offBp): strides in bytes. */
-  packB: ["offB", "rowStride", "colStride", "k", "n", "panels", "offBp"],
+  /** packB(offB, rowStride, colStride, k, n, panels, offBp, panelBytes): strides in bytes;
+   * panelBytes 0 for panels one after another. */
+  packB: ["offB", "rowStride", "colStride", "k", "n", "panels", "offBp", "panelBytes"],
   /** packA(offA, rowStride, colStride, m, p0, kc, i0, i1, offAp): one k-block of a chunk. */
   packA: ["offA", "rowStride", "colStride", "m", "p0", "kc", "i0", "i1", "offAp"],
   /** chunk(offA, rowStride, colStride, offBp, offC, ldc, m, k, panels, start, offBias, i0, i1,
@@ -289,11 +290,16 @@ function storeElement(f: FunctionBuilder, kind: ElementKind, offset = 0) {
  * packB: every k-block of B, panel after panel, each panel row after row (NR elements a
  * row). A panel that lies wholly inside B is copied without bounds tests, as 16-byte vectors
  * when B's rows are contiguous (B not transposed); the last panel, past n, is zero-padded.
+ * Panels start `panelBytes` apart, or, if it is 0, right after one another. A nonzero
+ * `panelBytes` (with k ≤ KC) packs some rows of a k-block into their places in its panels:
+ * how the rows of one block are shared out as pack tasks.
  */
 function packB(kind: ElementKind): FunctionBuilder {
-  const f = new FunctionBuilder(["i32", "i32", "i32", "i32", "i32", "i32", "i32"], []);
-  const [offB, rs, cs, k, n, panels, w] = [0, 1, 2, 3, 4, 5, 6];
-  const [p0, kEnd, jp, p, col, j, rowAddr] = [0, 0, 0, 0, 0, 0, 0].map(() => f.local("i32"));
+  const f = new FunctionBuilder(new Array(8).fill("i32"), []);
+  const [offB, rs, cs, k, n, panels, w, panelBytes] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const [p0, kEnd, jp, p, col, j, rowAddr, stride, blockStart] = new Array(9).fill(0).map(() =>
+    f.local("i32")
+  );
   const value = f.local(kind.bytes === 8 ? "f64" : "f32");
   const E = kind.bytes;
   const vectors = (kind.nr * E) / 16;
@@ -301,7 +307,12 @@ function packB(kind: ElementKind): FunctionBuilder {
     // kEnd = min(p0 + KC, k)
     f.localGet(p0).i32Const(KC).i32Add().localTee(kEnd).localGet(k).localGet(kEnd)
       .localGet(k).i32LtS().select().localSet(kEnd);
+    // stride = panelBytes || (kEnd − p0)·NR·E
+    f.localGet(panelBytes).localGet(kEnd).localGet(p0).i32Sub().i32Const(kind.nr * E).i32Mul()
+      .localGet(panelBytes).select().localSet(stride);
+    f.localGet(w).localSet(blockStart);
     forLoop(f, jp, constant(0), get(panels), constant(1), () => {
+      f.localGet(blockStart).localGet(jp).localGet(stride).i32Mul().i32Add().localSet(w);
       f.localGet(jp).i32Const(kind.nr).i32Mul().localSet(j);
       // rowAddr = offB + p0·rs + j·cs: B[p0, j], the panel's first element.
       f.localGet(offB).localGet(p0).localGet(rs).i32Mul().i32Add().localGet(j).localGet(cs)
@@ -351,6 +362,7 @@ function packB(kind: ElementKind): FunctionBuilder {
       });
       f.end();
     });
+    f.localGet(blockStart).localGet(panels).localGet(stride).i32Mul().i32Add().localSet(w);
   });
   return f;
 }

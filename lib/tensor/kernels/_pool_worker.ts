@@ -2,23 +2,25 @@
  * The code a kernel worker thread runs, and the layout of the control words it shares with
  * the calling thread (the first {@link CONTROL_BYTES} bytes of the kernels' shared memory).
  *
- * A product is a list of tasks: first the pack tasks, each packing one part of B (a k-block's
- * range of panels) with `packB`, then the chunks of rows of C, each run by the `chunk`
- * kernel. The calling thread publishes a job (its parameters, then a fresh claim word, then
- * a new generation number, and wakes the workers). When B is packed and large enough to
- * share its packing out, it copies B and the first chunk's rows of A in first, and the
- * workers pack while it copies the rest of A, chunk by chunk in the chunks' order, ROWS_IN
- * counting the rows in so far; else it copies A and B and packs B before publishing. Every participant, the calling
- * thread included, claims tasks one at a time by compare-and-swap on the claim word.
- * A chunk needs all of B and its own rows of A: its thread first waits on the READY counter
- * (bumped per pack task), then on ROWS_IN. After a chunk, its flag is set; between its own
+ * A product is a list of tasks: first the pack tasks, each packing one part of B (a range of
+ * rows of a k-block, into every panel of the block) with `packB`, then the chunks of rows of
+ * C, each run by the `chunk` kernel. The calling thread publishes a job (its parameters, then
+ * a fresh claim word, then a new generation number, and wakes the workers). When B is large
+ * enough to share its packing out, it copies the first chunk's rows of A and the first pack
+ * task's rows of B in first; the workers pack while it copies the rest of B, piece by piece
+ * in the pack tasks' order (B_ROWS_IN counting the rows in so far: a pack task first waits on
+ * it), then the rest of A, chunk by chunk in the chunks' order (ROWS_IN likewise). Else it
+ * copies A and B and packs B before publishing. Every participant, the calling thread
+ * included, claims tasks one at a time by compare-and-swap on the claim word. A chunk needs
+ * all of B and its own rows of A: its thread first waits on the READY counter (bumped per
+ * pack task), then on ROWS_IN. After a chunk, its flag is set; between its own
  * tasks and after them, the calling thread copies out the rows of every flagged chunk, so
  * that copy overlaps the workers' compute; when none is flagged, it sleeps on the done
  * counter (bumped and notified per chunk). A worker that is late or descheduled (the
  * machine is shared) simply claims fewer tasks: no thread ever waits for a task nobody has
  * claimed, since tasks are claimed in order and every pack task comes before every chunk,
- * nor for rows the calling thread has not yet copied, since it copies all of them before it
- * claims a task.
+ * nor for rows (of A or B) the calling thread has not yet copied, since it copies all of them
+ * before it claims a task.
  *
  * The claim word is `tag << 20 | next task`, the tag being the job's generation modulo
  * 2048; between jobs its task field is {@link CLOSED}. A claim is valid only while the
@@ -58,6 +60,10 @@ export const Control = {
   PACK_TABLE: 23,
   /** Pack tasks done: chunks start once it reaches PACK_TASKS. */
   READY: 24,
+  /** Rows of B copied in so far: a pack task starts once it reaches the rows the task
+   * needs (the calling thread copies B piece by piece after publishing the job, so the
+   * packing of the first rows overlaps the copying of the next). */
+  B_ROWS_IN: 25,
   /** Rows of A (and of C's start) copied in so far: a chunk of rows [i0, i1) starts once it
    * reaches i1. The calling thread copies them chunk by chunk, in order, after publishing the
    * job, so the first chunks start before the last rows are in. */
@@ -80,7 +86,11 @@ export const PARAM_COUNT = 11;
 export const MAX_WORKERS = 15;
 
 /** Arguments of one `packB` call. */
-export const PACK_ARGS = 7;
+export const PACK_ARGS = 8;
+
+/** Int32 words of one pack task in the table: `packB`'s arguments, then how many rows of B
+ * must be copied in before it runs. */
+export const PACK_TASK_WORDS = PACK_ARGS + 1;
 
 /** The task field of the claim word between jobs. */
 export const CLOSED = 0xfffff;
@@ -116,12 +126,13 @@ export interface PoolWorkerInit {
   readonly slot: number;
   /** How long to wait for work before ending. */
   readonly idleMs: number;
-  /** The control-word indices ({@link Control}), {@link CLOSED}, {@link PARAM_COUNT} and
-   * {@link PACK_ARGS}. */
+  /** The control-word indices ({@link Control}), {@link CLOSED}, {@link PARAM_COUNT},
+   * {@link PACK_ARGS} and {@link PACK_TASK_WORDS}. */
   readonly layout: typeof Control & {
     readonly CLOSED: number;
     readonly PARAM_COUNT: number;
     readonly PACK_ARGS: number;
+    readonly PACK_TASK_WORDS: number;
   };
 }
 
@@ -148,6 +159,7 @@ export function poolWorkerMain(): void {
     const { AP_BYTES, PARAMS, PARAM_COUNT, SLOTS, CLOSED, WORKER_CHUNKS } = event.data.layout;
     const { CHUNK_FLAGS, PACK_TASKS, PACK_TABLE, READY, ROWS_IN, SPIN_US, PACK_ARGS } =
       event.data.layout;
+    const { B_ROWS_IN, PACK_TASK_WORDS } = event.data.layout;
     let seen = -1;
     // The slot word is 1 while this worker may work; stopGemmWorkers sets it to 2 and waits
     // for the worker to leave (and clear it) before the slot can be given to a new worker,
@@ -175,9 +187,14 @@ export function poolWorkerMain(): void {
         // A view made now: the memory may have grown since the worker started.
         const words = new Int32Array(memory.buffer);
         if (index < packTasks) {
-          const at = control[PACK_TABLE] / 4 + index * PACK_ARGS;
+          const at = control[PACK_TABLE] / 4 + index * PACK_TASK_WORDS;
           const args = Array.from(words.subarray(at, at + PACK_ARGS));
+          const rowsNeeded = words[at + PACK_ARGS];
           if (Atomics.compareExchange(control, CLAIM, claim, claim + 1) !== claim) continue;
+          for (let rows = Atomics.load(control, B_ROWS_IN); rows < rowsNeeded;) {
+            awaitChange(B_ROWS_IN, rows, Infinity);
+            rows = Atomics.load(control, B_ROWS_IN);
+          }
           try {
             // A view shorter than the table (the memory grown, this thread not yet told):
             // fail loudly rather than pack with missing arguments.

@@ -24,6 +24,7 @@ import {
   CONTROL_BYTES,
   MAX_WORKERS,
   PACK_ARGS,
+  PACK_TASK_WORDS,
   PARAM_COUNT,
   type PoolWorkerInit,
   poolWorkerMain,
@@ -52,6 +53,9 @@ const MAX_CHUNK_STRIPS = 8;
 const MIN_CHUNK_STRIPS = 2;
 /** From this size of B (bytes), a parallel product shares the packing of B among threads. */
 const SHARED_PACKING_BYTES = 512 * 1024;
+/** About how many bytes of B one pack task packs (and the calling thread copies in before
+ * it can start). */
+const PACK_TASK_BYTES = 128 * 1024;
 /** Bytes of one thread's packed strips of A: the largest chunk × KC float64s. */
 const AP_BYTES = MAX_CHUNK_STRIPS * Math.max(FLOAT32.mr, FLOAT64.mr) * KC * 8;
 /**
@@ -267,12 +271,17 @@ export function gemm(
   const offTable = align(offFlags + (2 * chunks + 1) * 4);
   const kBlocks = Math.ceil(k / KC);
   const parallel = threads > 1 && chunks > 1;
-  // Pack tasks (parallel products with a large B): each k-block's panels cut into enough
-  // parts that every thread gets about two. A small B is packed by the calling thread before
-  // the job is published: shared out, its parts are too short to repay the waiting.
+  // Pack tasks (parallel products with a large B): each k-block's rows cut into pieces of
+  // about PACK_TASK_BYTES, at least two a thread. A small B is packed by the calling thread
+  // before the job is published: shared out, its parts are too short to repay the waiting.
   const sharePacking = parallel && k * n * E >= SHARED_PACKING_BYTES;
-  const splits = sharePacking ? Math.min(panels, Math.ceil((2 * threads) / kBlocks)) : 1;
-  const offA = align(offTable + kBlocks * splits * PACK_ARGS * 4);
+  const splits = sharePacking
+    ? Math.min(
+      Math.min(KC, k),
+      Math.max(2 * threads, Math.ceil((Math.min(KC, k) * n * E) / PACK_TASK_BYTES)),
+    )
+    : 1;
+  const offA = align(offTable + kBlocks * splits * PACK_TASK_WORDS * 4);
   const offB = align(offA + m * k * E);
   const offBp = align(offB + k * n * E);
   const offBias = align(offBp + kBlocks * KC * ldc * E);
@@ -308,7 +317,13 @@ export function gemm(
       }
     }
   };
-  view.set(b.data.subarray(b.offset, b.offset + k * n), offB / E);
+  // Rows [r0, r1) of B in: all of B at once when it is stored transposed (its rows are not
+  // contiguous there).
+  const copyB = (r0: number, r1: number): void => {
+    if (b.transposed) {
+      if (r0 === 0) view.set(b.data.subarray(b.offset, b.offset + k * n), offB / E);
+    } else view.set(b.data.subarray(b.offset + r0 * n, b.offset + r1 * n), offB / E + r0 * n);
+  };
   // The bias, padded with zeros to ldc: the micro-kernel reads whole panels of it.
   if (bias !== null) {
     view.fill(0, offBias / E + n, offBias / E + ldc);
@@ -336,39 +351,44 @@ export function gemm(
     }
   };
   if (!parallel) {
+    copyB(0, k);
     copyIn(0, rowsPadded);
-    kernels.packB(offB, bRow, bCol, k, n, panels, offBp);
+    kernels.packB(offB, bRow, bCol, k, n, panels, offBp, 0);
     for (let chunk = 0; chunk < chunks; chunk++) {
       kernels.chunk(...params, bounds[chunk], bounds[chunk + 1], apBase);
       copyOut(bounds[chunk], bounds[chunk + 1]);
     }
     return;
   }
-  // packB's arguments for panels [j0, j1) of the k-block from row p0: packed B holds the
-  // k-blocks one after another, and in each its panels one after another (kc × NR each),
-  // so every part is packB on a sub-matrix of B written at its own place.
+  // Each pack task: packB's arguments for rows [r0, r1) of the k-block from row p0, then
+  // the rows of B it needs copied in (r1). Packed B holds the k-blocks one after another,
+  // and in each its panels one after another (kc × NR each): a task's rows go to their place
+  // in every panel of the block (panelBytes apart).
   const packTasks: number[][] = [];
   if (!sharePacking) {
     // Nothing for the workers to do before the chunks: all is ready before they wake. (A
     // worker woken before the copies, to wait for them, made products twice as slow on a
     // busy machine, measured: while it spins, the thread that copies may be the one left
     // waiting for a core.)
+    copyB(0, k);
     copyIn(0, rowsPadded);
-    kernels.packB(offB, bRow, bCol, k, n, panels, offBp);
+    kernels.packB(offB, bRow, bCol, k, n, panels, offBp, 0);
   }
   for (let p0 = 0; sharePacking && p0 < k; p0 += KC) {
     const kc = Math.min(KC, k - p0);
     for (let s = 0; s < splits; s++) {
-      const j0 = Math.floor((s * panels) / splits), j1 = Math.floor(((s + 1) * panels) / splits);
-      if (j1 === j0) continue;
+      const r0 = p0 + Math.floor((s * kc) / splits), r1 = p0 + Math.floor(((s + 1) * kc) / splits);
+      if (r1 === r0) continue;
       packTasks.push([
-        offB + p0 * bRow + j0 * kind.nr * bCol,
+        offB + r0 * bRow,
         bRow,
         bCol,
-        kc,
-        n - j0 * kind.nr,
-        j1 - j0,
-        offBp + (p0 * panels + j0 * kc) * kind.nr * E,
+        r1 - r0,
+        n,
+        panels,
+        offBp + (p0 * panels + r0 - p0) * kind.nr * E,
+        kc * kind.nr * E,
+        r1,
       ]);
     }
   }
@@ -381,6 +401,7 @@ export function gemm(
     apBase,
     offFlags,
     copyIn: sharePacking ? copyIn : null,
+    copyB: sharePacking ? copyB : null,
     copyOut,
   });
 }
@@ -458,7 +479,7 @@ function startWorkers(): void {
       modules: MODULES,
       slot,
       idleMs: IDLE_MS,
-      layout: { ...Control, CLOSED, PARAM_COUNT, PACK_ARGS },
+      layout: { ...Control, CLOSED, PARAM_COUNT, PACK_ARGS, PACK_TASK_WORDS },
     };
     worker.postMessage(init);
     workers[slot] = worker;
@@ -514,7 +535,7 @@ interface ParallelJob {
   readonly kindIndex: number;
   /** The `chunk` arguments shared by every chunk. */
   readonly params: readonly number[];
-  /** The `packB` arguments of each pack task. */
+  /** The `packB` arguments of each pack task, then the rows of B it needs copied in. */
   readonly packTasks: readonly (readonly number[])[];
   /** Where the pack tasks' arguments go in the shared memory. */
   readonly offTable: number;
@@ -526,6 +547,9 @@ interface ParallelJob {
   /** Copies rows [i0, i1) of A (and C's start) in, chunk by chunk: the first before the
    * workers wake, the others while they pack B; null if done already. */
   readonly copyIn: ((i0: number, i1: number) => void) | null;
+  /** Copies rows [r0, r1) of B in: piece by piece, as the pack tasks need them, the first
+   * before the workers wake; null if done already. */
+  readonly copyB: ((r0: number, r1: number) => void) | null;
   /** Copies rows [i0, i1) of C out. */
   readonly copyOut: (i0: number, i1: number) => void;
 }
@@ -534,12 +558,16 @@ function runParallel(job: ParallelJob): void {
   const { kindIndex, params, packTasks, bounds, apBase } = job;
   const chunks = bounds.length - 1;
   startWorkers();
-  // The first chunk's rows of A go in before the workers wake: the rest while they pack B.
+  // The first chunk's rows of A, and the rows of B the first pack task needs, go in before
+  // the workers wake; the rest while they pack B.
   job.copyIn?.(bounds[0], bounds[1]);
+  const bRows = packTasks.map((task) => task[PACK_ARGS]);
+  job.copyB?.(0, bRows[0]);
   const flags = new Int32Array(memory.buffer, job.offFlags, chunks);
   flags.fill(0);
   new Int32Array(memory.buffer, job.offFlags + chunks * 4, chunks + 1).set(bounds);
-  new Int32Array(memory.buffer, job.offTable, packTasks.length * PACK_ARGS).set(packTasks.flat());
+  new Int32Array(memory.buffer, job.offTable, packTasks.length * PACK_TASK_WORDS)
+    .set(packTasks.flat());
   const kernels = instances[kindIndex];
   const tasks = packTasks.length + chunks;
   generation = (generation + 1) & 0x3fffffff;
@@ -554,13 +582,20 @@ function runParallel(job: ParallelJob): void {
   control[Control.PACK_TABLE] = job.offTable;
   control.set(params, Control.PARAMS);
   Atomics.store(control, Control.READY, 0);
+  Atomics.store(control, Control.B_ROWS_IN, job.copyB === null ? 0x7fffffff : bRows[0]);
   Atomics.store(control, Control.ROWS_IN, job.copyIn === null ? bounds[chunks] : bounds[1]);
   Atomics.store(control, Control.DONE, 0);
   Atomics.store(control, Control.FAILED, 0);
   Atomics.store(control, Control.CLAIM, tag);
   Atomics.store(control, Control.GEN, generation);
   Atomics.notify(control, Control.GEN);
-  // While the workers wake and pack B, the calling thread copies the rest of A in.
+  // While the workers wake and pack B, the calling thread copies the rest of B, then of A,
+  // in.
+  for (let task = 1; job.copyB !== null && task < bRows.length; task++) {
+    job.copyB(bRows[task - 1], bRows[task]);
+    Atomics.store(control, Control.B_ROWS_IN, bRows[task]);
+    Atomics.notify(control, Control.B_ROWS_IN);
+  }
   for (let chunk = 1; job.copyIn !== null && chunk < chunks; chunk++) {
     job.copyIn(bounds[chunk], bounds[chunk + 1]);
     Atomics.store(control, Control.ROWS_IN, bounds[chunk + 1]);
@@ -581,7 +616,7 @@ function runParallel(job: ParallelJob): void {
     if (index >= tasks) break;
     if (Atomics.compareExchange(control, Control.CLAIM, claim, claim + 1) !== claim) continue;
     if (index < packTasks.length) {
-      kernels.packB(...packTasks[index]);
+      kernels.packB(...packTasks[index].slice(0, PACK_ARGS));
       Atomics.add(control, Control.READY, 1);
       Atomics.notify(control, Control.READY);
       continue;
