@@ -149,3 +149,82 @@ export function uniformArray(length: number, seed: number): Float64Array {
   for (let i = 0; i < length; i++) data[i] = source.next() - 0.5;
   return data;
 }
+
+/** The median of `xs` (the mean of the middle two for an even count). */
+export function median(xs: readonly number[]): number {
+  const sorted = xs.slice().sort((p, q) => p - q);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** The load average, or null without `--allow-sys`. */
+export function loadAverage(): number[] | null {
+  try {
+    return Deno.loadavg();
+  } catch {
+    return null;
+  }
+}
+
+/** The value of `--name value` in this process's arguments, or `fallback`. */
+function flagValue(name: string, fallback: string): string {
+  const at = Deno.args.indexOf(`--${name}`);
+  return at >= 0 && at + 1 < Deno.args.length ? Deno.args[at + 1] : fallback;
+}
+
+/** `--name <count>` of this process, a positive integer (else a RangeError), or `fallback`. */
+export function positiveIntegerFlag(name: string, fallback: number): number {
+  const value = Number(flagValue(name, String(fallback)));
+  if (!(Number.isInteger(value) && value > 0)) {
+    throw new RangeError(`--${name} must be a positive integer, got ${value}`);
+  }
+  return value;
+}
+
+/** `--name <choice>` of this process, one of `choices` (else a RangeError), or the first. */
+export function choiceFlag<V extends string>(name: string, choices: readonly V[]): V {
+  const value = flagValue(name, choices[0]) as V;
+  if (!choices.includes(value)) {
+    throw new RangeError(`--${name} must be one of ${choices.join(", ")}, got ${value}`);
+  }
+  return value;
+}
+
+/** Options of {@link alternatingProcesses}. */
+export interface AlternatingOptions<V extends string> {
+  /** The script each process runs (its own file, for a script that measures itself). */
+  readonly script: string;
+  /** The flag that names the variant (`--<option> <variant>`). */
+  readonly option: string;
+  /** The variants, run in this order in every round. */
+  readonly variants: readonly V[];
+  /** More arguments of every process. */
+  readonly args: readonly string[];
+  /** How many rounds. */
+  readonly rounds: number;
+}
+
+/**
+ * Runs `script` once per variant per round, one process at a time and the variants
+ * alternating, so that every variant meets the machine's changing load alike; returns each
+ * variant's reports (the JSON object on its last line of output), in round order.
+ */
+export async function alternatingProcesses<V extends string>(
+  options: AlternatingOptions<V>,
+): Promise<Map<V, Record<string, number>[]>> {
+  const results = new Map<V, Record<string, number>[]>();
+  for (let round = 0; round < options.rounds; round++) {
+    for (const variant of options.variants) {
+      const output = await new Deno.Command(Deno.execPath(), {
+        args: ["run", options.script, `--${options.option}`, variant, ...options.args],
+        stderr: "inherit",
+      }).output();
+      if (!output.success) throw new Error(`${options.script}: ${variant} failed`);
+      const lines = new TextDecoder().decode(output.stdout).trim().split("\n");
+      const result = JSON.parse(lines[lines.length - 1]);
+      results.set(variant, [...(results.get(variant) ?? []), result]);
+      console.error(`round ${round + 1} of ${options.rounds}: ${variant} done`);
+    }
+  }
+  return results;
+}

@@ -31,7 +31,16 @@
  */
 
 import { Value } from "../mod.ts";
-import { cpuMs, ms, report } from "./_measure.ts";
+import {
+  alternatingProcesses,
+  choiceFlag,
+  cpuMs,
+  loadAverage,
+  median,
+  ms,
+  positiveIntegerFlag,
+  report,
+} from "./_measure.ts";
 
 const LAYOUTS = ["engine", "lifted", "fields7", "columns", "arrays", "fields4", "floor"] as const;
 type Layout = typeof LAYOUTS[number];
@@ -230,28 +239,15 @@ function measureOne(layout: Layout, n: number): void {
   });
 }
 
-function median(xs: number[]): number {
-  const sorted = xs.slice().sort((p, q) => p - q);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
 /** Every layout `rounds` times, one process each, alternating; prints the medians. */
 async function measureAll(n: number, rounds: number): Promise<void> {
-  const results = new Map<Layout, Record<string, number>[]>();
-  for (let round = 0; round < rounds; round++) {
-    for (const layout of LAYOUTS) {
-      const output = await new Deno.Command(Deno.execPath(), {
-        args: ["run", import.meta.filename ?? "", "--layout", layout, "--n", String(n)],
-        stderr: "inherit",
-      }).output();
-      if (!output.success) throw new Error(`scalar_node_cost: layout ${layout} failed`);
-      const lines = new TextDecoder().decode(output.stdout).trim().split("\n");
-      const result = JSON.parse(lines[lines.length - 1]);
-      results.set(layout, [...(results.get(layout) ?? []), result]);
-      console.error(`round ${round + 1}: ${layout} ${result.forward_ms} ms`);
-    }
-  }
+  const results = await alternatingProcesses({
+    script: import.meta.filename ?? "",
+    option: "layout",
+    variants: LAYOUTS,
+    args: ["--n", String(n)],
+    rounds,
+  });
   const engineWall = median(results.get("engine")!.map((r) => r.forward_ms));
   const engineCpu = median(results.get("engine")!.map((r) => r.cpu_ms));
   const summary = LAYOUTS.map((layout) => {
@@ -273,31 +269,6 @@ async function measureAll(n: number, rounds: number): Promise<void> {
   console.log(JSON.stringify({ n, rounds, load: loadAverage(), layouts: summary }));
 }
 
-function loadAverage(): number[] | null {
-  try {
-    return Deno.loadavg();
-  } catch {
-    return null; // without --allow-sys
-  }
-}
-
-function flag(name: string, fallback: string): string {
-  const at = Deno.args.indexOf(`--${name}`);
-  return at >= 0 && at + 1 < Deno.args.length ? Deno.args[at + 1] : fallback;
-}
-
-const n = Number(flag("n", "1000000"));
-if (!(Number.isInteger(n) && n > 0)) throw new RangeError(`--n must be a positive integer`);
-if (Deno.args.includes("--all")) {
-  const rounds = Number(flag("rounds", "3"));
-  if (!(Number.isInteger(rounds) && rounds > 0)) {
-    throw new RangeError(`--rounds must be a positive integer, got ${rounds}`);
-  }
-  await measureAll(n, rounds);
-} else {
-  const layout = flag("layout", "engine") as Layout;
-  if (!LAYOUTS.includes(layout)) {
-    throw new RangeError(`--layout must be one of ${LAYOUTS.join(", ")}, got ${layout}`);
-  }
-  measureOne(layout, n);
-}
+const n = positiveIntegerFlag("n", 1_000_000);
+if (Deno.args.includes("--all")) await measureAll(n, positiveIntegerFlag("rounds", 3));
+else measureOne(choiceFlag("layout", LAYOUTS), n);

@@ -19,7 +19,16 @@
  */
 
 import { Value } from "../mod.ts";
-import { cpuMs, ms, report } from "./_measure.ts";
+import {
+  alternatingProcesses,
+  choiceFlag,
+  cpuMs,
+  loadAverage,
+  median,
+  ms,
+  positiveIntegerFlag,
+  report,
+} from "./_measure.ts";
 
 const KINDS = ["engine", "number", "index"] as const;
 type Kind = typeof KINDS[number];
@@ -81,27 +90,14 @@ function measureOne(kind: Kind, n: number): void {
   });
 }
 
-function median(xs: number[]): number {
-  const sorted = xs.slice().sort((p, q) => p - q);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
 async function measureAll(n: number, rounds: number): Promise<void> {
-  const results = new Map<Kind, Record<string, number>[]>();
-  for (let round = 0; round < rounds; round++) {
-    for (const kind of KINDS) {
-      const output = await new Deno.Command(Deno.execPath(), {
-        args: ["run", import.meta.filename ?? "", "--kind", kind, "--n", String(n)],
-        stderr: "inherit",
-      }).output();
-      if (!output.success) throw new Error(`w3_leaf_floor: kind ${kind} failed`);
-      const lines = new TextDecoder().decode(output.stdout).trim().split("\n");
-      const result = JSON.parse(lines[lines.length - 1]);
-      results.set(kind, [...(results.get(kind) ?? []), result]);
-      console.error(`round ${round + 1}: ${kind} ${result.leaves_ms} ms`);
-    }
-  }
+  const results = await alternatingProcesses({
+    script: import.meta.filename ?? "",
+    option: "kind",
+    variants: KINDS,
+    args: ["--n", String(n)],
+    rounds,
+  });
   const summary = KINDS.map((kind) => {
     const runs = results.get(kind)!;
     return {
@@ -113,32 +109,9 @@ async function measureAll(n: number, rounds: number): Promise<void> {
       external_bytes_per_leaf: median(runs.map((r) => r.external_bytes_per_leaf)),
     };
   });
-  let load: number[] | null = null;
-  try {
-    load = Deno.loadavg();
-  } catch {
-    // without --allow-sys
-  }
-  console.log(JSON.stringify({ n, rounds, load, kinds: summary }));
+  console.log(JSON.stringify({ n, rounds, load: loadAverage(), kinds: summary }));
 }
 
-function flag(name: string, fallback: string): string {
-  const at = Deno.args.indexOf(`--${name}`);
-  return at >= 0 && at + 1 < Deno.args.length ? Deno.args[at + 1] : fallback;
-}
-
-const n = Number(flag("n", "1000000"));
-if (!(Number.isInteger(n) && n > 0)) throw new RangeError(`--n must be a positive integer`);
-if (Deno.args.includes("--all")) {
-  const rounds = Number(flag("rounds", "3"));
-  if (!(Number.isInteger(rounds) && rounds > 0)) {
-    throw new RangeError(`--rounds must be a positive integer, got ${rounds}`);
-  }
-  await measureAll(n, rounds);
-} else {
-  const kind = flag("kind", "engine") as Kind;
-  if (!KINDS.includes(kind)) {
-    throw new RangeError(`--kind must be one of ${KINDS.join(", ")}, got ${kind}`);
-  }
-  measureOne(kind, n);
-}
+const n = positiveIntegerFlag("n", 1_000_000);
+if (Deno.args.includes("--all")) await measureAll(n, positiveIntegerFlag("rounds", 3));
+else measureOne(choiceFlag("kind", KINDS), n);
