@@ -27,12 +27,17 @@ function leastSquares(xs: number[], ys: number[]): { a: number; b: number; mse: 
   return { a, b, mse };
 }
 
-Deno.test("examples/linreg.ts: without --allow-write it names the flag instead of crashing", () => {
-  // Tests run with no permissions, as a newcomer's first `deno run` does.
-  const said: string[] = [];
-  assert.equal(writeGraph("graph.dot", "digraph {}", (line) => said.push(line)), false);
-  assert.equal(said.length, 1);
-  assert.match(said[0], /^could not write the graph to graph\.dot: run with --allow-write/);
+Deno.test({
+  name: "examples/linreg.ts: without --allow-write it names the flag instead of crashing",
+  // Without write permission, as a newcomer's first `deno run` has, whatever the test run
+  // was granted (under `deno test -A` the graph would be written).
+  permissions: { write: false },
+  fn() {
+    const said: string[] = [];
+    assert.equal(writeGraph("graph.dot", "digraph {}", (line) => said.push(line)), false);
+    assert.equal(said.length, 1);
+    assert.match(said[0], /^could not write the graph to graph\.dot: run with --allow-write/);
+  },
 });
 
 Deno.test("examples/linreg.ts", async (t) => {
