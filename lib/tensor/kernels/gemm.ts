@@ -275,11 +275,9 @@ export function gemm(
   // about PACK_TASK_BYTES, at least two a thread. A small B is packed by the calling thread
   // before the job is published: shared out, its parts are too short to repay the waiting.
   const sharePacking = parallel && k * n * E >= SHARED_PACKING_BYTES;
+  const blockRows = Math.min(KC, k);
   const splits = sharePacking
-    ? Math.min(
-      Math.min(KC, k),
-      Math.max(2 * threads, Math.ceil((Math.min(KC, k) * n * E) / PACK_TASK_BYTES)),
-    )
+    ? Math.min(blockRows, Math.max(2 * threads, Math.ceil((blockRows * n * E) / PACK_TASK_BYTES)))
     : 1;
   const offA = align(offTable + kBlocks * splits * PACK_TASK_WORDS * 4);
   const offB = align(offA + m * k * E);
