@@ -369,6 +369,29 @@ Deno.test("gemm on worker threads gives the same bits as on one thread", () => {
   }
 });
 
+Deno.test("the pool packs each piece of B only once it is copied in", () => {
+  // Two Bs taken in turn into the same kernel memory: a piece packed before the calling
+  // thread has copied it in would hold the other B's rows. Large enough that the packing
+  // of B is shared out in pieces (over 512 KiB), several of them per thread.
+  const m = 48, k = KC, n = 300;
+  const a = Float32Array.from(randn([m * k], { seed: 21 }).data);
+  const bs = [22, 23].map((seed) => Float32Array.from(randn([k * n], { seed }).data));
+  const runs = bs.map((b) => productRun(a, b, m, k, n));
+  try {
+    setGemmThreads({ workers: 0 });
+    const single = runs.map((run) => run());
+    setGemmThreads({ workers: 1, parallelThreshold: 0 });
+    const before = gemmWorkerChunks();
+    for (let i = 0; i < 200; i++) {
+      assert.deepEqual(runs[i % 2](), single[i % 2], `product ${i}`);
+    }
+    assert.ok(gemmWorkerChunks() > before, "the worker thread computed no chunk");
+  } finally {
+    setGemmThreads(gemmThreadsDefault);
+    stopGemmWorkers();
+  }
+});
+
 Deno.test("the pool, stopped, starts again on the next parallel product", () => {
   const m = 40, k = 30, n = 20;
   const a = Float32Array.from(randn([m * k], { seed: 21 }).data);
