@@ -381,8 +381,16 @@ Deno.test("the pool packs each piece of B only once it is copied in", () => {
     setGemmThreads({ workers: 0 });
     const single = runs.map((run) => run());
     setGemmThreads({ workers: 1, parallelThreshold: 0 });
+    runOnPool(runs[0], single[0]); // until the worker, once started, takes part
+    // At least 200 products, and on until the worker has taken part in them too (a busy
+    // machine may leave it without a core for a while).
     const before = gemmWorkerChunks();
-    for (let i = 0; i < 200; i++) {
+    const deadline = performance.now() + 5000;
+    for (
+      let i = 0;
+      i < 200 || (gemmWorkerChunks() === before && performance.now() < deadline);
+      i++
+    ) {
       assert.deepEqual(runs[i % 2](), single[i % 2], `product ${i}`);
     }
     assert.ok(gemmWorkerChunks() > before, "the worker thread computed no chunk");
