@@ -157,6 +157,11 @@ export function median(xs: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
+/** The median of field `key` over `runs`' reports. */
+export function medianOf(runs: readonly Record<string, number>[], key: string): number {
+  return median(runs.map((r) => r[key]));
+}
+
 /** The load average, or null without `--allow-sys`. */
 export function loadAverage(): number[] | null {
   try {

@@ -36,7 +36,7 @@ import {
   choiceFlag,
   cpuMs,
   loadAverage,
-  median,
+  medianOf,
   ms,
   positiveIntegerFlag,
   report,
@@ -248,12 +248,12 @@ async function measureAll(n: number, rounds: number): Promise<void> {
     args: ["--n", String(n)],
     rounds,
   });
-  const engineWall = median(results.get("engine")!.map((r) => r.forward_ms));
-  const engineCpu = median(results.get("engine")!.map((r) => r.cpu_ms));
+  const engineWall = medianOf(results.get("engine")!, "forward_ms");
+  const engineCpu = medianOf(results.get("engine")!, "cpu_ms");
   const summary = LAYOUTS.map((layout) => {
     const runs = results.get(layout)!;
-    const wall = median(runs.map((r) => r.forward_ms));
-    const cpu = median(runs.map((r) => r.cpu_ms));
+    const wall = medianOf(runs, "forward_ms");
+    const cpu = medianOf(runs, "cpu_ms");
     return {
       layout,
       nodes: runs[0].nodes,
@@ -262,8 +262,8 @@ async function measureAll(n: number, rounds: number): Promise<void> {
       cpu_ms: ms(cpu),
       wall_vs_engine: Math.round((wall / engineWall) * 1000) / 1000,
       cpu_vs_engine: Math.round((cpu / engineCpu) * 1000) / 1000,
-      heap_bytes_per_node: median(runs.map((r) => r.heap_bytes_per_node)),
-      external_bytes_per_node: median(runs.map((r) => r.external_bytes_per_node)),
+      heap_bytes_per_node: medianOf(runs, "heap_bytes_per_node"),
+      external_bytes_per_node: medianOf(runs, "external_bytes_per_node"),
     };
   });
   console.log(JSON.stringify({ n, rounds, load: loadAverage(), layouts: summary }));

@@ -29,7 +29,7 @@ import {
   choiceFlag,
   cpuMs,
   loadAverage,
-  median,
+  medianOf,
   ms,
   positiveIntegerFlag,
   report,
@@ -153,13 +153,13 @@ async function measureAll(n: number, rounds: number): Promise<void> {
     const runs = results.get(kind)!;
     return {
       kind,
-      leaves_ms: ms(median(runs.map((r) => r.leaves_ms))),
+      leaves_ms: ms(medianOf(runs, "leaves_ms")),
       leaves_ms_all: runs.map((r) => r.leaves_ms),
-      forward_ms: kind === "tree" ? ms(median(runs.map((r) => r.forward_ms))) : null,
+      forward_ms: kind === "tree" ? ms(medianOf(runs, "forward_ms")) : null,
       forward_ms_all: kind === "tree" ? runs.map((r) => r.forward_ms) : null,
-      cpu_ms: ms(median(runs.map((r) => r.cpu_ms))),
-      heap_bytes_per_leaf: median(runs.map((r) => r.heap_bytes_per_leaf)),
-      external_bytes_per_leaf: median(runs.map((r) => r.external_bytes_per_leaf)),
+      cpu_ms: ms(medianOf(runs, "cpu_ms")),
+      heap_bytes_per_leaf: medianOf(runs, "heap_bytes_per_leaf"),
+      external_bytes_per_leaf: medianOf(runs, "external_bytes_per_leaf"),
     };
   });
   console.log(JSON.stringify({ n, rounds, load: loadAverage(), kinds: summary }));
