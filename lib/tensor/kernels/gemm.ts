@@ -67,7 +67,8 @@ const AP_BYTES = MAX_CHUNK_STRIPS * Math.max(FLOAT32.mr, FLOAT64.mr) * KC * 8;
 let parallelThreshold = 1 << 22;
 
 // Whether relaxed SIMD (fused multiply-add) validates here; else separate multiply and add.
-const FUSED = WebAssembly.validate(gemmModuleBytes(FLOAT64, { fused: true }));
+const fused64Bytes = gemmModuleBytes(FLOAT64, { fused: true });
+const FUSED = WebAssembly.validate(fused64Bytes);
 // Index: element type (0 float64, 1 float32) + 2 for the exact variant (separate multiply
 // and add: the left fold of the TypeScript kernel, bit for bit).
 const KINDS = [
@@ -76,16 +77,38 @@ const KINDS = [
   elementKind(8, false),
   elementKind(4, false),
 ];
-const MODULES = KINDS.map((kind, i) => gemmModuleBytes(kind, { fused: i < 2 && FUSED }));
+// Each kind's module is emitted and compiled when a product first needs it (or when workers
+// start, which get every kind's bytes): a program that multiplies only float64 does not pay
+// for the float32 modules when it starts.
+const moduleBytes: (Uint8Array<ArrayBuffer> | null)[] = [
+  FUSED ? fused64Bytes : null,
+  null,
+  null,
+  null,
+];
+function kindBytes(index: number): Uint8Array<ArrayBuffer> {
+  moduleBytes[index] ??= gemmModuleBytes(KINDS[index], { fused: index < 2 && FUSED });
+  return moduleBytes[index];
+}
 
 const memory = new WebAssembly.Memory({ initial: 32, maximum: MAX_PAGES, shared: true });
 type ChunkKernel = (...args: number[]) => void;
 type PackB = (...args: number[]) => void;
-const instances = MODULES.map((bytes) => {
-  const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } })
-    .exports;
-  return { chunk: exports.chunk as ChunkKernel, packB: exports.packB as PackB };
-});
+/** One kind's compiled kernels, as the calling thread calls them. */
+interface KindKernels {
+  readonly chunk: ChunkKernel;
+  readonly packB: PackB;
+}
+const instances: (KindKernels | null)[] = [null, null, null, null];
+function kernelsOf(index: number): KindKernels {
+  if (instances[index] === null) {
+    const exports = new WebAssembly.Instance(new WebAssembly.Module(kindBytes(index)), {
+      env: { memory },
+    }).exports;
+    instances[index] = { chunk: exports.chunk as ChunkKernel, packB: exports.packB as PackB };
+  }
+  return instances[index];
+}
 const control = new Int32Array(memory.buffer, 0, CONTROL_BYTES / 4);
 let generation = 0;
 let workerCount = defaultWorkerCount();
@@ -327,7 +350,7 @@ export function gemm(
     view.fill(0, offBias / E + n, offBias / E + ldc);
     view.set(bias.subarray(0, n), offBias / E);
   }
-  const kernels = instances[kindIndex];
+  const kernels = kernelsOf(kindIndex);
   // Strides in bytes: A[i,p] is at i·rowStride + p·colStride.
   const [aRow, aCol] = a.transposed ? [E, m * E] : [k * E, E];
   const [bRow, bCol] = b.transposed ? [E, k * E] : [n * E, E];
@@ -474,7 +497,7 @@ function startWorkers(): void {
     Atomics.store(control, Control.SLOTS + slot, 1);
     const init: PoolWorkerInit = {
       memory,
-      modules: MODULES,
+      modules: KINDS.map((_, index) => kindBytes(index)),
       slot,
       idleMs: IDLE_MS,
       layout: { ...Control, CLOSED, PARAM_COUNT, PACK_ARGS, PACK_TASK_WORDS },
@@ -566,7 +589,7 @@ function runParallel(job: ParallelJob): void {
   new Int32Array(memory.buffer, job.offFlags + chunks * 4, chunks + 1).set(bounds);
   new Int32Array(memory.buffer, job.offTable, packTasks.length * PACK_TASK_WORDS)
     .set(packTasks.flat());
-  const kernels = instances[kindIndex];
+  const kernels = kernelsOf(kindIndex);
   const tasks = packTasks.length + chunks;
   generation = (generation + 1) & 0x3fffffff;
   const tag = (generation & 0x7ff) << 20;

@@ -196,17 +196,27 @@ function routed(op: SimdOp, dtype: DType, length: number): boolean {
 // ---------------------------------------------------------------------------------------
 
 // Relaxed SIMD's multiply-add where it validates (as the matrix kernels do); else separate.
-const FUSED = WebAssembly.validate(simdModuleBytes({ fused: true }));
+// The module is emitted once: the bytes that validate are the ones compiled.
+const fusedModuleBytes = simdModuleBytes({ fused: true });
+const FUSED = WebAssembly.validate(fusedModuleBytes);
 const memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
-const simdModule = new WebAssembly.Module(simdModuleBytes({ fused: FUSED }));
+const simdModule = new WebAssembly.Module(
+  FUSED ? fusedModuleBytes : simdModuleBytes({ fused: false }),
+);
 const kernels = new WebAssembly.Instance(simdModule, { env: { memory } })
   .exports as unknown as Kernels;
 
-// The batched attention kernels, on the same memory.
-const attentionKernels = new WebAssembly.Instance(
-  new WebAssembly.Module(attentionModuleBytes({ fused: FUSED })),
-  { env: { memory } },
-).exports as unknown as AttentionKernels;
+// The batched attention kernels, on the same memory: emitted and compiled on first use, so
+// that a program without attention does not pay for them when it starts (nor does V8's
+// compiler thread, which the first steps of a short run need for the engine's own code).
+let attention: AttentionKernels | null = null;
+function attentionKernels(): AttentionKernels {
+  attention ??= new WebAssembly.Instance(
+    new WebAssembly.Module(attentionModuleBytes({ fused: FUSED })),
+    { env: { memory } },
+  ).exports as unknown as AttentionKernels;
+  return attention;
+}
 
 type F = (...args: number[]) => void;
 type Test = (...args: number[]) => number;
@@ -1136,7 +1146,7 @@ function forward32(
     outer,
   );
   const stride = [q, k, v, out].map((o) => 4 * o.rowWidth);
-  attentionKernels.forward32(
+  attentionKernels().forward32(
     ...at.flatMap((address, i) => [address, stride[i]]),
     ...scratch,
     outer,
@@ -1191,7 +1201,7 @@ function backward32(
   );
   heap32.set(probs, scratch[1] / 4);
   const operands = [grad, q, k, v, dq, dk, dv];
-  attentionKernels.backward32(
+  attentionKernels().backward32(
     ...operands.flatMap((o, i) => [at[i], 4 * o.rowWidth]),
     ...scratch,
     outer,
@@ -1254,7 +1264,21 @@ export const simdAttention = {
     headsIn(q, tq, d, batch, aq);
     headsInTransposed(k, tk, d, batch, ak);
     headsIn(v, tk, d, batch, av);
-    attentionKernels.forward(aq, ak, av, ao, ap, batch, tq, tk, d, dp, tkp, scale, causal ? 1 : 0);
+    attentionKernels().forward(
+      aq,
+      ak,
+      av,
+      ao,
+      ap,
+      batch,
+      tq,
+      tk,
+      d,
+      dp,
+      tkp,
+      scale,
+      causal ? 1 : 0,
+    );
     headsOut(ao, out, tq, d, batch);
     return null;
   },
@@ -1306,7 +1330,7 @@ export const simdAttention = {
     headsIn(k, tk, d, batch, ak);
     headsInTransposed(k, tk, d, batch, akt);
     headsInTransposed(v, tk, d, batch, av);
-    attentionKernels.backward(
+    attentionKernels().backward(
       ag,
       aq,
       ak,
