@@ -1,7 +1,8 @@
 /**
  * A small encoder of the WebAssembly binary format: enough to write the tensor kernels as
- * TypeScript that emits their bytes at load time, so the library ships no build step and no
- * opaque blobs. A module here has one imported shared memory (`env.memory`) and a list of
+ * TypeScript that emits their bytes, so the kernels' source is readable code and no build
+ * step or toolchain is needed. The engine loads the bytes `deno task kernels` wrote from these
+ * emitters (`_module_bytes.ts`), and a test emits them again and requires the same bytes. A module here has one imported shared memory (`env.memory`) and a list of
  * exported functions; a function body is a flat list of instructions, each a method of
  * {@link FunctionBuilder} named after its WebAssembly text-format mnemonic.
  *

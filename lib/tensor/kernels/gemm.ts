@@ -17,7 +17,9 @@
  * @module
  */
 
-import { elementKind, FLOAT32, FLOAT64, gemmModuleBytes, KC, MAX_PAGES } from "./_gemm_module.ts";
+import { elementKind, FLOAT32, FLOAT64, KC, MAX_PAGES } from "./_gemm_module.ts";
+import { moduleBytes } from "./_modules.ts";
+import type { ModuleVariant } from "./_module_variants.ts";
 import {
   CLOSED,
   Control,
@@ -67,7 +69,7 @@ const AP_BYTES = MAX_CHUNK_STRIPS * Math.max(FLOAT32.mr, FLOAT64.mr) * KC * 8;
 let parallelThreshold = 1 << 22;
 
 // Whether relaxed SIMD (fused multiply-add) validates here; else separate multiply and add.
-const fused64Bytes = gemmModuleBytes(FLOAT64, { fused: true });
+const fused64Bytes = moduleBytes("gemm-f64-fused");
 const FUSED = WebAssembly.validate(fused64Bytes);
 // Index: element type (0 float64, 1 float32) + 2 for the exact variant (separate multiply
 // and add: the left fold of the TypeScript kernel, bit for bit).
@@ -77,18 +79,20 @@ const KINDS = [
   elementKind(8, false),
   elementKind(4, false),
 ];
-// Each kind's module is emitted and compiled when a product first needs it (or when workers
-// start, which get every kind's bytes): a program that multiplies only float64 does not pay
-// for the float32 modules when it starts.
-const moduleBytes: (Uint8Array<ArrayBuffer> | null)[] = [
+// Each kind's module, by the index above; compiled when a product first needs it (workers get
+// every kind's bytes when they start).
+const KIND_MODULES: readonly ModuleVariant[] = FUSED
+  ? ["gemm-f64-fused", "gemm-f32-fused", "gemm-f64-separate", "gemm-f32-separate"]
+  : ["gemm-f64-separate", "gemm-f32-separate", "gemm-f64-separate", "gemm-f32-separate"];
+const kindModuleBytes: (Uint8Array<ArrayBuffer> | null)[] = [
   FUSED ? fused64Bytes : null,
   null,
   null,
   null,
 ];
 function kindBytes(index: number): Uint8Array<ArrayBuffer> {
-  moduleBytes[index] ??= gemmModuleBytes(KINDS[index], { fused: index < 2 && FUSED });
-  return moduleBytes[index];
+  kindModuleBytes[index] ??= moduleBytes(KIND_MODULES[index]);
+  return kindModuleBytes[index];
 }
 
 const memory = new WebAssembly.Memory({ initial: 32, maximum: MAX_PAGES, shared: true });

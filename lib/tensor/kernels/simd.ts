@@ -15,8 +15,8 @@
 
 import { type DType, dtypeOf, type FloatArray } from "../_dtype.ts";
 import type { BinaryLoops, UnaryLoops } from "./_elementwise.ts";
-import { MAX_PAGES, simdModuleBytes } from "./_simd_module.ts";
-import { attentionModuleBytes } from "./_attention_module.ts";
+import { MAX_PAGES } from "./_simd_module.ts";
+import { moduleBytes } from "./_modules.ts";
 import type { AttentionSizes } from "./_attention.ts";
 
 /**
@@ -196,23 +196,21 @@ function routed(op: SimdOp, dtype: DType, length: number): boolean {
 // ---------------------------------------------------------------------------------------
 
 // Relaxed SIMD's multiply-add where it validates (as the matrix kernels do); else separate.
-// The module is emitted once: the bytes that validate are the ones compiled.
-const fusedModuleBytes = simdModuleBytes({ fused: true });
+const fusedModuleBytes = moduleBytes("simd-fused");
 const FUSED = WebAssembly.validate(fusedModuleBytes);
 const memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
 const simdModule = new WebAssembly.Module(
-  FUSED ? fusedModuleBytes : simdModuleBytes({ fused: false }),
+  FUSED ? fusedModuleBytes : moduleBytes("simd-separate"),
 );
 const kernels = new WebAssembly.Instance(simdModule, { env: { memory } })
   .exports as unknown as Kernels;
 
-// The batched attention kernels, on the same memory: emitted and compiled on first use, so
-// that a program without attention does not pay for them when it starts (nor does V8's
-// compiler thread, which the first steps of a short run need for the engine's own code).
+// The batched attention kernels, on the same memory: compiled on first use, so that a
+// program without attention does not pay for them when it starts.
 let attention: AttentionKernels | null = null;
 function attentionKernels(): AttentionKernels {
   attention ??= new WebAssembly.Instance(
-    new WebAssembly.Module(attentionModuleBytes({ fused: FUSED })),
+    new WebAssembly.Module(moduleBytes(FUSED ? "attention-fused" : "attention-separate")),
     { env: { memory } },
   ).exports as unknown as AttentionKernels;
   return attention;
