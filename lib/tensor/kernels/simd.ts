@@ -1262,21 +1262,8 @@ export const simdAttention = {
     headsIn(q, tq, d, batch, aq);
     headsInTransposed(k, tk, d, batch, ak);
     headsIn(v, tk, d, batch, av);
-    attentionKernels().forward(
-      aq,
-      ak,
-      av,
-      ao,
-      ap,
-      batch,
-      tq,
-      tk,
-      d,
-      dp,
-      tkp,
-      scale,
-      causal ? 1 : 0,
-    );
+    const { forward } = attentionKernels();
+    forward(aq, ak, av, ao, ap, batch, tq, tk, d, dp, tkp, scale, causal ? 1 : 0);
     headsOut(ao, out, tq, d, batch);
     return null;
   },
