@@ -547,7 +547,6 @@ export const simdKernels = {
   ): void {
     const size = Math.min(to - from, CHUNK);
     const [at, ag, am, av] = place(size, size, size, size);
-    const { beta1, beta2, correction1, correction2, lr, lambda, eps, mode } = settings;
     // float32 θ and g are copied as they are (no conversion) for the float32 kernel.
     const float32 = theta instanceof Float32Array && thetaOut instanceof Float32Array &&
       (grad === null || grad instanceof Float32Array);
@@ -565,21 +564,7 @@ export const simdKernels = {
       }
       copyIn(m.subarray(start, end), am);
       copyIn(v.subarray(start, end), av);
-      (float32 ? kernels.adam32 : kernels.adam)(
-        at,
-        ag,
-        am,
-        av,
-        n,
-        beta1,
-        beta2,
-        correction1,
-        correction2,
-        lr,
-        lambda,
-        eps,
-        mode,
-      );
+      adamKernel(float32 ? kernels.adam32 : kernels.adam, at, ag, am, av, n, settings);
       if (float32) thetaOut.set(heap32.subarray(at / 4, at / 4 + n), start);
       else copyOut(at, thetaOut.subarray(start, end));
       copyOut(am, mOut.subarray(start, end));
@@ -587,6 +572,21 @@ export const simdKernels = {
     }
   },
 };
+
+/** One call of Adam's kernel `kernel` (`adam` or `adam32`) on the n elements at those byte
+ * addresses of θ, g, m and v, with the step's scalars. */
+function adamKernel(
+  kernel: F,
+  at: number,
+  ag: number,
+  am: number,
+  av: number,
+  n: number,
+  s: AdamSettings,
+): void {
+  const { beta1, beta2, correction1, correction2, lr, lambda, eps, mode } = s;
+  kernel(at, ag, am, av, n, beta1, beta2, correction1, correction2, lr, lambda, eps, mode);
+}
 
 /** The largest moments (bytes of m and v together) that {@link SimdAdamMoments} keeps. */
 const MOMENTS_MAX_BYTES = 2 ** 28;
@@ -661,7 +661,6 @@ export class SimdAdamMoments {
    * moments, which are updated too; bit for bit `simdKernels.adam`'s.
    */
   update(index: number, theta: FloatArray, grad: FloatArray | null, settings: AdamSettings): void {
-    const { beta1, beta2, correction1, correction2, lr, lambda, eps, mode } = settings;
     const [heap, heap32, at, ag] = [this.#heap, this.#heap32, this.#thetaAt, this.#gradAt];
     const float32 = theta instanceof Float32Array &&
       (grad === null || grad instanceof Float32Array);
@@ -673,21 +672,9 @@ export class SimdAdamMoments {
       target.set(theta.subarray(start, end), at / scale);
       if (grad === null) target.fill(0, ag / scale, ag / scale + n);
       else target.set(grad.subarray(start, end), ag / scale);
-      (float32 ? this.#kernels.adam32 : this.#kernels.adam)(
-        at,
-        ag,
-        this.#mAt[index] + 8 * start,
-        this.#vAt[index] + 8 * start,
-        n,
-        beta1,
-        beta2,
-        correction1,
-        correction2,
-        lr,
-        lambda,
-        eps,
-        mode,
-      );
+      const kernel = float32 ? this.#kernels.adam32 : this.#kernels.adam;
+      const [am, av] = [this.#mAt[index] + 8 * start, this.#vAt[index] + 8 * start];
+      adamKernel(kernel, at, ag, am, av, n, settings);
       theta.set(target.subarray(at / scale, at / scale + n), start);
     }
   }
